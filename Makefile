@@ -1,0 +1,109 @@
+# sipwarden — GNU Makefile. `make` builds ./sipwarden; `make test` installs what
+# is missing, builds with ASan+UBSan (gcc) and clang, and runs every test.
+# Sources are found by wildcard: lib/<module>/*.c form libsipwarden.a,
+# src/*.c the program, tests/unit/test_*.c one test program each.
+
+CC      ?= cc
+PKGS    := openssl sqlite3
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Ilib $(WARN) $(PKG_CFLAGS)
+CFLAGS  ?= -O2 -g
+LDLIBS  := $(PKG_LIBS) -lpthread -lm
+
+SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+LIB_SRC  := $(sort $(wildcard lib/*/*.c))
+APP_SRC  := $(sort $(wildcard src/*.c))
+TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
+TEST_HELPERS := $(sort $(wildcard tests/unit/helper_*.c))
+FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
+HDRS     := $(wildcard include/sipwarden/*.h lib/*/*.h tests/unit/*.h)
+
+# Variant: release (default), asan (gcc + sanitizers, what `make test` runs),
+# clang (warnings with the other compiler), fuzz (clang + libFuzzer).
+V ?= release
+B := build/$(V)
+ifeq ($(V),asan)
+  VCC := gcc
+  VFLAGS := -O1 -g $(SAN)
+else ifeq ($(V),clang)
+  VCC := clang
+  VFLAGS := -O2 -g
+else ifeq ($(V),fuzz)
+  VCC := clang
+  VFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+else
+  VCC := $(CC)
+  VFLAGS := $(CFLAGS)
+endif
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
+APP_OBJ  := $(APP_SRC:%.c=$(B)/%.o)
+TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
+HELPER_OBJ := $(TEST_HELPERS:%.c=$(B)/%.o)
+LIBA     := $(B)/libsipwarden.a
+
+.PHONY: all run test deps variant-bin variant-tests clean fuzz bench check-clang
+.DEFAULT_GOAL := all
+
+all:
+	@$(MAKE) --no-print-directory V=release variant-bin
+	@cp build/release/sipwarden ./sipwarden
+
+variant-bin: $(B)/sipwarden
+variant-tests: $(B)/sipwarden $(TEST_BIN)
+
+$(B)/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(VCC) $(BASE_CFLAGS) $(VFLAGS) -c $< -o $@
+
+$(LIBA): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	ar rcs $@ $^
+
+$(B)/sipwarden: $(APP_OBJ) $(LIBA)
+	$(VCC) $(VFLAGS) -o $@ $(APP_OBJ) $(LIBA) $(LDLIBS)
+
+$(B)/tests/%: $(B)/tests/unit/%.o $(HELPER_OBJ) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(VCC) $(VFLAGS) -o $@ $< $(HELPER_OBJ) $(LIBA) $(LDLIBS) $(shell pkg-config --libs cmocka 2>/dev/null)
+
+deps:
+	@scripts/deps.sh
+
+run: deps all
+	./sipwarden serve $(ARGS)
+
+# The test run: sanitized gcc build, clang build, then every test.
+test: deps
+	@$(MAKE) --no-print-directory V=asan variant-tests
+	@$(MAKE) --no-print-directory V=clang variant-tests
+	@$(MAKE) --no-print-directory V=fuzz fuzz-bins
+	@tests/run.sh
+
+FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=$(B)/fuzz/%)
+fuzz-bins: $(FUZZ_BIN)
+$(B)/fuzz/%: $(B)/fuzz/%.o $(LIBA)
+	@mkdir -p $(dir $@)
+	$(VCC) $(VFLAGS) -fsanitize=fuzzer -o $@ $< $(LIBA) $(LDLIBS)
+
+# `make fuzz [FUZZ_SECONDS=N]`: every target for a bounded time.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@$(MAKE) --no-print-directory V=fuzz fuzz-bins
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz.sh
+
+BENCH_BIN := $(BENCH_SRC:bench/%.c=build/release/bench/%)
+bench:
+	@$(MAKE) --no-print-directory V=release bench-bins
+	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || exit 1; done
+bench-bins: $(BENCH_SRC:bench/%.c=$(B)/bench/%)
+$(B)/bench/%: $(B)/bench/%.o $(LIBA)
+	@mkdir -p $(dir $@)
+	$(VCC) $(VFLAGS) -o $@ $< $(LIBA) $(LDLIBS)
+
+clean:
+	rm -rf build sipwarden

@@ -1,0 +1,161 @@
+/* Header names (long and compact forms), methods and reason phrases. */
+#include <string.h>
+#include <strings.h>
+#include "scan.h"
+
+struct hdr_name {
+	const char *name;
+	char compact;
+	enum sw_hdr_id id;
+};
+
+static const struct hdr_name hdr_names[] = {
+	{ "Accept", 0, SW_HDR_ACCEPT },
+	{ "Allow", 0, SW_HDR_ALLOW },
+	{ "Allow-Events", 'u', SW_HDR_ALLOW_EVENTS },
+	{ "Authorization", 0, SW_HDR_AUTHORIZATION },
+	{ "Call-ID", 'i', SW_HDR_CALL_ID },
+	{ "Contact", 'm', SW_HDR_CONTACT },
+	{ "Content-Encoding", 'e', SW_HDR_CONTENT_ENCODING },
+	{ "Content-Length", 'l', SW_HDR_CONTENT_LENGTH },
+	{ "Content-Type", 'c', SW_HDR_CONTENT_TYPE },
+	{ "CSeq", 0, SW_HDR_CSEQ },
+	{ "Date", 0, SW_HDR_DATE },
+	{ "Event", 'o', SW_HDR_EVENT },
+	{ "Expires", 0, SW_HDR_EXPIRES },
+	{ "From", 'f', SW_HDR_FROM },
+	{ "Max-Forwards", 0, SW_HDR_MAX_FORWARDS },
+	{ "Min-Expires", 0, SW_HDR_MIN_EXPIRES },
+	{ "Path", 0, SW_HDR_PATH },
+	{ "Proxy-Authenticate", 0, SW_HDR_PROXY_AUTHENTICATE },
+	{ "Proxy-Authorization", 0, SW_HDR_PROXY_AUTHORIZATION },
+	{ "Proxy-Require", 0, SW_HDR_PROXY_REQUIRE },
+	{ "Record-Route", 0, SW_HDR_RECORD_ROUTE },
+	{ "Refer-To", 'r', SW_HDR_REFER_TO },
+	{ "Require", 0, SW_HDR_REQUIRE },
+	{ "Retry-After", 0, SW_HDR_RETRY_AFTER },
+	{ "Route", 0, SW_HDR_ROUTE },
+	{ "Server", 0, SW_HDR_SERVER },
+	{ "Subject", 's', SW_HDR_SUBJECT },
+	{ "Supported", 'k', SW_HDR_SUPPORTED },
+	{ "To", 't', SW_HDR_TO },
+	{ "Unsupported", 0, SW_HDR_UNSUPPORTED },
+	{ "User-Agent", 0, SW_HDR_USER_AGENT },
+	{ "Via", 'v', SW_HDR_VIA },
+	{ "Warning", 0, SW_HDR_WARNING },
+	{ "WWW-Authenticate", 0, SW_HDR_WWW_AUTHENTICATE },
+};
+#define N_HDR_NAMES (sizeof(hdr_names) / sizeof(hdr_names[0]))
+
+enum sw_hdr_id sw_hdr_lookup(const char *name, size_t len)
+{
+	if (len == 1) {
+		char c = (char)(name[0] | 0x20);
+		for (size_t i = 0; i < N_HDR_NAMES; i++)
+			if (hdr_names[i].compact == c)
+				return hdr_names[i].id;
+		return SW_HDR_OTHER;
+	}
+	/* The first letter and the length narrow the search to one or two
+	 * entries; this runs once per header line. */
+	char first = (char)(name[0] | 0x20);
+	for (size_t i = 0; i < N_HDR_NAMES; i++) {
+		const char *n = hdr_names[i].name;
+		if ((char)(n[0] | 0x20) == first && strlen(n) == len && !strncasecmp(n, name, len))
+			return hdr_names[i].id;
+	}
+	return SW_HDR_OTHER;
+}
+
+const char *sw_hdr_name(enum sw_hdr_id id)
+{
+	for (size_t i = 0; i < N_HDR_NAMES; i++)
+		if (hdr_names[i].id == id)
+			return hdr_names[i].name;
+	return NULL;
+}
+
+static const struct {
+	const char *name;
+	enum sw_method id;
+} methods[] = {
+	{ "ACK", SW_METHOD_ACK },         { "BYE", SW_METHOD_BYE },
+	{ "CANCEL", SW_METHOD_CANCEL },   { "INFO", SW_METHOD_INFO },
+	{ "INVITE", SW_METHOD_INVITE },   { "MESSAGE", SW_METHOD_MESSAGE },
+	{ "NOTIFY", SW_METHOD_NOTIFY },   { "OPTIONS", SW_METHOD_OPTIONS },
+	{ "PRACK", SW_METHOD_PRACK },     { "PUBLISH", SW_METHOD_PUBLISH },
+	{ "REFER", SW_METHOD_REFER },     { "REGISTER", SW_METHOD_REGISTER },
+	{ "SUBSCRIBE", SW_METHOD_SUBSCRIBE }, { "UPDATE", SW_METHOD_UPDATE },
+};
+
+/* Methods are case-sensitive (RFC 3261 §7.1). */
+enum sw_method sw_method_lookup(const char *name, size_t len)
+{
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (strlen(methods[i].name) == len && !memcmp(methods[i].name, name, len))
+			return methods[i].id;
+	return SW_METHOD_OTHER;
+}
+
+const char *sw_reason_phrase(unsigned status)
+{
+	switch (status) {
+	case 100: return "Trying";
+	case 180: return "Ringing";
+	case 181: return "Call Is Being Forwarded";
+	case 182: return "Queued";
+	case 183: return "Session Progress";
+	case 200: return "OK";
+	case 202: return "Accepted";
+	case 300: return "Multiple Choices";
+	case 301: return "Moved Permanently";
+	case 302: return "Moved Temporarily";
+	case 305: return "Use Proxy";
+	case 380: return "Alternative Service";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 402: return "Payment Required";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 406: return "Not Acceptable";
+	case 407: return "Proxy Authentication Required";
+	case 408: return "Request Timeout";
+	case 410: return "Gone";
+	case 413: return "Request Entity Too Large";
+	case 414: return "Request-URI Too Long";
+	case 415: return "Unsupported Media Type";
+	case 416: return "Unsupported URI Scheme";
+	case 420: return "Bad Extension";
+	case 421: return "Extension Required";
+	case 423: return "Interval Too Brief";
+	case 480: return "Temporarily Unavailable";
+	case 481: return "Call/Transaction Does Not Exist";
+	case 482: return "Loop Detected";
+	case 483: return "Too Many Hops";
+	case 484: return "Address Incomplete";
+	case 485: return "Ambiguous";
+	case 486: return "Busy Here";
+	case 487: return "Request Terminated";
+	case 488: return "Not Acceptable Here";
+	case 491: return "Request Pending";
+	case 493: return "Undecipherable";
+	case 500: return "Server Internal Error";
+	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Server Time-out";
+	case 505: return "Version Not Supported";
+	case 513: return "Message Too Large";
+	case 600: return "Busy Everywhere";
+	case 603: return "Decline";
+	case 604: return "Does Not Exist Anywhere";
+	case 606: return "Not Acceptable";
+	}
+	if (status >= 100 && status < 700) {
+		static const char *const cls[] = { "Provisional", "OK", "Redirection",
+						   "Client Error", "Server Error", "Global Failure" };
+		return cls[status / 100 - 1];
+	}
+	return "Unknown";
+}

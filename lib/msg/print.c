@@ -1,0 +1,143 @@
+/* Building messages: responses from requests (RFC 3261 §8.2.6) and any
+ * message from parts. Everything goes into a caller-owned sw_buf. */
+#include <errno.h>
+#include <string.h>
+#include <sys/random.h>
+#include "scan.h"
+
+/* A header value on one line: folded line ends become one space. */
+static void add_unfolded(struct sw_buf *b, sw_str v)
+{
+	const char *p = v.p, *end = v.p + v.len, *s = p;
+	while (p < end) {
+		if (*p == '\r' || *p == '\n') {
+			sw_buf_add(b, s, (size_t)(p - s));
+			while (p < end && (*p == '\r' || *p == '\n' || *p == ' ' || *p == '\t'))
+				p++;
+			sw_buf_addc(b, ' ');
+			s = p;
+		} else {
+			p++;
+		}
+	}
+	sw_buf_add(b, s, (size_t)(p - s));
+}
+
+void sw_print_request_line(struct sw_buf *b, sw_str method, sw_str ruri)
+{
+	sw_buf_add_str(b, method);
+	sw_buf_addc(b, ' ');
+	sw_buf_add_str(b, ruri);
+	sw_buf_adds(b, " SIP/2.0\r\n");
+}
+
+void sw_print_status_line(struct sw_buf *b, unsigned status, const char *reason)
+{
+	sw_buf_addf(b, "SIP/2.0 %03u %s\r\n", status, reason ? reason : sw_reason_phrase(status));
+}
+
+void sw_print_header(struct sw_buf *b, const char *name, sw_str value)
+{
+	sw_buf_adds(b, name);
+	sw_buf_adds(b, ": ");
+	add_unfolded(b, value);
+	sw_buf_adds(b, "\r\n");
+}
+
+void sw_print_headerf(struct sw_buf *b, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+	sw_buf_adds(b, name);
+	sw_buf_adds(b, ": ");
+	va_start(ap, fmt);
+	sw_buf_vaddf(b, fmt, ap);
+	va_end(ap);
+	sw_buf_adds(b, "\r\n");
+}
+
+int sw_print_end(struct sw_buf *b, sw_str body)
+{
+	sw_buf_addf(b, "Content-Length: %zu\r\n\r\n", body.len);
+	sw_buf_add_str(b, body);
+	return sw_buf_status(b);
+}
+
+static void copy_all(struct sw_buf *b, const struct sw_msg *m, enum sw_hdr_id id)
+{
+	for (const struct sw_hdr *h = sw_msg_hdr(m, id); h; h = sw_msg_hdr_next(m, h))
+		sw_print_header(b, sw_hdr_name(id), h->value);
+}
+
+int sw_print_response_start(struct sw_buf *b, const struct sw_msg *req, unsigned status,
+			    const char *reason, sw_str to_tag)
+{
+	if (!req->is_request || status < 100 || status > 699)
+		return SW_EINVAL;
+	struct sw_addr to;
+	const struct sw_hdr *th = sw_msg_hdr(req, SW_HDR_TO);
+	if (!th || sw_addr_parse(&to, th->value, false, NULL))
+		return SW_EPARSE;
+	sw_print_status_line(b, status, reason);
+	copy_all(b, req, SW_HDR_VIA);
+	copy_all(b, req, SW_HDR_FROM);
+	sw_buf_adds(b, "To: ");
+	add_unfolded(b, th->value);
+	/* 100 Trying carries no To tag (RFC 3261 §8.2.6.2) */
+	if (!to.tag.p && to_tag.p && to_tag.len && status != 100) {
+		sw_buf_adds(b, ";tag=");
+		sw_buf_add_str(b, to_tag);
+	}
+	sw_buf_adds(b, "\r\n");
+	copy_all(b, req, SW_HDR_CALL_ID);
+	copy_all(b, req, SW_HDR_CSEQ);
+	return sw_buf_status(b);
+}
+
+int sw_print_msg(struct sw_buf *b, const struct sw_msg *m)
+{
+	if (m->is_request) {
+		sw_print_request_line(b, m->method, m->ruri);
+	} else {
+		/* keep the received reason phrase, even an empty one */
+		sw_buf_addf(b, "SIP/2.0 %03u ", m->status);
+		sw_buf_add_str(b, m->reason);
+		sw_buf_adds(b, "\r\n");
+	}
+	for (unsigned i = 0; i < m->nhdrs; i++) {
+		const struct sw_hdr *h = &m->hdrs[i];
+		if (h->id == SW_HDR_CONTENT_LENGTH)
+			continue;
+		const char *name = sw_hdr_name(h->id);
+		if (name) {
+			sw_print_header(b, name, h->value);
+		} else {
+			sw_buf_add_str(b, h->name);
+			sw_buf_adds(b, ": ");
+			add_unfolded(b, h->value);
+			sw_buf_adds(b, "\r\n");
+		}
+	}
+	return sw_print_end(b, m->body);
+}
+
+int sw_random_token(char *out, size_t n)
+{
+	static const char alphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+	unsigned char rnd[64];
+	size_t done = 0;
+	while (done < n) {
+		size_t want = n - done < sizeof(rnd) ? n - done : sizeof(rnd);
+		ssize_t got = getrandom(rnd, want, 0);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			return SW_EIO;
+		}
+		/* 252 = 7 * 36: reject above it so every character is equally likely */
+		for (ssize_t i = 0; i < got && done < n; i++)
+			if (rnd[i] < 252)
+				out[done++] = alphabet[rnd[i] % 36];
+	}
+	out[n] = '\0';
+	return 0;
+}

@@ -1,0 +1,8 @@
+/* The subcommands of the sipwarden program; one cmd_<name>.c each.
+ * Each returns the process exit code documented in its --help. */
+#ifndef SIPWARDEN_COMMANDS_H
+#define SIPWARDEN_COMMANDS_H
+
+int cmd_lint(int argc, char **argv);
+
+#endif

@@ -1,0 +1,48 @@
+/* sipwarden — entry point: picks the subcommand. No protocol logic here. */
+#include <stdio.h>
+#include <string.h>
+#include "commands.h"
+
+#define SIPWARDEN_VERSION "0.1.0"
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{ "lint", cmd_lint, "check one SIP message and show how it parses" },
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: sipwarden COMMAND [ARGS]\n\n"
+		     "Explains why SIP authentication fails.\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\n'sipwarden COMMAND --help' describes each command.\n"
+		     "exit codes: those of the command; 2 for a usage error.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("sipwarden %s\n", SIPWARDEN_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "sipwarden: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Runs every test: the cmocka unit/corpus programs of the sanitized build,
+# the CLI scripts in tests/cli/ against the sanitized binary, then the fuzz
+# targets for FUZZ_SECONDS each. Ends with "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+B=${B:-build/asan}
+export SIPWARDEN="$PWD/$B/sipwarden"
+export SW_CORPUS="${SW_CORPUS:-$PWD/../shared/corpus}"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+passed=0 failed=0 failed_names=()
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+
+for t in "$B"/tests/*; do
+	[ -x "$t" ] || continue
+	name=$(basename "$t")
+	out="$log/$name.out"
+	timeout 600 "$t" >"$out" 2>&1
+	rc=$?
+	p=$(grep -Eo '^\[  PASSED  \] [0-9]+' "$out" | awk '{s+=$4} END {print s+0}')
+	f=$(grep -Eo '^\[  FAILED  \] [0-9]+' "$out" | awk '{s+=$4} END {print s+0}')
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi  # crash or sanitizer abort
+	passed=$((passed + p)); failed=$((failed + f))
+	if [ "$f" -ne 0 ]; then
+		failed_names+=("$name"); echo "FAIL $name (exit $rc)"; tail -n 40 "$out"
+	else
+		echo "ok   $name ($p tests)"
+	fi
+done
+
+for s in tests/cli/test_*.sh; do
+	[ -f "$s" ] || continue
+	name=$(basename "$s" .sh)
+	out="$log/$name.out"
+	timeout 900 bash "$s" >"$out" 2>&1
+	rc=$?
+	p=$(grep -c '^ok ' "$out"); f=$(grep -c '^not ok ' "$out")
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+	passed=$((passed + p)); failed=$((failed + f))
+	if [ "$f" -ne 0 ]; then
+		failed_names+=("$name"); echo "FAIL $name (exit $rc)"; grep -v '^ok ' "$out" | tail -n 40
+	else
+		echo "ok   $name ($p checks)"
+	fi
+done
+
+if [ "${SKIP_FUZZ:-0}" != 1 ] && compgen -G "build/fuzz/fuzz/fuzz_*" >/dev/null; then
+	out="$log/fuzz.out"
+	FUZZ_SECONDS=${FUZZ_SECONDS:-60} tests/fuzz.sh >"$out" 2>&1
+	p=$(grep -c '^ok ' "$out"); f=$(grep -c '^not ok ' "$out")
+	passed=$((passed + p)); failed=$((failed + f))
+	if [ "$f" -ne 0 ]; then failed_names+=(fuzz); cat "$out" | tail -n 60; fi
+	grep -E '^(ok|not ok) ' "$out"
+fi
+
+[ ${#failed_names[@]} -gt 0 ] && echo "failed: ${failed_names[*]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
