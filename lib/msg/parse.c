@@ -209,16 +209,20 @@ int sw_msg_parse(struct sw_msg *m, const char *buf, size_t len, const struct sw_
 		while (p < limit && sw__is((unsigned char)*p, SW__C_TOKEN))
 			p++;
 		if (p == name) {
-			if (*p == '\r' && stream && p + 1 == end)
-				return SW_EAGAIN;
+			if (*p == '\r' && stream && p + 1 == limit)
+				return limit == end ? SW_EAGAIN
+						    : finish(err, buf, len, sw__fail(err, SW_ETOOBIG, 513, p,
+										     "the header section exceeds the size limit"));
 			return finish(err, buf, len, sw__fail(err, SW_EPARSE, 400, p, "expected a header name"));
 		}
 		const char *name_end = p;
 		while (p < limit && (*p == ' ' || *p == '\t'))
 			p++;
+		if (p >= limit && stream)
+			return limit == end ? SW_EAGAIN
+					    : finish(err, buf, len, sw__fail(err, SW_ETOOBIG, 513, name,
+									     "the header section exceeds the size limit"));
 		if (p >= limit || *p != ':') {
-			if (p >= limit && stream && limit == end)
-				return SW_EAGAIN;
 			if (err)
 				err->header = (sw_str){ name, (size_t)(name_end - name) };
 			return finish(err, buf, len, sw__fail(err, SW_EPARSE, 400, p,
