@@ -30,4 +30,17 @@ int sw__hmac(struct sw__hmac *h, const void *a, size_t alen, const void *b, size
 	     unsigned char out[32]);
 void sw__hmac_free(struct sw__hmac *h);
 
+/* The verifier (verify.c) and what the challenge builder (challenge.c) reads. */
+#define SW__REALM_MAX 255u
+struct sw_verifier {
+	struct sw_auth_cfg cfg;       /* cfg.realm points at realm[] */
+	char realm[SW__REALM_MAX + 1];
+	size_t realm_len;
+	struct sw_digest_ctx *dc;
+	struct sw_nonce_ctx *nonces;
+	struct sw_nc_tracker *nc;     /* not owned; NULL: no replay protection */
+	char dummy_ha1[SW_HASH__COUNT][SW_DIGEST_HEX_MAX + 1];
+	char opaque[33];
+};
+
 #endif

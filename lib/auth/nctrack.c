@@ -47,6 +47,16 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
+/* FNV alone mixes the last bytes poorly into the middle bits: finalize. */
+static uint64_t mix(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	return h ^ (h >> 33);
+}
+
 static uint64_t fnv_str(uint64_t h, sw_str s)
 {
 	uint64_t len = s.len;
@@ -82,7 +92,7 @@ static void grow(struct shard *sh, uint64_t seed)
 		struct entry *e = sh->tab[b];
 		while (e) {
 			struct entry *next = e->next;
-			size_t i = fnv(seed, e->key, e->klen) & (n - 1);
+			size_t i = mix(fnv(seed, e->key, e->klen)) & (n - 1);
 			e->next = tab[i];
 			tab[i] = e;
 			e = next;
@@ -98,7 +108,7 @@ static int mem_check(void *self, const struct sw_nc_use *u, uint64_t now)
 	struct memtrack *t = self;
 	if (!u->nonce.p || u->nonce.len == 0 || u->nonce.len > MAX_KEY)
 		return SW_EINVAL;
-	uint64_t h = fnv(t->seed, u->nonce.p, u->nonce.len);
+	uint64_t h = mix(fnv(t->seed, u->nonce.p, u->nonce.len));
 	uint64_t fp = fnv_str(fnv_str(fnv_str(t->seed ^ 0x9e3779b97f4a7c15ull, u->cnonce),
 				      u->response), u->branch);
 	struct shard *sh = &t->shards[(h >> 32) % SHARDS];
