@@ -14,7 +14,7 @@ log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
 
 for t in "$B"/tests/*; do
-	[ -x "$t" ] || continue
+	[ -f "$t" ] && [ -x "$t" ] || continue
 	name=$(basename "$t")
 	out="$log/$name.out"
 	timeout 600 "$t" >"$out" 2>&1
