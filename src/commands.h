@@ -4,5 +4,7 @@
 #define SIPWARDEN_COMMANDS_H
 
 int cmd_lint(int argc, char **argv);
+int cmd_digest(int argc, char **argv);
+int cmd_causes(int argc, char **argv);
 
 #endif

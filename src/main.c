@@ -13,6 +13,8 @@ struct command {
 
 static const struct command commands[] = {
 	{ "lint", cmd_lint, "check one SIP message and show how it parses" },
+	{ "digest", cmd_digest, "compute or check a digest response, name the client's mistake" },
+	{ "causes", cmd_causes, "list the causes sipwarden names, or explain one" },
 };
 
 static void usage(FILE *out)

@@ -350,5 +350,7 @@ struct sw_diagnosis {
  * SW_EPARSE for an unknown algorithm or qop, SW_ECRYPTO. */
 int sw_digest_diagnose(struct sw_digest_ctx *dc, const struct sw_diagnose_in *in,
 		       struct sw_diagnosis *out);
+/* Stable short name of a mistake ("realm", "qop-list", ...). */
+const char *sw_mistake_id(enum sw_mistake m);
 
 #endif
