@@ -58,11 +58,13 @@ variant-tests: $(B)/sipwarden $(TEST_BIN)
 
 $(B)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(VCC) $(BASE_CFLAGS) $(VFLAGS) -c $< -o $@
+	@echo "  CC [$(V)] $<"
+	@$(VCC) $(BASE_CFLAGS) $(VFLAGS) -c $< -o $@
 
 $(LIBA): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	ar rcs $@ $^
+	@rm -f $@
+	@ar rcs $@ $^
 
 $(B)/sipwarden: $(APP_OBJ) $(LIBA)
 	$(VCC) $(VFLAGS) -o $@ $(APP_OBJ) $(LIBA) $(LDLIBS)
