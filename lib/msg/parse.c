@@ -132,8 +132,8 @@ static int finish(struct sw_perr *err, const char *buf, size_t len, int rc)
 	return rc;
 }
 
-int sw_msg_parse(struct sw_msg *m, const char *buf, size_t len, const struct sw_parse_opts *opts,
-		 struct sw_perr *err)
+static int msg_parse(struct sw_msg *m, const char *buf, size_t len, const struct sw_parse_opts *opts,
+		     struct sw_perr *err)
 {
 	static const struct sw_parse_opts defaults = { 0 };
 	if (!opts)
@@ -300,6 +300,17 @@ int sw_msg_parse(struct sw_msg *m, const char *buf, size_t len, const struct sw_
 	if (m->len > max_size)
 		return finish(err, buf, len, sw__fail(err, SW_ETOOBIG, 513, buf + max_size, "the message exceeds the size limit"));
 	return 0;
+}
+
+int sw_msg_parse(struct sw_msg *m, const char *buf, size_t len, const struct sw_parse_opts *opts,
+		 struct sw_perr *err)
+{
+	int rc = msg_parse(m, buf, len, opts, err);
+	/* past a valid Status-Line a fault is still in a response: drop it,
+	 * never answer it (as sw_msg_check does) */
+	if (rc && err && m->status)
+		err->status = 0;
+	return rc;
 }
 
 const struct sw_hdr *sw_msg_hdr(const struct sw_msg *m, enum sw_hdr_id id)
