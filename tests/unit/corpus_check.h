@@ -101,7 +101,7 @@ static inline void sw_corpus_exercise(const struct sw_msg *m)
 			assert_int_equal(f->id, h->id);
 		}
 	}
-	static char json[1 << 17];
+	static char json[1 << 20]; /* 64 KiB of input, every byte escaped */
 	struct sw_buf b;
 	sw_buf_init(&b, json, sizeof(json));
 	sw_msg_to_json(&b, m, NULL);
