@@ -112,19 +112,21 @@ void sw__hex(const unsigned char *p, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-static bool is_hex_char(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
+/* 1 for [0-9a-fA-F]. */
+static const unsigned char hexchar[256] = {
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+	['8'] = 1, ['9'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
+};
 
 bool sw__is_hex(sw_str s, size_t len)
 {
 	if (!s.p || s.len != len)
 		return false;
+	unsigned ok = 1;
 	for (size_t i = 0; i < len; i++)
-		if (!is_hex_char(s.p[i]))
-			return false;
-	return true;
+		ok &= hexchar[(unsigned char)s.p[i]];
+	return ok;
 }
 
 void sw__hex_lower(sw_str s, char *out)

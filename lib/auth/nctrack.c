@@ -37,17 +37,27 @@ struct memtrack {
 	uint64_t seed;
 };
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
+/* A word-at-a-time multiply-xorshift hash (not cryptographic: the table
+ * seed is random and an entry is only created after a verified response). */
+static uint64_t hbytes(uint64_t h, const void *p, size_t n)
 {
 	const unsigned char *q = p;
-	for (size_t i = 0; i < n; i++) {
-		h ^= q[i];
-		h *= 0x100000001b3ull;
+	h ^= n * 0x9e3779b97f4a7c15ull;
+	while (n >= 8) {
+		uint64_t w;
+		memcpy(&w, q, 8);
+		h = (h ^ w) * 0x100000001b3ull;
+		h ^= h >> 29;
+		q += 8;
+		n -= 8;
 	}
-	return h;
+	uint64_t w = 0;
+	memcpy(&w, q, n);
+	h = (h ^ w) * 0x100000001b3ull;
+	return h ^ (h >> 32);
 }
 
-/* FNV alone mixes the last bytes poorly into the middle bits: finalize. */
+/* Finalizer: spreads every input bit over the shard and bucket bits. */
 static uint64_t mix(uint64_t h)
 {
 	h ^= h >> 33;
@@ -57,11 +67,9 @@ static uint64_t mix(uint64_t h)
 	return h ^ (h >> 33);
 }
 
-static uint64_t fnv_str(uint64_t h, sw_str s)
+static uint64_t hstr(uint64_t h, sw_str s)
 {
-	uint64_t len = s.len;
-	h = fnv(h, &len, sizeof(len));     /* length-prefixed: no ambiguity */
-	return s.len ? fnv(h, s.p, s.len) : h;
+	return hbytes(h, s.p ? s.p : "", s.len);     /* length-prefixed: no ambiguity */
 }
 
 static void sweep(struct shard *sh, uint64_t now)
@@ -92,7 +100,7 @@ static void grow(struct shard *sh, uint64_t seed)
 		struct entry *e = sh->tab[b];
 		while (e) {
 			struct entry *next = e->next;
-			size_t i = mix(fnv(seed, e->key, e->klen)) & (n - 1);
+			size_t i = mix(hbytes(seed, e->key, e->klen)) & (n - 1);
 			e->next = tab[i];
 			tab[i] = e;
 			e = next;
@@ -108,8 +116,8 @@ static int mem_check(void *self, const struct sw_nc_use *u, uint64_t now)
 	struct memtrack *t = self;
 	if (!u->nonce.p || u->nonce.len == 0 || u->nonce.len > MAX_KEY)
 		return SW_EINVAL;
-	uint64_t h = mix(fnv(t->seed, u->nonce.p, u->nonce.len));
-	uint64_t fp = fnv_str(fnv_str(fnv_str(t->seed ^ 0x9e3779b97f4a7c15ull, u->cnonce),
+	uint64_t h = mix(hbytes(t->seed, u->nonce.p, u->nonce.len));
+	uint64_t fp = hstr(hstr(hstr(t->seed ^ 0x9e3779b97f4a7c15ull, u->cnonce),
 				      u->response), u->branch);
 	struct shard *sh = &t->shards[(h >> 32) % SHARDS];
 	int verdict;

@@ -7,6 +7,7 @@
  * K = HMAC-SHA256(secret key, "sipwarden nonce v1"). The 33 bytes are
  * base64url-encoded: 44 characters, no padding, safe inside a quoted string.
  * Any node holding the secret file verifies any node's nonce. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/crypto.h>
@@ -41,31 +42,29 @@ static void b64url_encode(const unsigned char *in, size_t n, char *out)
 	out[n / 3 * 4] = '\0';
 }
 
-static int b64val(char c)
+/* 0..63 for a base64url character, 0xff otherwise. */
+static unsigned char b64dec[256];
+
+static void b64dec_init(void)
 {
-	if (c >= 'A' && c <= 'Z') return c - 'A';
-	if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-	if (c >= '0' && c <= '9') return c - '0' + 52;
-	if (c == '-') return 62;
-	if (c == '_') return 63;
-	return -1;
+	memset(b64dec, 0xff, sizeof(b64dec));
+	for (unsigned i = 0; i < 64; i++)
+		b64dec[(unsigned char)b64[i]] = (unsigned char)i;
 }
 
 static bool b64url_decode(const char *in, size_t n, unsigned char *out)
 {
+	unsigned bad = 0;
 	for (size_t i = 0, o = 0; i < n; i += 4, o += 3) {
-		uint32_t v = 0;
-		for (size_t j = 0; j < 4; j++) {
-			int d = b64val(in[i + j]);
-			if (d < 0)
-				return false;
-			v = v << 6 | (uint32_t)d;
-		}
+		unsigned a = b64dec[(unsigned char)in[i]], b = b64dec[(unsigned char)in[i + 1]];
+		unsigned c = b64dec[(unsigned char)in[i + 2]], d = b64dec[(unsigned char)in[i + 3]];
+		bad |= a | b | c | d;
+		uint32_t v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 | d;
 		out[o] = (unsigned char)(v >> 16);
 		out[o + 1] = (unsigned char)(v >> 8);
 		out[o + 2] = (unsigned char)v;
 	}
-	return true;
+	return bad < 64;
 }
 
 static int key_hmac(struct sw__hmac *h, const struct sw_key *k)
@@ -81,6 +80,8 @@ static int key_hmac(struct sw__hmac *h, const struct sw_key *k)
 int sw_nonce_ctx_new(struct sw_nonce_ctx **out, const struct sw_secret *s, uint32_t lifetime,
 		     uint32_t drift)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, b64dec_init);
 	struct sw_nonce_ctx *nc = calloc(1, sizeof(*nc));
 	if (!nc)
 		return SW_ENOMEM;

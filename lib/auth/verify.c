@@ -247,8 +247,7 @@ enum sw_cause sw_auth_verify_parts(struct sw_verifier *v, const struct sw_verify
 		return finish(v, res, SW_CAUSE_STORE_UNAVAILABLE, "the digest computation failed");
 	sw__hex_lower(a->response, got);
 	bool match = CRYPTO_memcmp(r.response, got, hexlen) == 0;
-	OPENSSL_cleanse(ha1, sizeof(ha1));
-	OPENSSL_cleanse(&r, sizeof(r));
+	OPENSSL_cleanse(ha1, hexlen);
 
 	if (!known) {
 		const char *at = is_userhash ? NULL : memchr(user.p, '@', user.len);
