@@ -191,27 +191,44 @@ static bool eq_decoded(sw_str a, sw_str b, bool icase)
 	return i == a.len && j == b.len;
 }
 
+/* Takes the next "name[=value]" item of a list whose items are separated
+ * by sep; *pp is at the start of an item. */
+static bool list_next(const char **pp, const char *end, char sep, sw_str *name, sw_str *value)
+{
+	const char *p = *pp;
+	if (!p || p >= end)
+		return false;
+	const char *n = p;
+	while (p < end && *p != sep && *p != '=')
+		p++;
+	*name = (sw_str){ n, (size_t)(p - n) };
+	*value = SW_STR_NULL;
+	if (p < end && *p == '=') {
+		const char *v = ++p;
+		while (p < end && *p != sep)
+			p++;
+		*value = (sw_str){ v, (size_t)(p - v) };
+	}
+	*pp = p < end ? p + 1 : end;
+	return true;
+}
+
+/* URI parameters are ";a=b;c": skip the leading ';'. */
+static const char *params_start(sw_str params)
+{
+	return params.len ? params.p + 1 : params.p;
+}
+
 /* Finds a URI parameter (no LWS in URIs, names case-insensitive). */
 static bool uri_param(sw_str params, sw_str name, sw_str *value)
 {
-	const char *p = params.p, *end = params.p + params.len;
-	while (p && p < end) {
-		const char *n = ++p;
-		while (p < end && *p != ';' && *p != '=')
-			p++;
-		sw_str nm = { n, (size_t)(p - n) };
-		sw_str v = SW_STR_NULL;
-		if (p < end && *p == '=') {
-			const char *vs = ++p;
-			while (p < end && *p != ';')
-				p++;
-			v = (sw_str){ vs, (size_t)(p - vs) };
-		}
-		if (eq_decoded(nm, name, true)) {
+	const char *p = params_start(params), *end = params.p + params.len;
+	sw_str n, v;
+	while (list_next(&p, end, ';', &n, &v))
+		if (eq_decoded(n, name, true)) {
 			*value = v;
 			return true;
 		}
-	}
 	return false;
 }
 
@@ -227,18 +244,9 @@ static bool params_match(sw_str a, sw_str b)
 			return false;
 	}
 	/* any other parameter present in both must match */
-	const char *p = a.p, *end = a.p + a.len;
-	while (p && p < end) {
-		const char *n = ++p;
-		while (p < end && *p != ';' && *p != '=')
-			p++;
-		sw_str nm = { n, (size_t)(p - n) }, va = SW_STR_NULL, vb;
-		if (p < end && *p == '=') {
-			const char *vs = ++p;
-			while (p < end && *p != ';')
-				p++;
-			va = (sw_str){ vs, (size_t)(p - vs) };
-		}
+	const char *p = params_start(a), *end = a.p + a.len;
+	sw_str nm, va, vb;
+	while (list_next(&p, end, ';', &nm, &va)) {
 		if (uri_param(b, nm, &vb)) {
 			if ((va.p == NULL) != (vb.p == NULL))
 				return false;
@@ -249,41 +257,17 @@ static bool params_match(sw_str a, sw_str b)
 	return true;
 }
 
-/* URI headers: every header of either side must be in the other, equal. */
+/* URI headers: every header of a must be in b with an equal value. */
 static bool headers_subset(sw_str a, sw_str b)
 {
 	const char *p = a.p, *end = a.p + a.len;
-	while (p && p < end) {
-		const char *n = p;
-		while (p < end && *p != '=' && *p != '&')
-			p++;
-		sw_str nm = { n, (size_t)(p - n) }, va = SW_STR_NULL;
-		if (p < end && *p == '=') {
-			const char *vs = ++p;
-			while (p < end && *p != '&')
-				p++;
-			va = (sw_str){ vs, (size_t)(p - vs) };
-		}
-		if (p < end)
-			p++;
-		bool found = false;
+	sw_str nm, va;
+	while (list_next(&p, end, '&', &nm, &va)) {
 		const char *q = b.p, *qend = b.p + b.len;
-		while (q && q < qend && !found) {
-			const char *n2 = q;
-			while (q < qend && *q != '=' && *q != '&')
-				q++;
-			sw_str nm2 = { n2, (size_t)(q - n2) }, vb = SW_STR_NULL;
-			if (q < qend && *q == '=') {
-				const char *vs = ++q;
-				while (q < qend && *q != '&')
-					q++;
-				vb = (sw_str){ vs, (size_t)(q - vs) };
-			}
-			if (q < qend)
-				q++;
-			if (eq_decoded(nm, nm2, true) && eq_decoded(va, vb, false))
-				found = true;
-		}
+		sw_str nm2, vb;
+		bool found = false;
+		while (!found && list_next(&q, qend, '&', &nm2, &vb))
+			found = eq_decoded(nm, nm2, true) && eq_decoded(va, vb, false);
 		if (!found)
 			return false;
 	}
