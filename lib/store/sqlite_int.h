@@ -1,0 +1,130 @@
+/* What the files of the sqlite backend share: connections with a cache of
+ * prepared statements, the job queue of the group-commit writer, and the
+ * operations the backend table (store_sqlite.c) points to. */
+#ifndef SIPWARDEN_STORE_SQLITE_INT_H
+#define SIPWARDEN_STORE_SQLITE_INT_H
+
+#include <sqlite3.h>
+#include "store/store_int.h"
+
+/* Every statement the backend runs, prepared once per connection on first
+ * use (sqlite_schema.c holds the SQL). */
+enum sq_stmt {
+	Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO,
+	Q_READ_BEGIN, Q_READ_END,
+	Q_USER_GET, Q_USER_GET_UH0, Q_USER_GET_UH1, Q_USER_GET_UH2,
+	Q_USER_INSERT, Q_USER_SET_CRED, Q_USER_SET_DISABLED, Q_USER_DEL, Q_USER_LIST,
+	Q_USER_EXISTS, Q_USER_VERSION, Q_USER_CHANGES, Q_USER_CHANGES_MIN,
+	Q_BIND_PUT, Q_BIND_DEL, Q_BIND_DEL_AOR, Q_BIND_LIST_AOR, Q_BIND_LIST_ALL,
+	Q_BIND_EXPIRE,
+	Q_NC_GET, Q_NC_PUT, Q_NC_EXPIRE,
+	Q_EV_INSERT, Q_EV_PRUNE_AGE, Q_EV_PRUNE_ROWS, Q_EV_QUERY_USER, Q_EV_QUERY_ALL,
+	Q__COUNT
+};
+
+struct sq_conn {
+	sqlite3 *db;
+	sqlite3_stmt *st[Q__COUNT];
+	struct sq_conn *next;        /* in the idle reader pool */
+};
+
+/* A unit of work for the writer. fn runs inside a savepoint of the batch
+ * transaction (a failure rolls back this job only); events have no fn and
+ * no completion. The job must stay valid until done is called (synchronous
+ * callers keep it on their stack). */
+struct sq_job {
+	struct sq_job *next;
+	int (*fn)(struct sq_conn *w, void *ctx);
+	void *ctx;
+	sw_store_done_fn done;
+	void *done_arg;
+	struct sw_auth_event *event; /* an event to insert (owned with the job) */
+	bool owned;                  /* free() the job after completion */
+	int err;
+};
+
+struct sq_store {
+	struct sw_store base;
+	char *path;
+	struct sq_conn *w;           /* the writer's connection */
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t qlock;
+	pthread_cond_t qcond;
+	struct sq_job *head, *tail;
+	size_t qlen, qevents;
+	bool stopping;
+	struct sw_store_stats stats; /* under qlock */
+	pthread_mutex_t rlock;
+	struct sq_conn *idle;        /* reader connections not in use */
+};
+
+static inline struct sq_store *SQ(struct sw_store *st) { return (struct sq_store *)st; }
+
+/* sqlite_schema.c */
+int sw__sq_conn_open(const char *path, bool create, bool writer, struct sq_conn **out);
+void sw__sq_conn_close(struct sq_conn *c);
+/* The prepared statement id, reset and unbound; NULL when preparing failed. */
+sqlite3_stmt *sw__sq_stmt(struct sq_conn *c, enum sq_stmt id);
+/* Runs a statement without results to completion; 0 or an SW_E* code. */
+int sw__sq_run(struct sq_conn *c, enum sq_stmt id);
+int sw__sq_migrate(struct sq_conn *c);
+int sw__sq_err(int rc);
+/* Column i as text into dst (truncated to cap). */
+void sw__sq_col(sqlite3_stmt *s, int i, char *dst, size_t cap);
+int sw__sq_bind_text(sqlite3_stmt *s, int i, const char *text);
+
+/* sqlite_writer.c */
+int sw__sq_writer_start(struct sq_store *sq);
+void sw__sq_writer_stop(struct sq_store *sq);
+/* Queues a job (0) or refuses it (SW_EIO once closing began). */
+int sw__sq_enqueue(struct sq_store *sq, struct sq_job *job);
+/* Runs fn(w, ctx) on the writer in the next group commit and waits until it
+ * is committed: its error, or the commit's. */
+int sw__sq_call(struct sq_store *sq, int (*fn)(struct sq_conn *w, void *ctx), void *ctx);
+
+/* Reader connections: one per concurrent reader, pooled. */
+int sw__sq_reader_get(struct sq_store *sq, struct sq_conn **out);
+void sw__sq_reader_put(struct sq_store *sq, struct sq_conn *c);
+
+/* sqlite_users.c */
+int sw__sq_user_get(struct sw_store *st, const char *user, const char *domain,
+		    struct sw_subscriber *out);
+int sw__sq_user_get_by_userhash(struct sw_store *st, enum sw_digest_hash h,
+				const char *userhash, const char *domain,
+				struct sw_subscriber *out);
+int sw__sq_user_add(struct sw_store *st, const char *user, const char *domain,
+		    const struct sw_credentials *cred, bool disabled, int64_t now);
+int sw__sq_user_set_credentials(struct sw_store *st, const char *user, const char *domain,
+				const struct sw_credentials *cred, int64_t now);
+int sw__sq_user_set_disabled(struct sw_store *st, const char *user, const char *domain,
+			     bool disabled, int64_t now);
+int sw__sq_user_del(struct sw_store *st, const char *user, const char *domain);
+int sw__sq_user_list(struct sw_store *st, sw_store_user_fn fn, void *arg);
+int sw__sq_user_import(struct sw_store *st, const struct sw_user_import *rows, size_t n,
+		       int64_t now, size_t *added, size_t *updated);
+int sw__sq_user_version(struct sw_store *st, uint64_t *out);
+int sw__sq_user_changes(struct sw_store *st, uint64_t since, sw_store_change_fn fn,
+			void *arg, uint64_t *now_version, bool *all);
+
+/* sqlite_bindings.c */
+int sw__sq_bindings_submit(struct sw_store *st, const struct sw_binding_op *ops, size_t n,
+			   sw_store_done_fn done, void *arg);
+int sw__sq_binding_del(struct sw_store *st, const char *aor, const char *contact);
+int sw__sq_binding_del_aor(struct sw_store *st, const char *aor, size_t *count);
+int sw__sq_binding_list(struct sw_store *st, const char *aor, int64_t now,
+			sw_store_binding_fn fn, void *arg);
+int sw__sq_binding_expire(struct sw_store *st, int64_t now, size_t *count);
+int sw__sq_nc_tracker(struct sw_store *st, struct sw_nc_tracker *out);
+
+/* sqlite_events.c */
+int sw__sq_event_record(struct sw_store *st, const struct sw_auth_event *ev);
+int sw__sq_event_insert(struct sq_conn *w, const struct sw_auth_event *ev);
+/* Retention after a batch of events: newest is the time of the newest. */
+int sw__sq_event_retention(struct sq_conn *w, const struct sw_store_opts *o, int64_t newest_ms,
+			   size_t *removed);
+int sw__sq_event_query(struct sw_store *st, const struct sw_event_query *q,
+		       sw_store_event_fn fn, void *arg);
+int sw__sq_event_prune(struct sw_store *st, int64_t now_ms, size_t *removed);
+
+#endif
