@@ -260,10 +260,13 @@ static bool params_match(sw_str a, sw_str b)
 /* URI headers: every header of a must be in b with an equal value. */
 static bool headers_subset(sw_str a, sw_str b)
 {
+	/* absent headers (p == NULL): no arithmetic on a null pointer */
+	if (!a.p)
+		return true;
 	const char *p = a.p, *end = a.p + a.len;
 	sw_str nm, va;
 	while (list_next(&p, end, '&', &nm, &va)) {
-		const char *q = b.p, *qend = b.p + b.len;
+		const char *q = b.p, *qend = b.p ? b.p + b.len : NULL;
 		sw_str nm2, vb;
 		bool found = false;
 		while (!found && list_next(&q, qend, '&', &nm2, &vb))
