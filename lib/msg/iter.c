@@ -59,9 +59,10 @@ static bool param_value_char(unsigned char c)
 
 int sw_param_next(sw_str *rest, sw_str *name, sw_str *value)
 {
-	const char *p = rest->p, *end = rest->p + rest->len;
+	const char *p = rest->p;
 	if (!p)
 		return 0;
+	const char *end = p + rest->len;
 	p = sw__skip_lws(p, end);
 	if (p == end) {
 		*rest = (sw_str){ p, 0 };
