@@ -1,10 +1,12 @@
 /* libFuzzer target: the digest verifier and the offline diagnosis.
  *
- * The first byte picks the input kind: even = a whole SIP request
- * (sw_msg_parse + sw_auth_verify), odd = one Authorization header value
- * (sw_auth_parse + sw_auth_verify_parts + sw_digest_diagnose). The marker
- * "@N@" is replaced by a valid nonce so that the fuzzer reaches the checks
- * after the nonce MAC. */
+ * An input with a line feed is a whole SIP request (sw_msg_parse +
+ * sw_auth_verify); one without is an Authorization header value
+ * (sw_auth_parse + sw_auth_verify_parts + sw_digest_diagnose), so plain
+ * messages and header values from the corpus are good seeds. To get past
+ * the nonce MAC, the first quoted nonce="..." value and every "@N@" are
+ * replaced by a valid nonce. The clock moves with the input length, so
+ * some runs see the nonce stale. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,18 +50,32 @@ static void setup(void)
 	sw_nonce_ctx_free(nc);
 }
 
-/* Copies in to out, replacing each "@N@" by the valid nonce. */
+/* Copies in to out, replacing "@N@" and the first nonce="..." value by
+ * the valid nonce. */
 static size_t expand(const uint8_t *in, size_t n, char *out, size_t cap)
 {
 	size_t o = 0;
+	bool replaced = false;
 	for (size_t i = 0; i < n && o < cap; i++) {
 		if (i + 3 <= n && !memcmp(in + i, "@N@", 3) && o + SW_NONCE_LEN <= cap) {
 			memcpy(out + o, nonce, SW_NONCE_LEN);
 			o += SW_NONCE_LEN;
 			i += 2;
-		} else {
-			out[o++] = (char)in[i];
+			continue;
 		}
+		if (!replaced && i + 7 <= n && !memcmp(in + i, "nonce=\"", 7) &&
+		    (i == 0 || in[i - 1] != 'c') && o + 7 + SW_NONCE_LEN <= cap) {
+			const uint8_t *q = memchr(in + i + 7, '"', n - i - 7);
+			if (q) {
+				memcpy(out + o, "nonce=\"", 7);
+				memcpy(out + o + 7, nonce, SW_NONCE_LEN);
+				o += 7 + SW_NONCE_LEN;
+				i = (size_t)(q - in) - 1;     /* the closing quote is copied next */
+				replaced = true;
+				continue;
+			}
+		}
+		out[o++] = (char)in[i];
 	}
 	return o;
 }
@@ -73,10 +89,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!verifier)
 		setup();
-	if (size < 1 || size > MAX_IN)
+	if (size > MAX_IN)
 		return 0;
-	bool header = data[0] & 1;
-	size_t n = expand(data + 1, size - 1, buf, sizeof(buf));
+	bool header = !memchr(data, '\n', size);
+	size_t n = expand(data, size, buf, sizeof(buf));
 	/* heap copy of the exact length, so ASan sees reads past the end */
 	char *in = malloc(n ? n : 1);
 	if (!in)
@@ -84,7 +100,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(in, buf, n);
 	if (!header) {
 		if (sw_msg_parse(&msg, in, n, NULL, NULL) == 0 && msg.is_request)
-			(void)sw_auth_verify(verifier, &msg, NOW + (data[0] >> 1), &creds, &res);
+			(void)sw_auth_verify(verifier, &msg, NOW + (size & 511), &creds, &res);
 	} else {
 		struct sw_auth a;
 		if (sw_auth_parse(&a, sw_str_from(in, n), NULL) == 0) {
@@ -93,7 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				.ruri = SW_STR_LIT("sip:example.com"), .body = SW_STR_LIT("v=0\r\n"),
 				.branch = SW_STR_LIT("z9hG4bK1"),
 			};
-			(void)sw_auth_verify_parts(verifier, &vi, NOW, &creds, &res);
+			(void)sw_auth_verify_parts(verifier, &vi, NOW + (size & 511), &creds, &res);
 			struct sw_diagnosis d;
 			struct sw_diagnose_in di = {
 				.auth = &a, .method = vi.method, .ruri = vi.ruri, .body = vi.body,
