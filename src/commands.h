@@ -6,5 +6,9 @@
 int cmd_lint(int argc, char **argv);
 int cmd_digest(int argc, char **argv);
 int cmd_causes(int argc, char **argv);
+int cmd_user(int argc, char **argv);
+int cmd_registrations(int argc, char **argv);
+int cmd_why(int argc, char **argv);
+int cmd_events(int argc, char **argv);
 
 #endif

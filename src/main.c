@@ -15,6 +15,10 @@ static const struct command commands[] = {
 	{ "lint", cmd_lint, "check one SIP message and show how it parses" },
 	{ "digest", cmd_digest, "compute or check a digest response, name the client's mistake" },
 	{ "causes", cmd_causes, "list the causes sipwarden names, or explain one" },
+	{ "user", cmd_user, "add, change, disable, delete, list and import subscribers" },
+	{ "registrations", cmd_registrations, "list the current bindings" },
+	{ "why", cmd_why, "show why a user's registrations succeed or fail" },
+	{ "events", cmd_events, "show the auth decisions the server recorded" },
 };
 
 static void usage(FILE *out)
