@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <pthread.h>
@@ -915,6 +917,98 @@ static void test_sqlite_schema(void **state)
 	assert_string_equal(sw_store_kind(f->st), "sqlite");
 }
 
+/* The durability promise: kill -9 a process that is writing bindings; every
+ * binding whose completion was signalled must be there after reopening. */
+static int ack_fd;
+static void ack_done(void *arg, int err)
+{
+	uint32_t idx = (uint32_t)(uintptr_t)arg;
+	if (!err && write(ack_fd, &idx, sizeof(idx)) != sizeof(idx))
+		_exit(3);
+}
+
+static void child_writer(const char *spec)
+{
+	struct sw_store *st;
+	struct sw_store_opts o = { .create = true };
+	struct sw_binding_op *op = calloc(1, sizeof(*op));
+	if (!op || sw_store_open(&st, spec, &o))
+		_exit(2);
+	for (uint32_t i = 0;; i++) {
+		char c[48];
+		snprintf(c, sizeof(c), "sip:k%u@10.3.0.1", i);
+		op->kind = SW_BINDING_PUT;
+		mkbind(&op->b, "k@ex.com", c, 100000 + i, 0);
+		if (sw_store_bindings_submit(st, op, 1, ack_done, (void *)(uintptr_t)i))
+			_exit(4);
+		if (i % 16 == 15)
+			sw_store_flush(st);     /* keep the queue bounded */
+	}
+}
+
+static int check_kill_expiry(void *arg, const struct sw_binding *b)
+{
+	unsigned i;
+	if (sscanf(b->contact, "sip:k%u@", &i) != 1 || b->expires != 100000 + (int64_t)i)
+		(*(size_t *)arg)++;
+	return 0;
+}
+
+static void test_sqlite_kill9(void **state)
+{
+	struct fx *f = *state;
+	int p[2];
+	sw_store_close(f->st);
+	f->st = NULL;
+	assert_int_equal(pipe(p), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(p[0]);
+		ack_fd = p[1];
+		child_writer(f->spec);
+	}
+	close(p[1]);
+	uint32_t idx, max = 0;
+	size_t acked = 0;
+	unsigned char *seen = calloc(1u << 20, 1);
+	assert_non_null(seen);
+	while (acked < 400 && read(p[0], &idx, sizeof(idx)) == sizeof(idx)) {
+		assert_true(idx < (1u << 20));
+		seen[idx] = 1;
+		acked++;
+	}
+	kill(pid, SIGKILL);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	while (read(p[0], &idx, sizeof(idx)) == sizeof(idx)) {   /* acks sent before death */
+		seen[idx] = 1;
+		acked++;
+	}
+	close(p[0]);
+	assert_true(acked >= 400);
+	assert_int_equal(fx_open(f, NULL), 0);
+	size_t bad_expiry = 0, missing = 0;
+	assert_int_equal(sw_store_binding_list(f->st, "k@ex.com", 0, check_kill_expiry, &bad_expiry),
+			 0);
+	assert_int_equal(bad_expiry, 0);
+	for (uint32_t i = 0; i < (1u << 20); i++) {
+		if (!seen[i])
+			continue;
+		if (i > max)
+			max = i;
+		char c[48];
+		snprintf(c, sizeof(c), "sip:k%u@10.3.0.1", i);
+		if (sw_store_binding_del(f->st, "k@ex.com", c) != 0)
+			missing++;
+	}
+	print_message("kill -9 after %zu acknowledged writes (highest %u): %zu missing\n", acked,
+		      max, missing);
+	assert_int_equal(missing, 0);
+	free(seen);
+}
+
 /* Two handles on one file (a server and `sipwarden user`): changes by one
  * are seen by the other through the user version. */
 static void test_sqlite_two_handles(void **state)
@@ -1041,6 +1135,7 @@ static const struct CMUnitTest sqlite_only[] = {
 	BOTH(test_sqlite_persist),
 	BOTH(test_sqlite_schema),
 	BOTH(test_sqlite_two_handles),
+	BOTH(test_sqlite_kill9),
 };
 
 static const struct CMUnitTest plain[] = {
