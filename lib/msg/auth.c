@@ -82,7 +82,7 @@ int sw_auth_parse(struct sw_auth *a, sw_str value, struct sw_perr *err)
 {
 	memset(a, 0, sizeof(*a));
 	a->raw = value;
-	const char *p = value.p, *end = value.p + value.len;
+	const char *p = value.p, *end = sw__end(value);
 	p = sw__skip_lws(p, end);
 	const char *s = p;
 	while (p < end && sw__is((unsigned char)*p, SW__C_TOKEN))
@@ -129,7 +129,7 @@ int sw_auth_parse(struct sw_auth *a, sw_str value, struct sw_perr *err)
 			sw_str prev = { ps, (size_t)(ns - ps) };
 			sw_str pn, pv;
 			bool pq;
-			const char *q = prev.p, *qend = prev.p + prev.len;
+			const char *q = prev.p, *qend = sw__end(prev);
 			while (q < qend) {
 				q = sw__skip_lws(q, qend);
 				const char *qe = scan_param(q, qend, &pn, &pv, &pq);
@@ -161,7 +161,7 @@ int sw_auth_parse(struct sw_auth *a, sw_str value, struct sw_perr *err)
 
 bool sw_auth_param(const struct sw_auth *a, const char *name, sw_str *value)
 {
-	const char *p = a->params.p, *end = a->params.p + a->params.len;
+	const char *p = a->params.p, *end = sw__end(a->params);
 	while (p && p < end) {
 		sw_str n, v;
 		bool q;

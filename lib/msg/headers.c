@@ -23,7 +23,7 @@ int sw_via_parse(struct sw_via *v, sw_str elem, struct sw_perr *err)
 	memset(v, 0, sizeof(*v));
 	v->port = v->rport = v->ttl = -1;
 	v->raw = elem;
-	const char *p = elem.p, *end = elem.p + elem.len;
+	const char *p = elem.p, *end = sw__end(elem);
 	sw_str *parts[3] = { &v->protocol, &v->version, &v->transport };
 	for (int i = 0; i < 3; i++) {
 		p = sw__skip_lws(p, end);
@@ -82,14 +82,14 @@ int sw_via_parse(struct sw_via *v, sw_str elem, struct sw_perr *err)
 			v->maddr = val;
 		} else if (sw_str_ieq(n, "ttl")) {
 			uint32_t t;
-			if (!val.p || sw__scan_uint(val.p, val.p + val.len, 255, &t) != val.p + val.len)
+			if (!val.p || sw__scan_uint(val.p, sw__end(val), 255, &t) != sw__end(val))
 				return sw__fail(err, SW_EPARSE, 400, n.p, "ttl must be 0-255");
 			v->ttl = (int)t;
 		} else if (sw_str_ieq(n, "rport")) {
 			v->has_rport = true;
 			if (val.p) {
 				uint32_t port;
-				if (sw__scan_uint(val.p, val.p + val.len, 65535, &port) != val.p + val.len)
+				if (sw__scan_uint(val.p, sw__end(val), 65535, &port) != sw__end(val))
 					return sw__fail(err, SW_EPARSE, 400, n.p, "rport must be a port number");
 				v->rport = (int)port;
 			}
@@ -134,7 +134,7 @@ static int addr_params(struct sw_addr *a, const char *p, const char *end, struct
 			a->tag = v;
 		} else if (sw_str_ieq(n, "expires")) {
 			uint32_t e;
-			if (!v.p || sw__scan_uint(v.p, v.p + v.len, UINT32_MAX, &e) != v.p + v.len)
+			if (!v.p || sw__scan_uint(v.p, sw__end(v), UINT32_MAX, &e) != sw__end(v))
 				return sw__fail(err, SW_EPARSE, 400, n.p, "expires must be a number of seconds below 2^32");
 			a->has_expires = true;
 			a->expires = e;
@@ -154,7 +154,7 @@ int sw_addr_parse(struct sw_addr *a, sw_str elem, bool allow_star, struct sw_per
 	memset(a, 0, sizeof(*a));
 	a->raw = elem;
 	a->uri.port = -1;
-	const char *p = sw__skip_lws(elem.p, elem.p + elem.len), *end = elem.p + elem.len;
+	const char *p = sw__skip_lws(elem.p, sw__end(elem)), *end = sw__end(elem);
 	if (p >= end)
 		return sw__fail(err, SW_EPARSE, 400, p, "empty address");
 	if (*p == '*' && allow_star) {
@@ -215,7 +215,7 @@ int sw_addr_parse(struct sw_addr *a, sw_str elem, bool allow_star, struct sw_per
 int sw_cseq_parse(struct sw_cseq *c, sw_str value, struct sw_perr *err)
 {
 	memset(c, 0, sizeof(*c));
-	const char *p = value.p, *end = value.p + value.len;
+	const char *p = value.p, *end = sw__end(value);
 	const char *e = sw__scan_uint(p, end, 0x7fffffffu, &c->num);
 	if (!e)
 		return sw__fail(err, SW_EPARSE, 400, p, "CSeq must start with a number below 2^31");
@@ -234,7 +234,7 @@ int sw_cseq_parse(struct sw_cseq *c, sw_str value, struct sw_perr *err)
 
 int sw_uint_parse(uint32_t *out, sw_str value, uint32_t max, struct sw_perr *err)
 {
-	const char *end = value.p + value.len;
+	const char *end = sw__end(value);
 	if (value.p && sw__scan_uint(value.p, end, max, out) == end)
 		return 0;
 	bool digits = value.len > 0;
@@ -246,7 +246,7 @@ int sw_uint_parse(uint32_t *out, sw_str value, uint32_t max, struct sw_perr *err
 /* callid = word [ "@" word ] */
 static int callid_check(sw_str v, struct sw_perr *err)
 {
-	const char *p = v.p, *end = v.p + v.len;
+	const char *p = v.p, *end = sw__end(v);
 	bool at = false;
 	if (v.len == 0)
 		return sw__fail(err, SW_EPARSE, 400, p, "empty Call-ID");
@@ -295,7 +295,7 @@ static int locate(const struct sw_msg *m, const struct sw_hdr *h, struct sw_perr
 	if (rc && err) {
 		if (h)
 			err->header = h->name;
-		sw_perr_locate(err, m->buf, m->len ? m->len : (size_t)(h ? h->value.p + h->value.len - m->buf : 0));
+		sw_perr_locate(err, m->buf, m->len ? m->len : (size_t)(h ? sw__end(h->value) - m->buf : 0));
 	}
 	return rc;
 }

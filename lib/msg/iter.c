@@ -14,7 +14,7 @@ int sw_hdr_iter_next(struct sw_hdr_iter *it, sw_str *elem, const struct sw_hdr *
 {
 	while (it->idx != SW_HDR_NONE) {
 		const struct sw_hdr *h = &it->m->hdrs[it->idx];
-		const char *end = h->value.p + h->value.len;
+		const char *end = sw__end(h->value);
 		const char *p = it->pos;
 		if (!p) { /* this header is done */
 			it->idx = h->next;
@@ -116,7 +116,7 @@ bool sw_param_get(sw_str params, const char *name, sw_str *value)
 
 int sw_str_unquote(sw_str in, char *out, size_t cap)
 {
-	const char *p = in.p, *end = in.p + in.len;
+	const char *p = in.p, *end = sw__end(in);
 	size_t n = 0;
 	if (in.len >= 2 && p[0] == '"' && end[-1] == '"') {
 		p++;

@@ -43,7 +43,7 @@ static void params_json(struct sw_buf *b, sw_str params)
 static void uri_params_json(struct sw_buf *b, sw_str params)
 {
 	sw_buf_addc(b, '{');
-	const char *p = params.p, *end = params.p + params.len;
+	const char *p = params.p, *end = sw__end(params);
 	bool first = true;
 	while (p && p < end) {
 		const char *n = ++p;
@@ -143,7 +143,7 @@ static void auth_json(struct sw_buf *b, const struct sw_auth *a)
 	sw_buf_addc(b, '{');
 	kv_str(b, "scheme", a->scheme, &f);
 	sw_buf_adds(b, ",\"params\":{");
-	const char *p = a->params.p, *end = a->params.p + a->params.len;
+	const char *p = a->params.p, *end = sw__end(a->params);
 	bool first = true;
 	/* walk names through sw_auth_param so values come unquoted */
 	while (p && p < end) {

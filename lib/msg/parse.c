@@ -110,8 +110,8 @@ static int note_content_length(struct sw_msg *m, const struct sw_hdr *h, size_t 
 			       struct sw_perr *err)
 {
 	uint32_t v;
-	const char *e = sw__scan_uint(h->value.p, h->value.p + h->value.len, UINT32_MAX, &v);
-	if (!e || e != h->value.p + h->value.len) {
+	const char *e = sw__scan_uint(h->value.p, sw__end(h->value), UINT32_MAX, &v);
+	if (!e || e != sw__end(h->value)) {
 		if (h->value.len && h->value.p[0] == '-')
 			return sw__fail(err, SW_EPARSE, 400, h->value.p, "Content-Length must not be negative");
 		return sw__fail(err, SW_EPARSE, 400, h->value.p, "Content-Length must be a decimal number");
@@ -296,7 +296,7 @@ static int msg_parse(struct sw_msg *m, const char *buf, size_t len, const struct
 	} else {
 		m->body = (sw_str){ p, stream ? 0 : avail };
 	}
-	m->len = (size_t)(m->body.p + m->body.len - buf);
+	m->len = (size_t)(sw__end(m->body) - buf);
 	if (m->len > max_size)
 		return finish(err, buf, len, sw__fail(err, SW_ETOOBIG, 513, buf + max_size, "the message exceeds the size limit"));
 	return 0;

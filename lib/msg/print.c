@@ -8,7 +8,7 @@
 /* A header value on one line: folded line ends become one space. */
 static void add_unfolded(struct sw_buf *b, sw_str v)
 {
-	const char *p = v.p, *end = v.p + v.len, *s = p;
+	const char *p = v.p, *end = sw__end(v), *s = p;
 	while (p < end) {
 		if (*p == '\r' || *p == '\n') {
 			sw_buf_add(b, s, (size_t)(p - s));

@@ -47,7 +47,7 @@ sw_str sw__trim(sw_str s)
 {
 	if (!s.p)
 		return s;
-	const char *p = s.p, *end = s.p + s.len;
+	const char *p = s.p, *end = sw__end(s);
 	p = sw__skip_lws(p, end);
 	while (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' || end[-1] == '\n'))
 		end--;

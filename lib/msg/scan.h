@@ -42,6 +42,10 @@ static inline const char *sw__skip_lws(const char *p, const char *end)
 	}
 }
 
+/* One past the last byte of a slice; NULL for an absent one (NULL + 0 is
+ * undefined behaviour in C). */
+static inline const char *sw__end(sw_str s) { return s.p ? s.p + s.len : s.p; }
+
 /* Trims LWS at both ends of a slice. */
 sw_str sw__trim(sw_str s);
 

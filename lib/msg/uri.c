@@ -132,7 +132,7 @@ int sw_uri_parse(struct sw_uri *u, sw_str s, struct sw_perr *err)
 	memset(u, 0, sizeof(*u));
 	u->port = -1;
 	u->raw = s;
-	const char *p = s.p, *end = s.p + s.len;
+	const char *p = s.p, *end = sw__end(s);
 	if (!p || s.len == 0)
 		return sw__fail(err, SW_EPARSE, 400, p, "expected a URI");
 	/* scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
@@ -222,7 +222,7 @@ static const char *params_start(sw_str params)
 /* Finds a URI parameter (no LWS in URIs, names case-insensitive). */
 static bool uri_param(sw_str params, sw_str name, sw_str *value)
 {
-	const char *p = params_start(params), *end = params.p + params.len;
+	const char *p = params_start(params), *end = sw__end(params);
 	sw_str n, v;
 	while (list_next(&p, end, ';', &n, &v))
 		if (eq_decoded(n, name, true)) {
@@ -244,7 +244,7 @@ static bool params_match(sw_str a, sw_str b)
 			return false;
 	}
 	/* any other parameter present in both must match */
-	const char *p = params_start(a), *end = a.p + a.len;
+	const char *p = params_start(a), *end = sw__end(a);
 	sw_str nm, va, vb;
 	while (list_next(&p, end, ';', &nm, &va)) {
 		if (uri_param(b, nm, &vb)) {
@@ -263,10 +263,10 @@ static bool headers_subset(sw_str a, sw_str b)
 	/* absent headers (p == NULL): no arithmetic on a null pointer */
 	if (!a.p)
 		return true;
-	const char *p = a.p, *end = a.p + a.len;
+	const char *p = a.p, *end = sw__end(a);
 	sw_str nm, va;
 	while (list_next(&p, end, '&', &nm, &va)) {
-		const char *q = b.p, *qend = b.p ? b.p + b.len : NULL;
+		const char *q = b.p, *qend = b.p ? sw__end(b) : NULL;
 		sw_str nm2, vb;
 		bool found = false;
 		while (!found && list_next(&q, qend, '&', &nm2, &vb))
