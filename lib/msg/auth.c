@@ -6,11 +6,12 @@
 
 struct known {
 	const char *name;
+	uint8_t len;
 	size_t off;
 	uint32_t bit;
 };
 
-#define K(n, f, b) { n, offsetof(struct sw_auth, f), b }
+#define K(n, f, b) { n, sizeof(n) - 1, offsetof(struct sw_auth, f), b }
 static const struct known known[] = {
 	K("username", username, SW_AUTH_P_USERNAME), K("realm", realm, SW_AUTH_P_REALM),
 	K("nonce", nonce, SW_AUTH_P_NONCE),          K("uri", uri, SW_AUTH_P_URI),
@@ -115,7 +116,7 @@ int sw_auth_parse(struct sw_auth *a, sw_str value, struct sw_perr *err)
 		}
 		size_t k;
 		for (k = 0; k < sizeof(known) / sizeof(known[0]); k++)
-			if (sw_str_ieq(name, known[k].name))
+			if (known[k].len == name.len && !strncasecmp(known[k].name, name.p, name.len))
 				break;
 		if (k < sizeof(known) / sizeof(known[0])) {
 			if (seen & known[k].bit)
