@@ -23,7 +23,10 @@ run_one() {
 		>"$work/$name.log" 2>&1; then
 		echo "ok - fuzz $name ${secs}s: $(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$work/$name.log" | grep -Eo '[0-9]+$') inputs" >"$work/$name.result"
 	else
-		{ echo "not ok - fuzz $name"; tail -n 60 "$work/$name.log"; } >"$work/$name.result"
+		# keep the input that failed, for the fix and a regression test
+		mkdir -p build/fuzz/artifacts
+		cp "$work/$name"-* build/fuzz/artifacts/ 2>/dev/null
+		{ echo "not ok - fuzz $name (inputs kept in build/fuzz/artifacts/)"; tail -n 60 "$work/$name.log"; } >"$work/$name.result"
 	fi
 }
 

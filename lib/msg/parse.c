@@ -241,6 +241,14 @@ static int msg_parse(struct sw_msg *m, const char *buf, size_t len, const struct
 				return finish(err, buf, len, sw__fail(err, stream ? SW_ETOOBIG : SW_EPARSE, stream ? 513 : 400,
 								      name, "the header line does not end"));
 			}
+			/* CR is allowed only as part of a line end (RFC 3261 §7.3.1) */
+			const char *cr = memchr(p, '\r', (size_t)(eol - p));
+			if (cr) {
+				if (err)
+					err->header = (sw_str){ name, (size_t)(name_end - name) };
+				return finish(err, buf, len, sw__fail(err, SW_EPARSE, 400, cr,
+								      "a bare CR (not followed by LF) in the header value"));
+			}
 			p = after_eol(eol);
 			if (p < limit && (*p == ' ' || *p == '\t')) {
 				folds++;

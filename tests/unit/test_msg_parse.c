@@ -207,6 +207,8 @@ static void test_bad_start_lines(void **state)
 		{ "OPTIONS sip:a SIP/2.0\r\n continued\r\n\r\n", SW_EPARSE, 400, "continuation" },
 		{ "OPTIONS sip:a SIP/2.0\r\n: novalue\r\n\r\n", SW_EPARSE, 400, "header name" },
 		{ "OPTIONS sip:a SIP/2.0\r\nVia: x\r\n", SW_EPARSE, 400, "empty line" },
+		/* found by fuzz_msg: a bare CR would not survive printing */
+		{ "OPTIONS sip:a SIP/2.0\r\nVa:\r iSIP\r\n\r\n", SW_EPARSE, 400, "bare CR" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct sw_perr e;
