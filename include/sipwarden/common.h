@@ -19,9 +19,26 @@ typedef struct sw_str {
 static inline bool sw_str_present(sw_str s) { return s.p != NULL; }
 static inline sw_str sw_str_from(const char *p, size_t len) { return (sw_str){ p, len }; }
 
-/* Exact and ASCII case-insensitive comparisons against a C string. */
+/* ASCII case-insensitive equality of n bytes (no locale, no libc call:
+ * this runs for every header and parameter name). */
+static inline bool sw_mem_ieq(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+		if (x != y && ((x | 0x20) != (y | 0x20) || (unsigned char)((x | 0x20) - 'a') > 'z' - 'a'))
+			return false;
+	}
+	return true;
+}
+
+/* Exact and ASCII case-insensitive comparisons against a C string. Inline,
+ * so that the length of a literal is known at compile time. */
+static inline bool sw_str_ieq(sw_str s, const char *lit)
+{
+	size_t n = __builtin_strlen(lit);
+	return s.p && s.len == n && sw_mem_ieq(s.p, lit, n);
+}
 bool sw_str_eq(sw_str s, const char *lit);
-bool sw_str_ieq(sw_str s, const char *lit);
 bool sw_str_ieq_str(sw_str a, sw_str b);
 bool sw_str_eq_str(sw_str a, sw_str b);
 

@@ -7,43 +7,44 @@ struct hdr_name {
 	const char *name;
 	char compact;
 	enum sw_hdr_id id;
+	uint8_t len;
 };
 
 static const struct hdr_name hdr_names[] = {
-	{ "Accept", 0, SW_HDR_ACCEPT },
-	{ "Allow", 0, SW_HDR_ALLOW },
-	{ "Allow-Events", 'u', SW_HDR_ALLOW_EVENTS },
-	{ "Authorization", 0, SW_HDR_AUTHORIZATION },
-	{ "Call-ID", 'i', SW_HDR_CALL_ID },
-	{ "Contact", 'm', SW_HDR_CONTACT },
-	{ "Content-Encoding", 'e', SW_HDR_CONTENT_ENCODING },
-	{ "Content-Length", 'l', SW_HDR_CONTENT_LENGTH },
-	{ "Content-Type", 'c', SW_HDR_CONTENT_TYPE },
-	{ "CSeq", 0, SW_HDR_CSEQ },
-	{ "Date", 0, SW_HDR_DATE },
-	{ "Event", 'o', SW_HDR_EVENT },
-	{ "Expires", 0, SW_HDR_EXPIRES },
-	{ "From", 'f', SW_HDR_FROM },
-	{ "Max-Forwards", 0, SW_HDR_MAX_FORWARDS },
-	{ "Min-Expires", 0, SW_HDR_MIN_EXPIRES },
-	{ "Path", 0, SW_HDR_PATH },
-	{ "Proxy-Authenticate", 0, SW_HDR_PROXY_AUTHENTICATE },
-	{ "Proxy-Authorization", 0, SW_HDR_PROXY_AUTHORIZATION },
-	{ "Proxy-Require", 0, SW_HDR_PROXY_REQUIRE },
-	{ "Record-Route", 0, SW_HDR_RECORD_ROUTE },
-	{ "Refer-To", 'r', SW_HDR_REFER_TO },
-	{ "Require", 0, SW_HDR_REQUIRE },
-	{ "Retry-After", 0, SW_HDR_RETRY_AFTER },
-	{ "Route", 0, SW_HDR_ROUTE },
-	{ "Server", 0, SW_HDR_SERVER },
-	{ "Subject", 's', SW_HDR_SUBJECT },
-	{ "Supported", 'k', SW_HDR_SUPPORTED },
-	{ "To", 't', SW_HDR_TO },
-	{ "Unsupported", 0, SW_HDR_UNSUPPORTED },
-	{ "User-Agent", 0, SW_HDR_USER_AGENT },
-	{ "Via", 'v', SW_HDR_VIA },
-	{ "Warning", 0, SW_HDR_WARNING },
-	{ "WWW-Authenticate", 0, SW_HDR_WWW_AUTHENTICATE },
+	{ "Accept", 0, SW_HDR_ACCEPT, sizeof("Accept") - 1 },
+	{ "Allow", 0, SW_HDR_ALLOW, sizeof("Allow") - 1 },
+	{ "Allow-Events", 'u', SW_HDR_ALLOW_EVENTS, sizeof("Allow-Events") - 1 },
+	{ "Authorization", 0, SW_HDR_AUTHORIZATION, sizeof("Authorization") - 1 },
+	{ "Call-ID", 'i', SW_HDR_CALL_ID, sizeof("Call-ID") - 1 },
+	{ "Contact", 'm', SW_HDR_CONTACT, sizeof("Contact") - 1 },
+	{ "Content-Encoding", 'e', SW_HDR_CONTENT_ENCODING, sizeof("Content-Encoding") - 1 },
+	{ "Content-Length", 'l', SW_HDR_CONTENT_LENGTH, sizeof("Content-Length") - 1 },
+	{ "Content-Type", 'c', SW_HDR_CONTENT_TYPE, sizeof("Content-Type") - 1 },
+	{ "CSeq", 0, SW_HDR_CSEQ, sizeof("CSeq") - 1 },
+	{ "Date", 0, SW_HDR_DATE, sizeof("Date") - 1 },
+	{ "Event", 'o', SW_HDR_EVENT, sizeof("Event") - 1 },
+	{ "Expires", 0, SW_HDR_EXPIRES, sizeof("Expires") - 1 },
+	{ "From", 'f', SW_HDR_FROM, sizeof("From") - 1 },
+	{ "Max-Forwards", 0, SW_HDR_MAX_FORWARDS, sizeof("Max-Forwards") - 1 },
+	{ "Min-Expires", 0, SW_HDR_MIN_EXPIRES, sizeof("Min-Expires") - 1 },
+	{ "Path", 0, SW_HDR_PATH, sizeof("Path") - 1 },
+	{ "Proxy-Authenticate", 0, SW_HDR_PROXY_AUTHENTICATE, sizeof("Proxy-Authenticate") - 1 },
+	{ "Proxy-Authorization", 0, SW_HDR_PROXY_AUTHORIZATION, sizeof("Proxy-Authorization") - 1 },
+	{ "Proxy-Require", 0, SW_HDR_PROXY_REQUIRE, sizeof("Proxy-Require") - 1 },
+	{ "Record-Route", 0, SW_HDR_RECORD_ROUTE, sizeof("Record-Route") - 1 },
+	{ "Refer-To", 'r', SW_HDR_REFER_TO, sizeof("Refer-To") - 1 },
+	{ "Require", 0, SW_HDR_REQUIRE, sizeof("Require") - 1 },
+	{ "Retry-After", 0, SW_HDR_RETRY_AFTER, sizeof("Retry-After") - 1 },
+	{ "Route", 0, SW_HDR_ROUTE, sizeof("Route") - 1 },
+	{ "Server", 0, SW_HDR_SERVER, sizeof("Server") - 1 },
+	{ "Subject", 's', SW_HDR_SUBJECT, sizeof("Subject") - 1 },
+	{ "Supported", 'k', SW_HDR_SUPPORTED, sizeof("Supported") - 1 },
+	{ "To", 't', SW_HDR_TO, sizeof("To") - 1 },
+	{ "Unsupported", 0, SW_HDR_UNSUPPORTED, sizeof("Unsupported") - 1 },
+	{ "User-Agent", 0, SW_HDR_USER_AGENT, sizeof("User-Agent") - 1 },
+	{ "Via", 'v', SW_HDR_VIA, sizeof("Via") - 1 },
+	{ "Warning", 0, SW_HDR_WARNING, sizeof("Warning") - 1 },
+	{ "WWW-Authenticate", 0, SW_HDR_WWW_AUTHENTICATE, sizeof("WWW-Authenticate") - 1 },
 };
 #define N_HDR_NAMES (sizeof(hdr_names) / sizeof(hdr_names[0]))
 
@@ -56,13 +57,13 @@ enum sw_hdr_id sw_hdr_lookup(const char *name, size_t len)
 				return hdr_names[i].id;
 		return SW_HDR_OTHER;
 	}
-	/* The first letter and the length narrow the search to one or two
-	 * entries; this runs once per header line. */
+	/* The length and the first letter rule out all but one or two entries
+	 * before any comparison; this runs once per header line. */
 	char first = (char)(name[0] | 0x20);
 	for (size_t i = 0; i < N_HDR_NAMES; i++) {
-		const char *n = hdr_names[i].name;
-		if ((char)(n[0] | 0x20) == first && strlen(n) == len && !strncasecmp(n, name, len))
-			return hdr_names[i].id;
+		const struct hdr_name *h = &hdr_names[i];
+		if (h->len == len && (char)(h->name[0] | 0x20) == first && sw_mem_ieq(h->name, name, len))
+			return h->id;
 	}
 	return SW_HDR_OTHER;
 }

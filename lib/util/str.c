@@ -9,15 +9,9 @@ bool sw_str_eq(sw_str s, const char *lit)
 	return s.p && s.len == n && memcmp(s.p, lit, n) == 0;
 }
 
-bool sw_str_ieq(sw_str s, const char *lit)
-{
-	size_t n = strlen(lit);
-	return s.p && s.len == n && strncasecmp(s.p, lit, n) == 0;
-}
-
 bool sw_str_ieq_str(sw_str a, sw_str b)
 {
-	return a.len == b.len && (a.len == 0 || strncasecmp(a.p, b.p, a.len) == 0);
+	return a.len == b.len && (a.len == 0 || sw_mem_ieq(a.p, b.p, a.len));
 }
 
 bool sw_str_eq_str(sw_str a, sw_str b)
