@@ -31,14 +31,32 @@ int sw_uri_unescape(sw_str in, char *out, size_t cap)
 	return (int)n;
 }
 
-/* uri-parameters: *( ";" pname [ "=" pvalue ] ), pname/pvalue 1*paramchar */
+static bool eq_decoded(sw_str a, sw_str b, bool icase);
+static bool list_next(const char **pp, const char *end, char sep, sw_str *name, sw_str *value);
+
+/* Was the parameter name n already used in [start, n)? */
+static bool param_repeated(const char *start, sw_str n)
+{
+	const char *q = start;
+	sw_str pn, pv;
+	while (q < n.p - 1 && list_next(&q, n.p - 1, ';', &pn, &pv))
+		if (eq_decoded(pn, n, true))
+			return true;
+	return false;
+}
+
+/* uri-parameters: *( ";" pname [ "=" pvalue ] ), pname/pvalue 1*paramchar;
+ * a name may appear only once (RFC 3261 §19.1.1). */
 static const char *scan_uri_params(const char *p, const char *end, struct sw_perr *err)
 {
+	const char *first = p + 1;
 	while (p < end && *p == ';') {
 		const char *n = ++p;
 		p = sw__scan_escaped(p, end, SW__C_PARAM);
 		if (!p || p == n)
 			return sw__fail(err, SW_EPARSE, 400, p ? p : n, "expected a URI parameter name after ';'"), NULL;
+		if (param_repeated(first, (sw_str){ n, (size_t)(p - n) }))
+			return sw__fail(err, SW_EPARSE, 400, n, "a URI parameter appears twice"), NULL;
 		if (p < end && *p == '=') {
 			const char *v = ++p;
 			p = sw__scan_escaped(p, end, SW__C_PARAM);

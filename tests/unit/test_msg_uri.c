@@ -125,7 +125,7 @@ static void test_bad_sip_uris(void **state)
 	static const char *const bad[] = {
 		"sip:@example.com", "sip:a@", "sip:a@b:99999", "sip:a@b:", "sip:a@b;", "sip:a@b;=x",
 		"sip:a@b;x=", "sip:a@b?", "sip:a@b?x", "sip:a b@c", "sip:a@b c", "sip:a@b>",
-		"sip:a\"@b", "sip:a@b..c", "sip:a@.b",
+		"sip:a\"@b", "sip:a@b..c", "sip:a@.b", "sip:a@b;user=x;USER=y", "sip:a@b;lr;l%72",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct sw_uri u;
