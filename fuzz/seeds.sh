@@ -191,6 +191,9 @@ fuzz_auth)
 		{ grep -l -a -i '^Authorization:' "${regs[@]}" || true; } | take 400
 		{ grep -L -a -i '^Authorization:' "${regs[@]}" || true; } | take 200
 	fi
+	# a target's own hand-made seeds, if it has a folder fuzz/seeds_<name without fuzz_>
+	own="$(dirname "$0")/seeds_${target#fuzz_}"
+	[ -d "$own" ] && cp "$own"/* "$out"/
 	;;
 esac
 n=$(find "$out" -type f | wc -l)
