@@ -134,11 +134,15 @@ static const char *shown(const char *s, size_t n, char out[72])
 	return out;
 }
 
-static bool printable(const char *s)
+/* No control characters; ascii_only: nothing above 0x7e either (header
+ * values), else UTF-8 bytes pass (paths). */
+static bool printable(const char *s, bool ascii_only)
 {
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch < 0x20 || ch == 0x7f || (ascii_only && ch > 0x7f))
 			return false;
+	}
 	return true;
 }
 
@@ -406,9 +410,9 @@ int sw__config_apply(struct sw_config *c, const struct sw__ckey *k, const char *
 			return fail(why, why_cap, "must not be empty");
 		if (n >= k->size)
 			return fail(why, why_cap, "too long (at most %zu characters)", k->size - 1);
-		if (!printable(value))
-			return fail(why, why_cap, "'%s' holds a control or non-ASCII character",
-				    shown(value, n, q));
+		if (!printable(value, k->kind == SW__CK_TEXT))
+			return fail(why, why_cap, "'%s' holds a control%s character", shown(value, n, q),
+				    k->kind == SW__CK_TEXT ? " or non-ASCII" : "");
 		memcpy(field, value, n + 1);
 		return 0;
 	}

@@ -384,6 +384,22 @@ static void test_file_limits(void **state)
 	assert_int_equal(load_text(c, text, why, sizeof(why), NULL), SW_EINVAL);
 	assert_non_null(strstr(why, ":2: line too long"));
 	assert_string_equal(c->db, "./var/sipwarden.db");
+	/* The longest line that fits (198 characters, blanks in front not
+	 * counted) is read whole. */
+	char path198[200];
+	memset(path198, 'p', sizeof(path198));
+	path198[0] = '/';
+	path198[198 - 5] = '\0';                  /* "db = " + 193 characters */
+	snprintf(text, sizeof(text), "[store]\n    db = %s\n", path198);
+	assert_int_equal(load_text(c, text, why, sizeof(why), NULL), 0);
+	assert_string_equal(c->db, path198);
+	snprintf(text, sizeof(text), "[store]\ndb = %sx\n", path198);
+	assert_int_equal(load_text(c, text, why, sizeof(why), NULL), SW_EINVAL);
+	assert_non_null(strstr(why, ":2: line too long (at most 198 characters"));
+	/* Paths may be UTF-8; the Server header may not. */
+	assert_int_equal(load_text(c, "[store]\ndb = /home/jos\xc3\xa9/s.db\n", why, sizeof(why), NULL), 0);
+	assert_int_equal(load_text(c, "[server]\nuser_agent = jos\xc3\xa9\n", why, sizeof(why), NULL), SW_EINVAL);
+	assert_non_null(strstr(why, "non-ASCII"));
 	/* A NUL byte. */
 	const char nul[] = "[server]\nworkers = 1\0\n";
 	char *path = write_tmp(nul, sizeof(nul) - 1);
