@@ -76,8 +76,15 @@ $(B)/tests/%: $(B)/tests/unit/%.o $(HELPER_OBJ) $(LIBA)
 deps:
 	@scripts/deps.sh
 
+# `make run [DOMAIN=example.com] [ARGS="--listen udp:0.0.0.0:5060 ..."]`
+DOMAIN ?= 127.0.0.1
 run: deps all
-	./sipwarden serve $(ARGS)
+	@echo "sipwarden: starting the registrar for domain $(DOMAIN) on 127.0.0.1:5060 (UDP and TCP), database ./var/sipwarden.db"
+	@echo "  add a user:      ./sipwarden user add alice@$(DOMAIN) --db ./var/sipwarden.db"
+	@echo "  point a phone:   SIP server / registrar $(DOMAIN), port 5060, user alice, password as set"
+	@echo "  see why it fails: ./sipwarden why alice@$(DOMAIN) --db ./var/sipwarden.db"
+	@mkdir -p var
+	./sipwarden serve --domain $(DOMAIN) $(ARGS)
 
 # The test run: sanitized gcc build, clang build, then every test.
 test: deps

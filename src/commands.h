@@ -4,6 +4,7 @@
 #define SIPWARDEN_COMMANDS_H
 
 int cmd_lint(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 int cmd_digest(int argc, char **argv);
 int cmd_causes(int argc, char **argv);
 int cmd_user(int argc, char **argv);

@@ -1,9 +1,9 @@
 /* sipwarden — entry point: picks the subcommand. No protocol logic here. */
 #include <stdio.h>
 #include <string.h>
+#include "sipwarden/version.h"
 #include "commands.h"
 
-#define SIPWARDEN_VERSION "0.1.0"
 
 struct command {
 	const char *name;
@@ -12,6 +12,7 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{ "serve", cmd_serve, "run the authenticating SIP registrar" },
 	{ "lint", cmd_lint, "check one SIP message and show how it parses" },
 	{ "digest", cmd_digest, "compute or check a digest response, name the client's mistake" },
 	{ "causes", cmd_causes, "list the causes sipwarden names, or explain one" },

@@ -390,14 +390,14 @@ int sw__config_apply(struct sw_config *c, const struct sw__ckey *k, const char *
 	case SW__CK_DOMAIN:
 		return apply_domain(c, value, why, why_cap);
 	case SW__CK_UINT: {
-		uint32_t v;
+		uint32_t v = 0;
 		if ((err = parse_uint(value, k->min, k->max, &v, why, why_cap)))
 			return err;
 		memcpy(field, &v, sizeof(v));
 		return 0;
 	}
 	case SW__CK_BOOL: {
-		bool v;
+		bool v = false;
 		if ((err = parse_bool(value, &v, why, why_cap)))
 			return err;
 		memcpy(field, &v, sizeof(v));
@@ -418,7 +418,7 @@ int sw__config_apply(struct sw_config *c, const struct sw__ckey *k, const char *
 	}
 	case SW__CK_ALGS: {
 		enum sw_digest_alg a[SW_ALG__COUNT];
-		unsigned n;
+		unsigned n = 0;
 		if ((err = parse_algs(value, a, &n, why, why_cap)))
 			return err;
 		memcpy(c->algorithms, a, n * sizeof(a[0]));

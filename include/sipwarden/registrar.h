@@ -1,0 +1,85 @@
+/* sipwarden — the registrar: REGISTER processing (RFC 3261 §10.3), OPTIONS,
+ * and the in-memory location index in front of the store. See
+ * docs/internals/registrar.md. */
+#ifndef SIPWARDEN_REGISTRAR_H
+#define SIPWARDEN_REGISTRAR_H
+
+#include <stdio.h>
+#include "sipwarden/auth.h"
+#include "sipwarden/server.h"
+#include "sipwarden/store.h"
+
+/* ---- location index (location.c) ---------------------------------------- */
+
+/* The current bindings of every AOR, in memory, sharded by AOR; the store
+ * holds the durable copy and the index is updated after each commit. */
+struct sw_location;
+
+struct sw_loc_binding {
+	const char *contact;   /* the Contact URI as registered */
+	const char *call_id;
+	uint32_t cseq;
+	int64_t expires;       /* absolute unix seconds */
+	uint16_t q;            /* thousandths */
+};
+
+int sw_location_new(struct sw_location **out);
+void sw_location_free(struct sw_location *l);
+/* Applies committed binding operations (PUT, DEL, DEL_AOR). */
+int sw_location_apply(struct sw_location *l, const struct sw_binding_op *ops, size_t n);
+/* Calls fn for each binding of aor with expires > now, holding the AOR's
+ * lock: fn must not call back into the index. Returns the count. */
+unsigned sw_location_visit(struct sw_location *l, const char *aor, int64_t now,
+			   void (*fn)(void *arg, const struct sw_loc_binding *b), void *arg);
+/* Drops bindings with expires <= now; returns how many. */
+size_t sw_location_expire(struct sw_location *l, int64_t now);
+size_t sw_location_count(struct sw_location *l);
+/* Loads every unexpired binding from the store. */
+int sw_location_load(struct sw_location *l, struct sw_store *st, int64_t now);
+
+/* ---- registrar (registrar.c, register.c) -------------------------------- */
+
+#define SW_REGISTRAR_MAX_DOMAINS 64
+
+struct sw_registrar_cfg {
+	const char *domains[SW_REGISTRAR_MAX_DOMAINS];
+	unsigned ndomains;
+	uint32_t min_expires, max_expires, default_expires;
+	unsigned max_contacts;
+	bool allow_register_others;
+	struct sw_auth_cfg auth;     /* realm is set per domain */
+	const char *server_name;     /* Server header */
+	bool log_json;               /* one JSON line per auth decision, else text */
+	FILE *log;                   /* NULL: no log lines */
+};
+
+struct sw_registrar;
+
+/* The registrar uses st (bindings, credentials, events) and signs nonces
+ * with secret; neither is owned. */
+int sw_registrar_new(struct sw_registrar **out, const struct sw_registrar_cfg *cfg, struct sw_store *st,
+		     const struct sw_secret *secret, char *why, size_t why_cap);
+void sw_registrar_free(struct sw_registrar *r);
+
+/* Per-worker state (verifiers, transaction table, buffers). */
+struct sw_registrar_worker;
+int sw_registrar_worker_new(struct sw_registrar *r, struct sw_registrar_worker **out);
+void sw_registrar_worker_free(struct sw_registrar_worker *rw);
+
+/* The server callbacks: app is the struct sw_registrar, and each worker's
+ * data (sw_worker_set_data) its struct sw_registrar_worker. */
+void sw_registrar_on_message(void *app, struct sw_worker *w, const struct sw_peer *from,
+			     const char *buf, size_t len);
+void sw_registrar_on_tick(void *app, struct sw_worker *w, uint64_t now_ms);
+
+/* Once a second from any one thread: expires bindings in the index and the
+ * store. */
+void sw_registrar_housekeeping(struct sw_registrar *r, int64_t now);
+
+struct sw_registrar_stats {
+	uint64_t requests, responses_dropped, parse_errors, retransmissions, registrations_ok,
+		challenges, refusals, store_errors;
+};
+void sw_registrar_stats(struct sw_registrar *r, struct sw_registrar_stats *out);
+
+#endif

@@ -1,0 +1,71 @@
+/* sipwarden — the server's I/O: worker threads, each with its own epoll
+ * loop, its own SO_REUSEPORT UDP socket and TCP listener per listen address,
+ * and its own TCP connections. The application sees whole messages and
+ * replies through the worker that received them. docs/internals/server.md */
+#ifndef SIPWARDEN_SERVER_H
+#define SIPWARDEN_SERVER_H
+
+#include <sys/socket.h>
+#include "sipwarden/transport.h"
+
+struct sw_server;
+struct sw_worker;
+
+/* Where a message came from, and so how to answer it. */
+struct sw_peer {
+	enum sw_transport tp;
+	struct sockaddr_storage addr;  /* source address and port */
+	socklen_t addrlen;
+	int fd;                        /* UDP: the receiving socket */
+	uint64_t conn_id;              /* TCP: the connection (0 for UDP) */
+	const struct sw_listen *local; /* the listen address it arrived on */
+};
+
+struct sw_server_cfg {
+	const struct sw_listen *listen;
+	unsigned nlisten;
+	unsigned workers;              /* 0: one per online CPU */
+	size_t max_message;            /* TCP framing cap and UDP buffer size */
+	unsigned tcp_max_connections;  /* per server; more are refused */
+	uint32_t tcp_idle_timeout;     /* seconds without a byte before closing */
+};
+
+/* Called on a worker thread for each whole message. buf is valid only
+ * during the call. */
+typedef void (*sw_message_fn)(void *app, struct sw_worker *w, const struct sw_peer *from,
+			      const char *buf, size_t len);
+/* Called on each worker thread about ten times a second. */
+typedef void (*sw_tick_fn)(void *app, struct sw_worker *w, uint64_t now_ms);
+
+/* Binds every listen address for every worker. On failure writes the
+ * reason ("udp:127.0.0.1:5060: Address already in use") to why. */
+int sw_server_new(struct sw_server **out, const struct sw_server_cfg *cfg, sw_message_fn on_message,
+		  sw_tick_fn on_tick, void *app, char *why, size_t why_cap);
+/* Runs the workers until sw_server_stop(); returns 0 or SW_EIO. */
+int sw_server_run(struct sw_server *s);
+/* Asks the workers to stop; async-signal-safe. */
+void sw_server_stop(struct sw_server *s);
+/* Runs what was posted to the workers after they stopped, then closes
+ * everything. */
+void sw_server_free(struct sw_server *s);
+unsigned sw_server_workers(const struct sw_server *s);
+
+/* Per-worker data for the application (set before sw_server_run). */
+void sw_worker_set_data(struct sw_server *s, unsigned index, void *data);
+void *sw_worker_data(struct sw_worker *w);
+unsigned sw_worker_index(const struct sw_worker *w);
+
+/* Sends buf to a peer: UDP to the address in `to` through its socket, TCP on
+ * its connection (if still open). Worker thread only. 0 or SW_EIO/ENOTFOUND. */
+int sw_worker_send(struct sw_worker *w, const struct sw_peer *to, const char *buf, size_t len);
+/* Runs fn(w, arg) on the worker's thread soon; callable from any thread
+ * (e.g. a store's completion). 0 or SW_ENOMEM. */
+int sw_worker_post(struct sw_worker *w, void (*fn)(struct sw_worker *w, void *arg), void *arg);
+
+/* Counters, summed over the workers (approximate while running). */
+struct sw_server_stats {
+	uint64_t received, sent, send_errors, tcp_accepted, tcp_refused, tcp_closed, framing_errors;
+};
+void sw_server_stats(const struct sw_server *s, struct sw_server_stats *out);
+
+#endif

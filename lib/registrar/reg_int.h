@@ -1,0 +1,77 @@
+/* Registrar internals shared by registrar.c, register.c and events.c. */
+#ifndef SW_REGISTRAR_INT_H
+#define SW_REGISTRAR_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include "sipwarden/causes.h"
+#include "sipwarden/registrar.h"
+#include "sipwarden/txn.h"
+
+#define SW_REG_MAX_OPS 32u       /* contacts in one REGISTER */
+#define SW_REG_MAX_EXISTING 64u  /* bindings of one AOR considered */
+
+struct sw_registrar {
+	struct sw_registrar_cfg cfg;
+	char domains[SW_REGISTRAR_MAX_DOMAINS][256];
+	struct sw_store *st;
+	const struct sw_secret *secret;
+	struct sw_nc_tracker nc;
+	struct sw_location *loc;
+	pthread_mutex_t log_lock;
+	_Atomic uint64_t requests, responses_dropped, parse_errors, retransmissions,
+		registrations_ok, challenges, refusals, store_errors;
+};
+
+struct sw_registrar_worker {
+	struct sw_registrar *r;
+	struct sw_verifier *ver[SW_REGISTRAR_MAX_DOMAINS];
+	struct sw_txn_table *txn;
+	uint64_t rng;                 /* xorshift state for tags */
+	/* what the credential lookup of the current request found */
+	bool cred_found, cred_disabled;
+	struct sw_subscriber sub;
+	struct sw_msg msg;
+	char out[65536];
+	/* REGISTER scratch: the operations of one request and a snapshot of the
+	 * AOR's current bindings */
+	struct sw_binding_op ops[SW_REG_MAX_OPS];
+	struct sw_reg_existing {
+		char contact[SW_STORE_URI_MAX + 1];
+		char call_id[SW_STORE_TEXT_MAX + 1];
+		uint32_t cseq;
+	} existing[SW_REG_MAX_EXISTING];
+	unsigned nexisting;
+};
+
+/* One request being answered (valid during the handling call). */
+struct sw_req {
+	struct sw_registrar_worker *rw;
+	struct sw_worker *w;
+	const struct sw_peer *from;
+	const struct sw_msg *m;
+	struct sw_txn_key key;
+	bool has_key;
+	int64_t now;                  /* unix seconds */
+	uint64_t now_ms;              /* monotonic ms, for the transaction table */
+};
+
+/* Where the response to a request goes (RFC 3261 §18.2.2, RFC 3581). */
+void sw__reply_peer(const struct sw_msg *m, const struct sw_peer *from, struct sw_peer *to);
+/* Sends the response held in b and records it in the transaction table. */
+void sw__reply_send(struct sw_req *q, struct sw_buf *b);
+/* Starts a response: status line, copied headers, To tag, Server. */
+int sw__reply_start(struct sw_req *q, struct sw_buf *b, unsigned status, const char *reason);
+/* A complete response without body and extra headers. */
+void sw__reply_simple(struct sw_req *q, unsigned status, const char *reason);
+
+/* Logs an auth decision and records it in the store. */
+void sw__event(struct sw_req *q, const char *aor, sw_str auth_user, sw_str realm, enum sw_cause cause,
+	       const char *detail);
+
+void sw__register(struct sw_req *q);
+/* The verifier's credential lookup, which also fills rw->cred_found,
+ * rw->cred_disabled and rw->sub. */
+void sw__creds(struct sw_registrar_worker *rw, struct sw_cred_source *out);
+
+#endif

@@ -1,0 +1,305 @@
+/* The registrar: setup, per-request dispatch, responses. REGISTER itself is
+ * in register.c, the auth decision log in events.c. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <time.h>
+#include "reg_int.h"
+
+int sw_registrar_new(struct sw_registrar **out, const struct sw_registrar_cfg *cfg, struct sw_store *st,
+		     const struct sw_secret *secret, char *why, size_t why_cap)
+{
+	if (!cfg->ndomains || cfg->ndomains > SW_REGISTRAR_MAX_DOMAINS) {
+		snprintf(why, why_cap, "the registrar needs at least one domain (and at most %u)",
+			 SW_REGISTRAR_MAX_DOMAINS);
+		return SW_EINVAL;
+	}
+	struct sw_registrar *r = calloc(1, sizeof(*r));
+	if (!r)
+		return SW_ENOMEM;
+	r->cfg = *cfg;
+	for (unsigned i = 0; i < cfg->ndomains; i++) {
+		snprintf(r->domains[i], sizeof(r->domains[i]), "%s", cfg->domains[i]);
+		r->cfg.domains[i] = r->domains[i];
+	}
+	r->st = st;
+	r->secret = secret;
+	pthread_mutex_init(&r->log_lock, NULL);
+	int rc = sw_nc_memory_new(&r->nc, 0);
+	if (!rc)
+		rc = sw_location_new(&r->loc);
+	if (!rc)
+		rc = sw_location_load(r->loc, st, (int64_t)time(NULL));
+	if (rc) {
+		snprintf(why, why_cap, "cannot set up the registrar: %s", sw_strerror(rc));
+		sw_registrar_free(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+void sw_registrar_free(struct sw_registrar *r)
+{
+	if (!r)
+		return;
+	sw_nc_tracker_destroy(&r->nc);
+	sw_location_free(r->loc);
+	pthread_mutex_destroy(&r->log_lock);
+	free(r);
+}
+
+/* The credential lookup the verifiers use: one store read that also tells
+ * the registrar whether the account is disabled. */
+static int get_ha1(void *arg, sw_str username, bool is_userhash, sw_str realm, enum sw_digest_hash h,
+		   char *ha1)
+{
+	struct sw_registrar_worker *rw = arg;
+	char user[SW_STORE_USER_MAX + 1], domain[SW_STORE_DOMAIN_MAX + 1];
+	rw->cred_found = rw->cred_disabled = false;
+	if (username.len > SW_STORE_USER_MAX || realm.len > SW_STORE_DOMAIN_MAX)
+		return SW_ENOTFOUND;
+	sw_str_cpy(user, sizeof(user), username);
+	sw_str_cpy(domain, sizeof(domain), realm);
+	int rc = is_userhash ? sw_store_user_get_by_userhash(rw->r->st, h, user, domain, &rw->sub)
+			     : sw_store_user_get(rw->r->st, user, domain, &rw->sub);
+	if (rc)
+		return rc == SW_ENOTFOUND ? SW_ENOTFOUND : rc;
+	rw->cred_found = true;
+	rw->cred_disabled = rw->sub.disabled;
+	memcpy(ha1, rw->sub.cred.ha1[h], sizeof(rw->sub.cred.ha1[h]));
+	return 0;
+}
+
+void sw__creds(struct sw_registrar_worker *rw, struct sw_cred_source *out)
+{
+	out->get_ha1 = get_ha1;
+	out->arg = rw;
+}
+
+int sw_registrar_worker_new(struct sw_registrar *r, struct sw_registrar_worker **out)
+{
+	struct sw_registrar_worker *rw = calloc(1, sizeof(*rw));
+	if (!rw)
+		return SW_ENOMEM;
+	rw->r = r;
+	int rc = sw_txn_table_new(&rw->txn, 65536);
+	for (unsigned i = 0; i < r->cfg.ndomains && !rc; i++) {
+		struct sw_auth_cfg ac = r->cfg.auth;
+		ac.realm = r->domains[i];
+		rc = sw_verifier_new(&rw->ver[i], &ac, r->secret, &r->nc);
+	}
+	if (!rc && getrandom(&rw->rng, sizeof(rw->rng), 0) != sizeof(rw->rng))
+		rc = SW_EIO;
+	rw->rng |= 1;
+	if (rc) {
+		sw_registrar_worker_free(rw);
+		return rc;
+	}
+	*out = rw;
+	return 0;
+}
+
+void sw_registrar_worker_free(struct sw_registrar_worker *rw)
+{
+	if (!rw)
+		return;
+	for (unsigned i = 0; i < SW_REGISTRAR_MAX_DOMAINS; i++)
+		sw_verifier_free(rw->ver[i]);
+	sw_txn_table_free(rw->txn);
+	free(rw);
+}
+
+void sw__reply_peer(const struct sw_msg *m, const struct sw_peer *from, struct sw_peer *to)
+{
+	*to = *from;
+	if (from->tp != SW_TP_UDP)
+		return; /* stream: back on the connection it came on */
+	/* UDP: the source address (= received); the source port when the client
+	 * asked for rport, else the port of the top Via sent-by. */
+	struct sw_via v;
+	if (sw_msg_top_via(m, &v, NULL) || v.has_rport)
+		return;
+	uint16_t port = htons((uint16_t)(v.port > 0 ? v.port : 5060));
+	if (to->addr.ss_family == AF_INET)
+		((struct sockaddr_in *)&to->addr)->sin_port = port;
+	else if (to->addr.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&to->addr)->sin6_port = port;
+}
+
+static uint64_t next_rand(struct sw_registrar_worker *rw)
+{
+	rw->rng ^= rw->rng << 13;
+	rw->rng ^= rw->rng >> 7;
+	rw->rng ^= rw->rng << 17;
+	return rw->rng;
+}
+
+int sw__reply_start(struct sw_req *q, struct sw_buf *b, unsigned status, const char *reason)
+{
+	char tag[17];
+	snprintf(tag, sizeof(tag), "%016llx", (unsigned long long)next_rand(q->rw));
+	sw_buf_init(b, q->rw->out, sizeof(q->rw->out));
+	int rc = sw_print_response_start(b, q->m, status, reason, sw_str_from(tag, 16));
+	if (!rc && q->rw->r->cfg.server_name)
+		sw_print_headerf(b, "Server", "%s", q->rw->r->cfg.server_name);
+	return rc;
+}
+
+void sw__reply_send(struct sw_req *q, struct sw_buf *b)
+{
+	if (b->overflow)
+		return;
+	struct sw_peer to;
+	sw__reply_peer(q->m, q->from, &to);
+	sw_worker_send(q->w, &to, b->p, b->len);
+	if (q->has_key)
+		sw_txn_complete(q->rw->txn, &q->key, b->p, b->len, q->now_ms,
+				q->from->tp == SW_TP_UDP ? 32000u : 0u);
+}
+
+void sw__reply_simple(struct sw_req *q, unsigned status, const char *reason)
+{
+	struct sw_buf b;
+	if (sw__reply_start(q, &b, status, reason))
+		return;
+	if (status == 405) /* RFC 3261 §8.2.1 */
+		sw_print_header(&b, "Allow", SW_STR_LIT("REGISTER, OPTIONS"));
+	sw_print_end(&b, SW_STR_NULL);
+	sw__reply_send(q, &b);
+}
+
+static void options(struct sw_req *q)
+{
+	struct sw_buf b;
+	if (sw__reply_start(q, &b, 200, NULL))
+		return;
+	sw_print_header(&b, "Allow", SW_STR_LIT("REGISTER, OPTIONS"));
+	sw_print_header(&b, "Accept", SW_STR_LIT("application/sdp"));
+	sw_print_header(&b, "Supported", SW_STR_LIT("path"));
+	sw_print_end(&b, SW_STR_NULL);
+	sw__reply_send(q, &b);
+}
+
+/* A request that failed parsing or checking: answer with the status the
+ * parser suggests when there is enough of a message to answer. */
+static void reject(struct sw_req *q, const struct sw_perr *err)
+{
+	struct sw_registrar *r = q->rw->r;
+	r->parse_errors++;
+	if (!q->m->is_request || !err->status || !q->m->first[SW_HDR_VIA] ||
+	    q->m->first[SW_HDR_TO] == SW_HDR_NONE) {
+		r->responses_dropped++;
+		return;
+	}
+	char reason[200];
+	sw_perr_format(err, reason, sizeof(reason));
+	struct sw_buf b;
+	if (sw__reply_start(q, &b, err->status, reason))
+		return;
+	sw_print_end(&b, SW_STR_NULL);
+	q->has_key = false; /* a broken request is not a transaction */
+	sw__reply_send(q, &b);
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void sw_registrar_on_message(void *app, struct sw_worker *w, const struct sw_peer *from, const char *buf,
+			     size_t len)
+{
+	struct sw_registrar *r = app;
+	struct sw_registrar_worker *rw = sw_worker_data(w);
+	struct sw_msg *m = &rw->msg;
+	struct sw_req q = { .rw = rw, .w = w, .from = from, .m = m, .now = (int64_t)time(NULL),
+			    .now_ms = mono_ms() };
+	struct sw_perr err;
+	r->requests++;
+	int rc = sw_msg_parse(m, buf, len, NULL, &err);
+	if (rc == 0 && !m->is_request) {
+		r->responses_dropped++; /* a registrar sends no requests: nothing to match */
+		return;
+	}
+	if (rc == 0)
+		rc = sw_msg_check(m, &err);
+	if (rc) {
+		if (m->len == 0 && m->version.p)
+			m->len = len; /* framing failed after the start line: headers are usable */
+		reject(&q, &err);
+		return;
+	}
+	if (sw_txn_key_make(m, &q.key) == 0) {
+		const char *resp;
+		size_t rlen;
+		switch (sw_txn_begin(rw->txn, &q.key, q.now_ms, &resp, &rlen)) {
+		case SW_TXN_COMPLETED: {
+			r->retransmissions++;
+			struct sw_peer to;
+			sw__reply_peer(m, from, &to);
+			sw_worker_send(w, &to, resp, rlen);
+			return;
+		}
+		case SW_TXN_PENDING:
+			r->retransmissions++;
+			return; /* still being processed: the answer will come */
+		case SW_TXN_NEW:
+			q.has_key = true;
+			break;
+		}
+	}
+	struct sw_uri ruri;
+	if (sw_msg_ruri(m, &ruri, NULL) == 0 && ruri.scheme != SW_URI_SIP && ruri.scheme != SW_URI_SIPS) {
+		sw__reply_simple(&q, 416, NULL);
+		return;
+	}
+	switch (m->method_id) {
+	case SW_METHOD_REGISTER:
+		sw__register(&q);
+		break;
+	case SW_METHOD_OPTIONS:
+		options(&q);
+		break;
+	case SW_METHOD_ACK:
+		if (q.has_key)
+			sw_txn_forget(rw->txn, &q.key);
+		break; /* ACK is never answered */
+	case SW_METHOD_CANCEL:
+		sw__reply_simple(&q, 481, NULL);
+		break;
+	default:
+		sw__reply_simple(&q, 405, NULL);
+		break;
+	}
+}
+
+void sw_registrar_on_tick(void *app, struct sw_worker *w, uint64_t now_ms)
+{
+	(void)app;
+	struct sw_registrar_worker *rw = sw_worker_data(w);
+	sw_txn_expire(rw->txn, now_ms);
+}
+
+void sw_registrar_housekeeping(struct sw_registrar *r, int64_t now)
+{
+	sw_location_expire(r->loc, now);
+	sw_store_binding_expire(r->st, now, NULL);
+}
+
+void sw_registrar_stats(struct sw_registrar *r, struct sw_registrar_stats *out)
+{
+	out->requests = r->requests;
+	out->responses_dropped = r->responses_dropped;
+	out->parse_errors = r->parse_errors;
+	out->retransmissions = r->retransmissions;
+	out->registrations_ok = r->registrations_ok;
+	out->challenges = r->challenges;
+	out->refusals = r->refusals;
+	out->store_errors = r->store_errors;
+}

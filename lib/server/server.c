@@ -1,0 +1,545 @@
+/* Worker threads and their event loops: UDP with recvmmsg, TCP listeners
+ * and connections framed by sw_stream, a cross-thread post queue. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include "sipwarden/server.h"
+
+#define BATCH 32
+enum { EV_UDP = 1, EV_LISTEN, EV_CONN, EV_WAKE };
+#define EV(kind, idx) (((uint64_t)(kind) << 56) | (uint64_t)(idx))
+
+struct conn {
+	uint64_t id;                /* generation << 32 | slot */
+	int fd;
+	const struct sw_listen *local;
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	struct sw_stream st;
+	char *in;
+	char *out;                  /* bytes the kernel did not take yet */
+	size_t out_len, out_cap;
+	uint64_t last_ms;
+};
+
+struct post { void (*fn)(struct sw_worker *, void *); void *arg; };
+
+struct sw_worker {
+	struct sw_server *srv;
+	unsigned index;
+	pthread_t thread;
+	int ep, wake;
+	int *udp, *lsn;             /* per listen address, -1 when not that transport */
+	struct conn **conns;        /* slots */
+	unsigned nslots, nconns;
+	uint32_t generation;
+	void *data;
+	pthread_mutex_t lock;       /* guards the post queue */
+	struct post *posts;
+	size_t nposts, cap_posts;
+	/* recvmmsg buffers */
+	struct mmsghdr msgs[BATCH];
+	struct iovec iov[BATCH];
+	struct sockaddr_storage from[BATCH];
+	char *rbuf;
+	struct sw_server_stats stats;
+	uint64_t last_idle_scan;
+};
+
+struct sw_server {
+	struct sw_server_cfg cfg;
+	struct sw_listen listen[32];
+	sw_message_fn on_message;
+	sw_tick_fn on_tick;
+	void *app;
+	unsigned nworkers;
+	struct sw_worker *w;
+	volatile int stopping;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void worker_close_fds(struct sw_worker *w, unsigned nlisten)
+{
+	for (unsigned i = 0; i < nlisten; i++) {
+		if (w->udp && w->udp[i] >= 0)
+			close(w->udp[i]);
+		if (w->lsn && w->lsn[i] >= 0)
+			close(w->lsn[i]);
+	}
+	if (w->ep >= 0)
+		close(w->ep);
+	if (w->wake >= 0)
+		close(w->wake);
+}
+
+static int add_fd(struct sw_worker *w, int fd, uint32_t events, uint64_t tag)
+{
+	struct epoll_event ev = { .events = events, .data.u64 = tag };
+	return epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) ? SW_EIO : 0;
+}
+
+static int worker_init(struct sw_server *s, struct sw_worker *w, unsigned index, char *why, size_t cap)
+{
+	unsigned n = s->cfg.nlisten;
+	w->srv = s;
+	w->index = index;
+	w->ep = epoll_create1(EPOLL_CLOEXEC);
+	w->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	w->udp = malloc(n * sizeof(int));
+	w->lsn = malloc(n * sizeof(int));
+	w->nslots = s->cfg.tcp_max_connections / s->nworkers + 1;
+	w->conns = calloc(w->nslots, sizeof(*w->conns));
+	w->rbuf = malloc((size_t)BATCH * (s->cfg.max_message + 1));
+	pthread_mutex_init(&w->lock, NULL);
+	if (w->ep < 0 || w->wake < 0 || !w->udp || !w->lsn || !w->conns || !w->rbuf) {
+		snprintf(why, cap, "out of memory or descriptors: %s", strerror(errno));
+		return SW_ENOMEM;
+	}
+	for (unsigned i = 0; i < n; i++)
+		w->udp[i] = w->lsn[i] = -1;
+	for (unsigned i = 0; i < n; i++) {
+		const struct sw_listen *l = &s->listen[i];
+		char addr[80];
+		sw_sockaddr_format((const struct sockaddr *)&l->addr, addr, sizeof(addr));
+		int rc = 0;
+		if (l->tp == SW_TP_UDP) {
+			rc = sw_udp_open(l, true, &w->udp[i]);
+			if (!rc)
+				rc = add_fd(w, w->udp[i], EPOLLIN, EV(EV_UDP, i));
+		} else if (l->tp == SW_TP_TCP) {
+			rc = sw_tcp_listen(l, true, &w->lsn[i]);
+			if (!rc)
+				rc = add_fd(w, w->lsn[i], EPOLLIN, EV(EV_LISTEN, i));
+		} else {
+			snprintf(why, cap, "tls:%s: TLS is not supported yet", addr);
+			return SW_EINVAL;
+		}
+		if (rc) {
+			snprintf(why, cap, "%s:%s: %s", l->tp == SW_TP_UDP ? "udp" : "tcp", addr, strerror(errno));
+			return SW_EIO;
+		}
+	}
+	for (unsigned k = 0; k < BATCH; k++) {
+		w->iov[k].iov_base = w->rbuf + (size_t)k * (s->cfg.max_message + 1);
+		w->iov[k].iov_len = s->cfg.max_message + 1;
+		w->msgs[k].msg_hdr.msg_iov = &w->iov[k];
+		w->msgs[k].msg_hdr.msg_iovlen = 1;
+	}
+	return add_fd(w, w->wake, EPOLLIN, EV(EV_WAKE, 0));
+}
+
+int sw_server_new(struct sw_server **out, const struct sw_server_cfg *cfg, sw_message_fn on_message,
+		  sw_tick_fn on_tick, void *app, char *why, size_t why_cap)
+{
+	if (!cfg->nlisten || cfg->nlisten > 32 || !on_message) {
+		snprintf(why, why_cap, "nothing to listen on");
+		return SW_EINVAL;
+	}
+	struct sw_server *s = calloc(1, sizeof(*s));
+	if (!s)
+		return SW_ENOMEM;
+	s->cfg = *cfg;
+	memcpy(s->listen, cfg->listen, cfg->nlisten * sizeof(*cfg->listen));
+	s->cfg.listen = s->listen;
+	if (!s->cfg.max_message)
+		s->cfg.max_message = 65536;
+	if (!s->cfg.tcp_max_connections)
+		s->cfg.tcp_max_connections = 1024;
+	if (!s->cfg.tcp_idle_timeout)
+		s->cfg.tcp_idle_timeout = 300;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	s->nworkers = cfg->workers ? cfg->workers : (cpus > 0 ? (unsigned)cpus : 1);
+	s->on_message = on_message;
+	s->on_tick = on_tick;
+	s->app = app;
+	s->w = calloc(s->nworkers, sizeof(*s->w));
+	if (!s->w) {
+		free(s);
+		return SW_ENOMEM;
+	}
+	for (unsigned i = 0; i < s->nworkers; i++)
+		s->w[i].ep = s->w[i].wake = -1;
+	for (unsigned i = 0; i < s->nworkers; i++) {
+		int rc = worker_init(s, &s->w[i], i, why, why_cap);
+		if (rc) {
+			sw_server_free(s);
+			return rc;
+		}
+	}
+	*out = s;
+	return 0;
+}
+
+static void run_posts(struct sw_worker *w);
+
+static void conn_close(struct sw_worker *w, struct conn *c)
+{
+	unsigned slot = (unsigned)(c->id & 0xffffffffu);
+	epoll_ctl(w->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	free(c->in);
+	free(c->out);
+	free(c);
+	w->conns[slot] = NULL;
+	w->nconns--;
+	w->stats.tcp_closed++;
+}
+
+void sw_server_free(struct sw_server *s)
+{
+	if (!s)
+		return;
+	for (unsigned i = 0; i < s->nworkers; i++) {
+		struct sw_worker *w = &s->w[i];
+		if (w->wake >= 0)
+			run_posts(w); /* completions posted after the workers stopped */
+		for (unsigned k = 0; w->conns && k < w->nslots; k++)
+			if (w->conns[k])
+				conn_close(w, w->conns[k]);
+		worker_close_fds(w, s->cfg.nlisten);
+		free(w->udp);
+		free(w->lsn);
+		free(w->conns);
+		free(w->rbuf);
+		free(w->posts);
+		pthread_mutex_destroy(&w->lock);
+	}
+	free(s->w);
+	free(s);
+}
+
+unsigned sw_server_workers(const struct sw_server *s) { return s->nworkers; }
+void sw_worker_set_data(struct sw_server *s, unsigned index, void *data) { s->w[index].data = data; }
+void *sw_worker_data(struct sw_worker *w) { return w->data; }
+unsigned sw_worker_index(const struct sw_worker *w) { return w->index; }
+
+static void on_udp(struct sw_worker *w, unsigned li)
+{
+	struct sw_server *s = w->srv;
+	for (int round = 0; round < 8; round++) {
+		for (unsigned k = 0; k < BATCH; k++) {
+			w->msgs[k].msg_hdr.msg_name = &w->from[k];
+			w->msgs[k].msg_hdr.msg_namelen = sizeof(w->from[k]);
+			w->msgs[k].msg_hdr.msg_flags = 0;
+		}
+		int n = recvmmsg(w->udp[li], w->msgs, BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			return;
+		for (int k = 0; k < n; k++) {
+			w->stats.received++;
+			/* a datagram larger than the cap is dropped: it cannot be parsed whole */
+			if (w->msgs[k].msg_len > s->cfg.max_message || (w->msgs[k].msg_hdr.msg_flags & MSG_TRUNC)) {
+				w->stats.framing_errors++;
+				continue;
+			}
+			struct sw_peer p = { .tp = SW_TP_UDP, .addrlen = w->msgs[k].msg_hdr.msg_namelen,
+					     .fd = w->udp[li], .local = &s->listen[li] };
+			memcpy(&p.addr, &w->from[k], p.addrlen);
+			s->on_message(s->app, w, &p, w->iov[k].iov_base, w->msgs[k].msg_len);
+		}
+		if (n < BATCH)
+			return;
+	}
+}
+
+static void on_accept(struct sw_worker *w, unsigned li)
+{
+	struct sw_server *s = w->srv;
+	for (;;) {
+		struct sockaddr_storage a;
+		socklen_t al = sizeof(a);
+		int fd = accept4(w->lsn[li], (struct sockaddr *)&a, &al, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		unsigned slot = 0;
+		while (slot < w->nslots && w->conns[slot])
+			slot++;
+		struct conn *c = slot < w->nslots ? calloc(1, sizeof(*c)) : NULL;
+		char *in = c ? malloc(s->cfg.max_message) : NULL;
+		if (!c || !in) {
+			free(c);
+			close(fd);
+			w->stats.tcp_refused++;
+			continue;
+		}
+		c->id = ((uint64_t)++w->generation << 32) | slot;
+		c->fd = fd;
+		c->local = &s->listen[li];
+		c->addr = a;
+		c->addrlen = al;
+		c->in = in;
+		sw_stream_init(&c->st, in, s->cfg.max_message);
+		c->last_ms = now_ms();
+		if (add_fd(w, fd, EPOLLIN | EPOLLRDHUP, EV(EV_CONN, slot))) {
+			free(in);
+			free(c);
+			close(fd);
+			continue;
+		}
+		w->conns[slot] = c;
+		w->nconns++;
+		w->stats.tcp_accepted++;
+	}
+}
+
+static int conn_write(struct sw_worker *w, struct conn *c, const char *buf, size_t len)
+{
+	if (c->out_len == 0) {
+		ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+			return SW_EIO;
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
+		}
+		if (len == 0)
+			return 0;
+	}
+	/* keep the rest until the socket is writable; cap what one peer may hold */
+	if (c->out_len + len > 4 * w->srv->cfg.max_message)
+		return SW_EIO;
+	if (c->out_len + len > c->out_cap) {
+		size_t cap = (c->out_len + len) * 2;
+		char *o = realloc(c->out, cap);
+		if (!o)
+			return SW_ENOMEM;
+		c->out = o;
+		c->out_cap = cap;
+	}
+	memcpy(c->out + c->out_len, buf, len);
+	c->out_len += len;
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | EPOLLOUT,
+				  .data.u64 = EV(EV_CONN, c->id & 0xffffffffu) };
+	epoll_ctl(w->ep, EPOLL_CTL_MOD, c->fd, &ev);
+	return 0;
+}
+
+static void conn_flush(struct sw_worker *w, struct conn *c)
+{
+	ssize_t n = send(c->fd, c->out, c->out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+		conn_close(w, c);
+		return;
+	}
+	if (n > 0) {
+		memmove(c->out, c->out + n, c->out_len - (size_t)n);
+		c->out_len -= (size_t)n;
+	}
+	if (c->out_len == 0) {
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP,
+					  .data.u64 = EV(EV_CONN, c->id & 0xffffffffu) };
+		epoll_ctl(w->ep, EPOLL_CTL_MOD, c->fd, &ev);
+	}
+}
+
+static void on_conn(struct sw_worker *w, unsigned slot, uint32_t events)
+{
+	struct sw_server *s = w->srv;
+	struct conn *c = w->conns[slot];
+	if (!c)
+		return;
+	if (events & EPOLLOUT) {
+		conn_flush(w, c);
+		if (!w->conns[slot])
+			return;
+	}
+	if (!(events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+		return;
+	uint64_t id = c->id;
+	for (;;) {
+		size_t room;
+		char *dst = sw_stream_space(&c->st, &room);
+		ssize_t n = room ? recv(c->fd, dst, room, MSG_DONTWAIT) : 0;
+		if (n == 0 && room) {
+			conn_close(w, c);
+			return;
+		}
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			conn_close(w, c);
+			return;
+		}
+		sw_stream_added(&c->st, (size_t)n);
+		c->last_ms = now_ms();
+		const char *msg;
+		size_t len;
+		int rc;
+		while ((rc = sw_stream_next(&c->st, &msg, &len)) == 1) {
+			w->stats.received++;
+			struct sw_peer p = { .tp = SW_TP_TCP, .addr = c->addr, .addrlen = c->addrlen,
+					     .fd = -1, .conn_id = id, .local = c->local };
+			s->on_message(s->app, w, &p, msg, len);
+			c = w->conns[slot];
+			if (!c || c->id != id)
+				return; /* closed by the application */
+		}
+		if (c->st.pings) { /* RFC 5626: answer a double-CRLF ping with a CRLF pong */
+			c->st.pings = 0;
+			conn_write(w, c, "\r\n", 2);
+		}
+		if (rc < 0) { /* garbage or a message over the cap: the stream is lost */
+			w->stats.framing_errors++;
+			conn_close(w, c);
+			return;
+		}
+	}
+}
+
+static void run_posts(struct sw_worker *w)
+{
+	uint64_t v;
+	while (read(w->wake, &v, sizeof(v)) > 0)
+		;
+	pthread_mutex_lock(&w->lock);
+	struct post *list = w->posts;
+	size_t n = w->nposts;
+	w->posts = NULL;
+	w->nposts = w->cap_posts = 0;
+	pthread_mutex_unlock(&w->lock);
+	for (size_t i = 0; i < n; i++)
+		list[i].fn(w, list[i].arg);
+	free(list);
+}
+
+int sw_worker_post(struct sw_worker *w, void (*fn)(struct sw_worker *, void *), void *arg)
+{
+	pthread_mutex_lock(&w->lock);
+	if (w->nposts == w->cap_posts) {
+		size_t cap = w->cap_posts ? w->cap_posts * 2 : 64;
+		struct post *p = realloc(w->posts, cap * sizeof(*p));
+		if (!p) {
+			pthread_mutex_unlock(&w->lock);
+			return SW_ENOMEM;
+		}
+		w->posts = p;
+		w->cap_posts = cap;
+	}
+	w->posts[w->nposts++] = (struct post){ fn, arg };
+	pthread_mutex_unlock(&w->lock);
+	uint64_t one = 1;
+	ssize_t r = write(w->wake, &one, sizeof(one));
+	(void)r;
+	return 0;
+}
+
+int sw_worker_send(struct sw_worker *w, const struct sw_peer *to, const char *buf, size_t len)
+{
+	if (to->tp == SW_TP_UDP) {
+		ssize_t n = sendto(to->fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)&to->addr, to->addrlen);
+		if (n < 0) {
+			w->stats.send_errors++;
+			return SW_EIO;
+		}
+		w->stats.sent++;
+		return 0;
+	}
+	unsigned slot = (unsigned)(to->conn_id & 0xffffffffu);
+	struct conn *c = slot < w->nslots ? w->conns[slot] : NULL;
+	if (!c || c->id != to->conn_id)
+		return SW_ENOTFOUND; /* the connection is gone; RFC 3261 §18.2.2 would open one */
+	int rc = conn_write(w, c, buf, len);
+	if (rc) {
+		w->stats.send_errors++;
+		conn_close(w, c);
+		return rc;
+	}
+	w->stats.sent++;
+	return 0;
+}
+
+static void idle_scan(struct sw_worker *w, uint64_t now)
+{
+	uint64_t limit = (uint64_t)w->srv->cfg.tcp_idle_timeout * 1000u;
+	for (unsigned k = 0; k < w->nslots; k++)
+		if (w->conns[k] && now - w->conns[k]->last_ms > limit)
+			conn_close(w, w->conns[k]);
+}
+
+static void *worker_main(void *arg)
+{
+	struct sw_worker *w = arg;
+	struct sw_server *s = w->srv;
+	struct epoll_event evs[64];
+	uint64_t next_tick = now_ms();
+	while (!s->stopping) {
+		int n = epoll_wait(w->ep, evs, 64, 100);
+		for (int i = 0; i < n; i++) {
+			unsigned kind = (unsigned)(evs[i].data.u64 >> 56);
+			unsigned idx = (unsigned)(evs[i].data.u64 & 0xffffffffu);
+			if (kind == EV_UDP)
+				on_udp(w, idx);
+			else if (kind == EV_LISTEN)
+				on_accept(w, idx);
+			else if (kind == EV_CONN)
+				on_conn(w, idx, evs[i].events);
+			else if (kind == EV_WAKE)
+				run_posts(w);
+		}
+		uint64_t now = now_ms();
+		if (now >= next_tick) {
+			next_tick = now + 100;
+			if (s->on_tick)
+				s->on_tick(s->app, w, now);
+			if (now - w->last_idle_scan >= 1000) {
+				w->last_idle_scan = now;
+				idle_scan(w, now);
+			}
+		}
+	}
+	run_posts(w); /* completions that arrived while stopping */
+	return NULL;
+}
+
+int sw_server_run(struct sw_server *s)
+{
+	unsigned started = 0;
+	int rc = 0;
+	for (; started < s->nworkers; started++)
+		if (pthread_create(&s->w[started].thread, NULL, worker_main, &s->w[started])) {
+			rc = SW_EIO;
+			s->stopping = 1;
+			break;
+		}
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(s->w[i].thread, NULL);
+	return rc;
+}
+
+void sw_server_stop(struct sw_server *s)
+{
+	s->stopping = 1;
+	uint64_t one = 1;
+	for (unsigned i = 0; i < s->nworkers; i++) {
+		ssize_t r = write(s->w[i].wake, &one, sizeof(one));
+		(void)r;
+	}
+}
+
+void sw_server_stats(const struct sw_server *s, struct sw_server_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < s->nworkers; i++) {
+		const struct sw_server_stats *t = &s->w[i].stats;
+		out->received += t->received;
+		out->sent += t->sent;
+		out->send_errors += t->send_errors;
+		out->tcp_accepted += t->tcp_accepted;
+		out->tcp_refused += t->tcp_refused;
+		out->tcp_closed += t->tcp_closed;
+		out->framing_errors += t->framing_errors;
+	}
+}

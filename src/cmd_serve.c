@@ -1,0 +1,240 @@
+/* sipwarden serve: the authenticating registrar. Reads the configuration,
+ * opens the store and the nonce secret, binds the listeners and runs the
+ * workers until SIGINT/SIGTERM. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "sipwarden/config.h"
+#include "sipwarden/registrar.h"
+#include "sipwarden/server.h"
+#include "sipwarden/version.h"
+#include "commands.h"
+
+static const char usage_text[] =
+	"usage: sipwarden serve [--config FILE] [--listen udp|tcp:ADDR[:PORT]]...\n"
+	"                       [--db PATH] [--domain DOMAIN]... [--min-expires N]\n"
+	"                       [--max-expires N] [--workers N] [--check-config]\n"
+	"\n"
+	"Runs the authenticating SIP registrar. Flags override the config file\n"
+	"(see sipwarden.conf(5)); a --listen or --domain flag replaces the list.\n"
+	"Default: UDP and TCP on 127.0.0.1:5060, database ./var/sipwarden.db.\n"
+	"One log line per authentication decision goes to standard output (JSON\n"
+	"when it is not a terminal); `sipwarden why USER@DOMAIN` reads them back.\n"
+	"\n"
+	"  --check-config   validate the configuration, print it, and exit\n"
+	"\n"
+	"exit codes: 0 stopped cleanly (or the configuration is valid), 1 could not\n"
+	"start (or the configuration is invalid, with the reason), 2 usage error.\n";
+
+static struct sw_server *running;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (running)
+		sw_server_stop(running);
+}
+
+struct housekeeper {
+	struct sw_registrar *reg;
+	volatile int stop;
+};
+
+static void *housekeeping(void *arg)
+{
+	struct housekeeper *h = arg;
+	while (!h->stop) {
+		sw_registrar_housekeeping(h->reg, (int64_t)time(NULL));
+		for (int i = 0; i < 10 && !h->stop; i++)
+			usleep(100000);
+	}
+	return NULL;
+}
+
+/* Creates the directory that will hold path (one level, like ./var). */
+static void make_parent(const char *path)
+{
+	char dir[SW_CONFIG_PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return;
+	*slash = '\0';
+	mkdir(dir, 0700);
+}
+
+static const char *const value_flags[] = { "--listen", "--db", "--domain", "--min-expires",
+					   "--max-expires", "--workers", NULL };
+
+int cmd_serve(int argc, char **argv)
+{
+	static struct sw_config cfg;
+	char why[512];
+	const char *config_path = NULL;
+	bool check = false;
+	sw_config_defaults(&cfg, SIPWARDEN_VERSION);
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(usage_text, stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+			config_path = argv[++i];
+		} else if (!strcmp(argv[i], "--check-config")) {
+			check = true;
+		}
+	}
+	if (config_path && sw_config_load(&cfg, config_path, why, sizeof(why))) {
+		fprintf(stderr, "sipwarden serve: %s\n", why);
+		return 1;
+	}
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--config")) {
+			i++;
+			continue;
+		}
+		if (!strcmp(argv[i], "--check-config"))
+			continue;
+		bool known = false;
+		for (const char *const *f = value_flags; *f; f++)
+			known |= !strcmp(argv[i], *f);
+		if (!known) {
+			fprintf(stderr, "sipwarden serve: unknown option '%s'\n%s", argv[i], usage_text);
+			return 2;
+		}
+		if (i + 1 >= argc) {
+			fprintf(stderr, "sipwarden serve: %s needs a value\n", argv[i]);
+			return 2;
+		}
+		if (sw_config_set(&cfg, argv[i], argv[i + 1], why, sizeof(why))) {
+			fprintf(stderr, "sipwarden serve: %s\n", why);
+			return 2;
+		}
+		i++;
+	}
+	if (sw_config_validate(&cfg, why, sizeof(why))) {
+		fprintf(stderr, "sipwarden serve: invalid configuration: %s\n", why);
+		return 1;
+	}
+	if (check) {
+		static char text[65536];
+		struct sw_buf b;
+		sw_buf_init(&b, text, sizeof(text));
+		sw_config_print(&cfg, &b);
+		fwrite(b.p, 1, b.len, stdout);
+		printf("# configuration OK\n");
+		return 0;
+	}
+
+	char spec[SW_CONFIG_PATH_MAX + 16], secret_path[SW_CONFIG_PATH_MAX];
+	sw_config_store_spec(&cfg, spec, sizeof(spec));
+	sw_config_secret_path(&cfg, secret_path, sizeof(secret_path));
+	if (strncmp(spec, "memory:", 7) != 0)
+		make_parent(cfg.db);
+	struct sw_store_opts so = { .create = true };
+	sw_config_store_opts(&cfg, &so);
+	struct sw_store *st = NULL;
+	int rc = sw_store_open(&st, spec, &so);
+	if (rc) {
+		fprintf(stderr, "sipwarden serve: cannot open the database %s: %s\n", cfg.db, sw_strerror(rc));
+		return 1;
+	}
+	static struct sw_secret secret;
+	bool created = false;
+	if (secret_path[0]) {
+		make_parent(secret_path);
+		rc = sw_secret_open(secret_path, (uint64_t)time(NULL), &secret, &created);
+	} else {
+		rc = sw_secret_generate(&secret, (uint64_t)time(NULL));
+	}
+	if (rc) {
+		fprintf(stderr, "sipwarden serve: cannot open the nonce secret %s: %s\n", secret_path, sw_strerror(rc));
+		sw_store_close(st);
+		return 1;
+	}
+
+	struct sw_registrar_cfg rc_cfg = {
+		.ndomains = cfg.ndomains, .min_expires = cfg.min_expires, .max_expires = cfg.max_expires,
+		.default_expires = cfg.default_expires, .max_contacts = cfg.max_contacts,
+		.allow_register_others = cfg.allow_register_others, .server_name = cfg.user_agent,
+		.log = stdout,
+		.log_json = cfg.log_format == SW_LOG_JSON || (cfg.log_format == SW_LOG_AUTO && !isatty(1)),
+	};
+	for (unsigned i = 0; i < cfg.ndomains; i++)
+		rc_cfg.domains[i] = cfg.domains[i];
+	sw_config_auth_cfg(&cfg, NULL, &rc_cfg.auth);
+	struct sw_registrar *reg = NULL;
+	rc = sw_registrar_new(&reg, &rc_cfg, st, &secret, why, sizeof(why));
+	if (rc) {
+		fprintf(stderr, "sipwarden serve: %s\n", why);
+		sw_store_close(st);
+		return 1;
+	}
+	struct sw_server_cfg scfg = { .listen = cfg.listen, .nlisten = cfg.nlisten, .workers = cfg.workers,
+				      .max_message = cfg.max_message_size,
+				      .tcp_max_connections = cfg.tcp_max_connections,
+				      .tcp_idle_timeout = cfg.tcp_idle_timeout };
+	struct sw_server *srv = NULL;
+	rc = sw_server_new(&srv, &scfg, sw_registrar_on_message, sw_registrar_on_tick, reg, why, sizeof(why));
+	struct sw_registrar_worker **rws = NULL;
+	if (!rc) {
+		rws = calloc(sw_server_workers(srv), sizeof(*rws));
+		for (unsigned i = 0; !rc && i < sw_server_workers(srv); i++) {
+			rc = rws ? sw_registrar_worker_new(reg, &rws[i]) : SW_ENOMEM;
+			if (!rc)
+				sw_worker_set_data(srv, i, rws[i]);
+		}
+		if (rc)
+			snprintf(why, sizeof(why), "cannot set up the workers: %s", sw_strerror(rc));
+	}
+	if (rc) {
+		fprintf(stderr, "sipwarden serve: %s\n", why);
+		goto out;
+	}
+
+	fprintf(stderr, "sipwarden serve: listening on");
+	for (unsigned i = 0; i < cfg.nlisten; i++) {
+		char a[80];
+		sw_sockaddr_format((const struct sockaddr *)&cfg.listen[i].addr, a, sizeof(a));
+		fprintf(stderr, " %s:%s", cfg.listen[i].tp == SW_TP_UDP ? "udp" : "tcp", a);
+	}
+	fprintf(stderr, "; domain%s", cfg.ndomains > 1 ? "s" : "");
+	for (unsigned i = 0; i < cfg.ndomains; i++)
+		fprintf(stderr, " %s", cfg.domains[i]);
+	fprintf(stderr, "; database %s; %u worker%s\n", cfg.db, sw_server_workers(srv),
+		sw_server_workers(srv) > 1 ? "s" : "");
+
+	running = srv;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	struct housekeeper hk = { .reg = reg };
+	pthread_t hk_thread;
+	bool hk_started = pthread_create(&hk_thread, NULL, housekeeping, &hk) == 0;
+	rc = sw_server_run(srv);
+	hk.stop = 1;
+	if (hk_started)
+		pthread_join(hk_thread, NULL);
+	running = NULL;
+	fprintf(stderr, "sipwarden serve: stopped\n");
+out:;
+	unsigned nworkers = srv ? sw_server_workers(srv) : 0;
+	/* the store first: it commits what is queued and posts the completions,
+	 * which freeing the server then runs (the last 200 OKs still leave) */
+	sw_store_close(st);
+	sw_server_free(srv);
+	for (unsigned i = 0; rws && i < nworkers; i++)
+		sw_registrar_worker_free(rws[i]);
+	free(rws);
+	sw_registrar_free(reg);
+	sw_secret_wipe(&secret);
+	return rc ? 1 : 0;
+}
