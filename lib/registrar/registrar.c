@@ -190,7 +190,7 @@ static void reject(struct sw_req *q, const struct sw_perr *err)
 {
 	struct sw_registrar *r = q->rw->r;
 	r->parse_errors++;
-	if (!q->m->is_request || !err->status || !q->m->first[SW_HDR_VIA] ||
+	if (!q->m->is_request || !err->status || q->m->first[SW_HDR_VIA] == SW_HDR_NONE ||
 	    q->m->first[SW_HDR_TO] == SW_HDR_NONE) {
 		r->responses_dropped++;
 		return;
