@@ -1,31 +1,35 @@
-/* Non-INVITE server transactions: an open-addressing table of keys with
- * their stored final responses. Memory is allocated once at creation; a
- * response larger than the inline slot gets its own allocation (rare: a
- * 200 OK listing many contacts). */
+/* Non-INVITE server transactions: an open-addressing table (tombstones, so
+ * slot numbers stay put) of small slots pointing at one allocation each
+ * (key + stored response), linked in insertion order for expiry and
+ * eviction in O(1): entries live about the same time, so the oldest
+ * insertion is the first to expire. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "sipwarden/txn.h"
 
-#define SLOT_RESP 1536u
 #define PENDING_MS 32000u /* a PENDING entry older than this was abandoned */
 
-struct entry {
-	struct sw_txn_key key;
-	uint8_t state;     /* 0 free, else enum sw_txn_state */
-	uint64_t until_ms; /* expiry */
-	uint64_t seq;      /* insertion order, for eviction */
-	size_t len;
-	char *big;         /* response when longer than SLOT_RESP */
-	char resp[SLOT_RESP];
+struct slot {
+	uint32_t hash;
+	uint8_t state;     /* 0 free, 0xff deleted (tombstone), else enum sw_txn_state */
+	uint16_t keylen;
+	uint64_t seq;      /* insertion number: ties the FIFO to the slot */
+	uint64_t until_ms;
+	size_t len;        /* response length */
+	char *blob;        /* key bytes, then the response */
+	uint32_t prev, next; /* insertion order, NIL at the ends */
 };
+#define TOMB 0xffu
+#define NIL 0xffffffffu
 
 struct sw_txn_table {
-	struct entry *e;
+	struct slot *s;
 	unsigned size;     /* power of two, >= 2 * capacity */
 	unsigned capacity;
-	unsigned count;
+	unsigned count, tombs;
 	uint64_t seq;
+	uint32_t head, tail; /* oldest and newest live slot */
 };
 
 static uint32_t fnv1a(const char *p, size_t n)
@@ -58,7 +62,7 @@ int sw_txn_key_make(const struct sw_msg *req, struct sw_txn_key *key)
 	int rc;
 	if (v.branch.len > 7 && !memcmp(v.branch.p, "z9hG4bK", 7)) {
 		char port[8];
-		int n = v.port >= 0 ? (int)snprintf(port, sizeof(port), "%d", v.port) : 0;
+		int n = v.port >= 0 ? snprintf(port, sizeof(port), "%d", v.port) : 0;
 		rc = key_add(key, v.branch);
 		if (!rc)
 			rc = key_add(key, v.host);
@@ -99,11 +103,12 @@ int sw_txn_table_new(struct sw_txn_table **out, unsigned capacity)
 	unsigned size = 16;
 	while (size < capacity * 2)
 		size <<= 1;
-	t->e = calloc(size, sizeof(*t->e));
-	if (!t->e) {
+	t->s = calloc(size, sizeof(*t->s));
+	if (!t->s) {
 		free(t);
 		return SW_ENOMEM;
 	}
+	t->head = t->tail = NIL;
 	t->size = size;
 	t->capacity = capacity;
 	*out = t;
@@ -115,137 +120,160 @@ void sw_txn_table_free(struct sw_txn_table *t)
 	if (!t)
 		return;
 	for (unsigned i = 0; i < t->size; i++)
-		free(t->e[i].big);
-	free(t->e);
+		if (t->s[i].state && t->s[i].state != TOMB)
+			free(t->s[i].blob);
+	free(t->s);
 	free(t);
 }
 
-static bool same(const struct entry *e, const struct sw_txn_key *k)
+static bool live(const struct slot *e)
 {
-	return e->state && e->key.hash == k->hash && e->key.len == k->len &&
-	       !memcmp(e->key.bytes, k->bytes, k->len);
+	return e->state && e->state != TOMB;
 }
 
-static struct entry *find(struct sw_txn_table *t, const struct sw_txn_key *k)
+static struct slot *find(struct sw_txn_table *t, const struct sw_txn_key *k)
 {
 	for (unsigned i = k->hash & (t->size - 1), n = 0; n < t->size; i = (i + 1) & (t->size - 1), n++) {
-		struct entry *e = &t->e[i];
+		struct slot *e = &t->s[i];
 		if (!e->state)
 			return NULL;
-		if (same(e, k))
+		if (live(e) && e->hash == k->hash && e->keylen == k->len && !memcmp(e->blob, k->bytes, k->len))
 			return e;
 	}
 	return NULL;
 }
 
-/* Removes e and re-inserts the entries of its probe run (backward-shift
- * deletion keeps lookups correct without tombstones). */
-static void erase(struct sw_txn_table *t, struct entry *e)
+static void link_tail(struct sw_txn_table *t, uint32_t i)
 {
-	unsigned i = (unsigned)(e - t->e);
-	free(e->big);
-	e->big = NULL;
-	e->state = 0;
+	t->s[i].prev = t->tail;
+	t->s[i].next = NIL;
+	if (t->tail != NIL)
+		t->s[t->tail].next = i;
+	else
+		t->head = i;
+	t->tail = i;
+}
+
+static void erase(struct sw_txn_table *t, struct slot *e)
+{
+	if (e->prev != NIL)
+		t->s[e->prev].next = e->next;
+	else
+		t->head = e->next;
+	if (e->next != NIL)
+		t->s[e->next].prev = e->prev;
+	else
+		t->tail = e->prev;
+	free(e->blob);
+	e->blob = NULL;
+	e->state = TOMB;
 	t->count--;
-	for (unsigned j = (i + 1) & (t->size - 1); t->e[j].state; j = (j + 1) & (t->size - 1)) {
-		unsigned home = t->e[j].key.hash & (t->size - 1);
-		/* can e[j] move to the hole at i? only if i lies on its probe path */
-		bool movable = (j > i) ? (home <= i || home > j) : (home <= i && home > j);
-		if (movable) {
-			t->e[i] = t->e[j];
-			t->e[j].state = 0;
-			t->e[j].big = NULL;
-			i = j;
-		}
+	t->tombs++;
+}
+
+/* Too many tombstones make probes long: rebuild, keeping the order. */
+static void rehash(struct sw_txn_table *t)
+{
+	struct slot *old = t->s;
+	struct slot *s = calloc(t->size, sizeof(*s));
+	if (!s)
+		return; /* keep working with the tombstones */
+	uint32_t i = t->head;
+	t->s = s;
+	t->head = t->tail = NIL;
+	while (i != NIL) {
+		uint32_t j = old[i].hash & (t->size - 1);
+		while (s[j].state)
+			j = (j + 1) & (t->size - 1);
+		s[j] = old[i];
+		link_tail(t, j);
+		i = old[i].next;
 	}
+	free(old);
+	t->tombs = 0;
 }
 
 unsigned sw_txn_expire(struct sw_txn_table *t, uint64_t now_ms)
 {
 	unsigned n = 0;
-	for (unsigned i = 0; i < t->size; i++) {
-		/* erase() may shift a later entry into slot i: look at it again */
-		while (t->e[i].state && t->e[i].until_ms <= now_ms) {
-			erase(t, &t->e[i]);
-			n++;
-		}
+	while (t->head != NIL && t->s[t->head].until_ms <= now_ms) {
+		erase(t, &t->s[t->head]);
+		n++;
 	}
+	if (t->tombs > t->size / 4)
+		rehash(t);
 	return n;
-}
-
-static void evict_oldest(struct sw_txn_table *t)
-{
-	struct entry *old = NULL;
-	for (unsigned i = 0; i < t->size; i++)
-		if (t->e[i].state && (!old || t->e[i].seq < old->seq))
-			old = &t->e[i];
-	if (old)
-		erase(t, old);
 }
 
 enum sw_txn_state sw_txn_begin(struct sw_txn_table *t, const struct sw_txn_key *key, uint64_t now_ms,
 			       const char **resp, size_t *len)
 {
-	struct entry *e = find(t, key);
+	struct slot *e = find(t, key);
 	if (e && e->until_ms > now_ms) {
 		if (e->state == SW_TXN_COMPLETED) {
-			*resp = e->big ? e->big : e->resp;
+			*resp = e->blob + e->keylen;
 			*len = e->len;
 		}
 		return (enum sw_txn_state)e->state;
 	}
 	if (e)
 		erase(t, e);
-	if (t->count >= t->capacity) {
-		sw_txn_expire(t, now_ms);
-		if (t->count >= t->capacity)
-			evict_oldest(t); /* under overload, forget the oldest rather than refuse */
-	}
+	sw_txn_expire(t, now_ms);
+	while (t->count >= t->capacity) /* under overload, forget the oldest rather than refuse */
+		erase(t, &t->s[t->head]);
+	char *blob = malloc(key->len);
+	if (!blob)
+		return SW_TXN_NEW; /* untracked: processed, retransmissions processed again */
+	memcpy(blob, key->bytes, key->len);
 	unsigned i = key->hash & (t->size - 1);
-	while (t->e[i].state)
+	while (live(&t->s[i]))
 		i = (i + 1) & (t->size - 1);
-	e = &t->e[i];
-	e->key = *key;
-	e->state = SW_TXN_PENDING;
-	e->until_ms = now_ms + PENDING_MS;
-	e->seq = ++t->seq;
-	e->len = 0;
-	e->big = NULL;
+	e = &t->s[i];
+	if (e->state == TOMB)
+		t->tombs--;
+	*e = (struct slot){ .hash = key->hash, .state = SW_TXN_PENDING, .keylen = key->len,
+			    .seq = ++t->seq, .until_ms = now_ms + PENDING_MS, .blob = blob };
 	t->count++;
+	link_tail(t, i);
 	return SW_TXN_NEW;
 }
 
 int sw_txn_complete(struct sw_txn_table *t, const struct sw_txn_key *key, const char *resp, size_t len,
 		    uint64_t now_ms, uint32_t linger_ms)
 {
-	struct entry *e = find(t, key);
+	struct slot *e = find(t, key);
 	if (!e)
 		return SW_ENOTFOUND;
 	if (linger_ms == 0) {
 		erase(t, e);
 		return 0;
 	}
-	free(e->big);
-	e->big = NULL;
-	if (len > SLOT_RESP) {
-		e->big = malloc(len);
-		if (!e->big) {
-			erase(t, e);
-			return SW_ENOMEM;
-		}
-		memcpy(e->big, resp, len);
-	} else {
-		memcpy(e->resp, resp, len);
+	char *blob = realloc(e->blob, e->keylen + len);
+	if (!blob) {
+		erase(t, e);
+		return SW_ENOMEM;
 	}
+	memcpy(blob + e->keylen, resp, len);
+	e->blob = blob;
 	e->len = len;
 	e->state = SW_TXN_COMPLETED;
+	/* expiry follows insertion order; a completion moves to the tail */
 	e->until_ms = now_ms + linger_ms;
+	uint32_t i = (uint32_t)(e - t->s);
+	if (t->tail != i) {
+		if (e->prev != NIL)
+			t->s[e->prev].next = e->next;
+		else
+			t->head = e->next;
+		t->s[e->next].prev = e->prev;
+		link_tail(t, i);
+	}
 	return 0;
 }
 
 void sw_txn_forget(struct sw_txn_table *t, const struct sw_txn_key *key)
 {
-	struct entry *e = find(t, key);
+	struct slot *e = find(t, key);
 	if (e)
 		erase(t, e);
 }
