@@ -29,10 +29,18 @@ static const char usage_text[] =
 	"\n"
 	"  --check-config   validate the configuration, print it, and exit\n"
 	"\n"
+	"SIGINT/SIGTERM stop cleanly (queued writes are committed and answered);\n"
+	"SIGHUP re-reads the configuration: the expires limits, max_contacts and\n"
+	"allow_register_others change at once, the rest after a restart.\n"
+	"\n"
 	"exit codes: 0 stopped cleanly (or the configuration is valid), 1 could not\n"
 	"start (or the configuration is invalid, with the reason), 2 usage error.\n";
 
 static struct sw_server *running;
+static volatile sig_atomic_t reload_requested;
+
+static int build_config(int argc, char **argv, struct sw_config *cfg, char *why, size_t cap);
+static void registrar_settings(const struct sw_config *cfg, struct sw_registrar_cfg *rc);
 
 static void on_signal(int sig)
 {
@@ -44,12 +52,39 @@ static void on_signal(int sig)
 struct housekeeper {
 	struct sw_registrar *reg;
 	volatile int stop;
+	int argc;
+	char **argv;
+	const struct sw_config *running;
 };
+
+static void reload(struct housekeeper *h)
+{
+	static struct sw_config cfg;
+	char why[512];
+	if (build_config(h->argc, h->argv, &cfg, why, sizeof(why))) {
+		fprintf(stderr, "sipwarden serve: reload failed, keeping the running configuration: %s\n", why);
+		return;
+	}
+	struct sw_registrar_cfg rc = { 0 };
+	registrar_settings(&cfg, &rc);
+	sw_registrar_reconfigure(h->reg, &rc);
+	const struct sw_config *old = h->running;
+	bool restart = cfg.nlisten != old->nlisten || memcmp(cfg.listen, old->listen, sizeof(cfg.listen)) ||
+		       strcmp(cfg.db, old->db) || cfg.ndomains != old->ndomains ||
+		       memcmp(cfg.domains, old->domains, sizeof(cfg.domains)) || cfg.workers != old->workers;
+	fprintf(stderr, "sipwarden serve: configuration reloaded (expires limits, max_contacts, "
+			"allow_register_others)%s\n",
+		restart ? "; listen addresses, database, domains and workers take effect after a restart" : "");
+}
 
 static void *housekeeping(void *arg)
 {
 	struct housekeeper *h = arg;
 	while (!h->stop) {
+		if (reload_requested) {
+			reload_requested = 0;
+			reload(h);
+		}
 		sw_registrar_housekeeping(h->reg, (int64_t)time(NULL));
 		for (int i = 0; i < 10 && !h->stop; i++)
 			usleep(100000);
@@ -72,27 +107,17 @@ static void make_parent(const char *path)
 static const char *const value_flags[] = { "--listen", "--db", "--domain", "--min-expires",
 					   "--max-expires", "--workers", NULL };
 
-int cmd_serve(int argc, char **argv)
+/* Defaults, then the config file, then the flags, then validation: at
+ * start and again on SIGHUP. Returns 0, 1 (invalid) or 2 (usage). */
+static int build_config(int argc, char **argv, struct sw_config *cfg, char *why, size_t cap)
 {
-	static struct sw_config cfg;
-	char why[512];
 	const char *config_path = NULL;
-	bool check = false;
-	sw_config_defaults(&cfg, SIPWARDEN_VERSION);
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			fputs(usage_text, stdout);
-			return 0;
-		} else if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+	sw_config_defaults(cfg, SIPWARDEN_VERSION);
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--config") && i + 1 < argc)
 			config_path = argv[++i];
-		} else if (!strcmp(argv[i], "--check-config")) {
-			check = true;
-		}
-	}
-	if (config_path && sw_config_load(&cfg, config_path, why, sizeof(why))) {
-		fprintf(stderr, "sipwarden serve: %s\n", why);
+	if (config_path && sw_config_load(cfg, config_path, why, cap))
 		return 1;
-	}
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--config")) {
 			i++;
@@ -104,22 +129,52 @@ int cmd_serve(int argc, char **argv)
 		for (const char *const *f = value_flags; *f; f++)
 			known |= !strcmp(argv[i], *f);
 		if (!known) {
-			fprintf(stderr, "sipwarden serve: unknown option '%s'\n%s", argv[i], usage_text);
+			snprintf(why, cap, "unknown option '%s'", argv[i]);
 			return 2;
 		}
 		if (i + 1 >= argc) {
-			fprintf(stderr, "sipwarden serve: %s needs a value\n", argv[i]);
+			snprintf(why, cap, "%s needs a value", argv[i]);
 			return 2;
 		}
-		if (sw_config_set(&cfg, argv[i], argv[i + 1], why, sizeof(why))) {
-			fprintf(stderr, "sipwarden serve: %s\n", why);
+		if (sw_config_set(cfg, argv[i], argv[i + 1], why, cap))
 			return 2;
-		}
 		i++;
 	}
-	if (sw_config_validate(&cfg, why, sizeof(why))) {
-		fprintf(stderr, "sipwarden serve: invalid configuration: %s\n", why);
+	if (sw_config_validate(cfg, why, cap)) {
+		char reason[512];
+		snprintf(reason, sizeof(reason), "invalid configuration: %s", why);
+		snprintf(why, cap, "%s", reason);
 		return 1;
+	}
+	return 0;
+}
+
+static void registrar_settings(const struct sw_config *cfg, struct sw_registrar_cfg *rc)
+{
+	rc->min_expires = cfg->min_expires;
+	rc->max_expires = cfg->max_expires;
+	rc->default_expires = cfg->default_expires;
+	rc->max_contacts = cfg->max_contacts;
+	rc->allow_register_others = cfg->allow_register_others;
+}
+
+static void on_hup(int sig)
+{
+	(void)sig;
+	reload_requested = 1;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	static struct sw_config cfg;
+	char why[512];
+	bool check = false;
+	int brc = build_config(argc, argv, &cfg, why, sizeof(why));
+	if (brc) {
+		fprintf(stderr, "sipwarden serve: %s\n", why);
+		if (brc == 2)
+			fputs(usage_text, stderr);
+		return brc;
 	}
 	if (check) {
 		static char text[65536];
@@ -159,12 +214,11 @@ int cmd_serve(int argc, char **argv)
 	}
 
 	struct sw_registrar_cfg rc_cfg = {
-		.ndomains = cfg.ndomains, .min_expires = cfg.min_expires, .max_expires = cfg.max_expires,
-		.default_expires = cfg.default_expires, .max_contacts = cfg.max_contacts,
-		.allow_register_others = cfg.allow_register_others, .server_name = cfg.user_agent,
+		.ndomains = cfg.ndomains, .server_name = cfg.user_agent,
 		.log = stdout,
 		.log_json = cfg.log_format == SW_LOG_JSON || (cfg.log_format == SW_LOG_AUTO && !isatty(1)),
 	};
+	registrar_settings(&cfg, &rc_cfg);
 	for (unsigned i = 0; i < cfg.ndomains; i++)
 		rc_cfg.domains[i] = cfg.domains[i];
 	sw_config_auth_cfg(&cfg, NULL, &rc_cfg.auth);
@@ -215,8 +269,10 @@ int cmd_serve(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_hup;
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	struct housekeeper hk = { .reg = reg };
+	struct housekeeper hk = { .reg = reg, .argc = argc, .argv = argv, .running = &cfg };
 	pthread_t hk_thread;
 	bool hk_started = pthread_create(&hk_thread, NULL, housekeeping, &hk) == 0;
 	rc = sw_server_run(srv);

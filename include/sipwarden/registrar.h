@@ -60,6 +60,10 @@ struct sw_registrar;
 int sw_registrar_new(struct sw_registrar **out, const struct sw_registrar_cfg *cfg, struct sw_store *st,
 		     const struct sw_secret *secret, char *why, size_t why_cap);
 void sw_registrar_free(struct sw_registrar *r);
+/* Applies the settings that can change while running (SIGHUP): the expires
+ * limits, max_contacts, allow_register_others. Domains, listen addresses,
+ * the database and the auth settings need a restart. Any thread. */
+void sw_registrar_reconfigure(struct sw_registrar *r, const struct sw_registrar_cfg *cfg);
 
 /* Per-worker state (verifiers, transaction table, buffers). */
 struct sw_registrar_worker;

@@ -19,6 +19,9 @@ struct sw_registrar {
 	struct sw_nc_tracker nc;
 	struct sw_location *loc;
 	pthread_mutex_t log_lock;
+	/* what a reload may change while workers run */
+	_Atomic uint32_t min_expires, max_expires, default_expires, max_contacts;
+	_Atomic bool allow_register_others;
 	_Atomic uint64_t requests, responses_dropped, parse_errors, retransmissions,
 		registrations_ok, challenges, refusals, store_errors;
 };

@@ -180,6 +180,10 @@ void sw__register(struct sw_req *q)
 	struct sw_registrar_worker *rw = q->rw;
 	struct sw_registrar *r = rw->r;
 	const struct sw_msg *m = q->m;
+	/* one consistent copy of the settings SIGHUP may change */
+	const uint32_t min_expires = r->min_expires, max_expires = r->max_expires,
+		       default_expires = r->default_expires, max_contacts = r->max_contacts;
+	const bool allow_others = r->allow_register_others;
 	struct sw_uri ruri;
 	struct sw_addr to;
 	char aor[SW_STORE_AOR_MAX + 1] = "";
@@ -236,7 +240,7 @@ void sw__register(struct sw_req *q)
 	char own[SW_STORE_AOR_MAX + 1];
 	snprintf(own, sizeof(own), "%s@%s", rw->sub.user, rw->sub.domain);
 	bool same_domain = sw_str_ieq(to.uri.host, r->domains[d]);
-	if (!same_domain || (!r->cfg.allow_register_others && strcmp(own, aor) != 0)) {
+	if (!same_domain || (!allow_others && strcmp(own, aor) != 0)) {
 		r->refusals++;
 		sw__event(q, aor, res.username, realm, SW_CAUSE_AUTH_USER_MISMATCH,
 			  "the authenticated user may not register this address-of-record");
@@ -245,7 +249,7 @@ void sw__register(struct sw_req *q)
 	}
 
 	/* 4. contacts (steps 6-8) */
-	uint32_t hdr_expires = r->cfg.default_expires;
+	uint32_t hdr_expires = default_expires;
 	bool has_hdr_expires = sw_msg_expires(m, &hdr_expires, NULL) == 0;
 	sw_str call_id;
 	struct sw_cseq cseq;
@@ -274,21 +278,21 @@ void sw__register(struct sw_req *q)
 			sw__reply_simple(q, 400, "Too many contacts in one REGISTER");
 			return;
 		}
-		uint32_t exp = a.has_expires ? a.expires : (has_hdr_expires ? hdr_expires : r->cfg.default_expires);
-		if (exp != 0 && exp < r->cfg.min_expires) {
+		uint32_t exp = a.has_expires ? a.expires : (has_hdr_expires ? hdr_expires : default_expires);
+		if (exp != 0 && exp < min_expires) {
 			r->refusals++;
 			sw__event(q, aor, res.username, realm, SW_CAUSE_EXPIRES_TOO_BRIEF,
 				  "the requested registration interval is below Min-Expires");
 			struct sw_buf b;
 			if (sw__reply_start(q, &b, 423, NULL))
 				return;
-			sw_print_headerf(&b, "Min-Expires", "%u", r->cfg.min_expires);
+			sw_print_headerf(&b, "Min-Expires", "%u", min_expires);
 			sw_print_end(&b, SW_STR_NULL);
 			sw__reply_send(q, &b);
 			return;
 		}
-		if (exp > r->cfg.max_expires)
-			exp = r->cfg.max_expires;
+		if (exp > max_expires)
+			exp = max_expires;
 		int ex = existing_match(rw, &a.uri);
 		if (ex >= 0 && sw_str_eq(call_id, rw->existing[ex].call_id) && cseq.num <= rw->existing[ex].cseq) {
 			r->refusals++;
@@ -331,7 +335,7 @@ void sw__register(struct sw_req *q)
 		snprintf(rw->ops[0].b.aor, sizeof(rw->ops[0].b.aor), "%s", aor);
 		nops = 1;
 	}
-	if ((int)current + adds > (int)r->cfg.max_contacts && adds > 0) {
+	if ((int)current + adds > (int)max_contacts && adds > 0) {
 		r->refusals++;
 		sw__event(q, aor, res.username, realm, SW_CAUSE_TOO_MANY_CONTACTS,
 			  "the address-of-record already has the maximum number of contacts");

@@ -27,6 +27,7 @@ int sw_registrar_new(struct sw_registrar **out, const struct sw_registrar_cfg *c
 	}
 	r->st = st;
 	r->secret = secret;
+	sw_registrar_reconfigure(r, cfg);
 	pthread_mutex_init(&r->log_lock, NULL);
 	int rc = sw_nc_memory_new(&r->nc, 0);
 	if (!rc)
@@ -40,6 +41,15 @@ int sw_registrar_new(struct sw_registrar **out, const struct sw_registrar_cfg *c
 	}
 	*out = r;
 	return 0;
+}
+
+void sw_registrar_reconfigure(struct sw_registrar *r, const struct sw_registrar_cfg *cfg)
+{
+	r->min_expires = cfg->min_expires;
+	r->max_expires = cfg->max_expires;
+	r->default_expires = cfg->default_expires;
+	r->max_contacts = cfg->max_contacts;
+	r->allow_register_others = cfg->allow_register_others;
 }
 
 void sw_registrar_free(struct sw_registrar *r)
