@@ -26,30 +26,6 @@ static const char usage_text[] =
 	"exit codes: 0 done (also when nothing matches), 1 the database cannot be\n"
 	"read, 2 usage error.\n";
 
-struct ctx {
-	bool json;
-	size_t n;
-};
-
-static int show(void *arg, const struct sw_auth_event *ev)
-{
-	struct ctx *c = arg;
-	char mem[4096];
-	struct sw_buf b;
-	sw_buf_init(&b, mem, sizeof(mem));
-	if (c->json) {
-		sw_buf_adds(&b, c->n ? ",\n  " : "\n  ");
-		sw_event_render_json(&b, ev);
-	} else {
-		if (c->n)
-			sw_buf_addc(&b, '\n');
-		sw_event_render_text(&b, ev, false);
-	}
-	c->n++;
-	sw_cli_put(&b);
-	return 0;
-}
-
 /* "192.0.2.1", "192.0.2.1:5060", "[2001:db8::1]:5060", "2001:db8::1" -> the
  * address alone. */
 static int source_addr(const char *s, char *out, size_t cap)
@@ -128,10 +104,10 @@ int cmd_events(int argc, char **argv)
 				    .limit = (uint32_t)limit };
 	if (since)
 		q.since_ms = ((int64_t)time(NULL) - (int64_t)since) * 1000;
-	struct ctx c = { json, 0 };
+	struct sw_cli_list c = { json, 0 };
 	if (json)
 		fputs("[", stdout);
-	int err = sw_store_event_query(st, &q, show, &c);
+	int err = sw_store_event_query(st, &q, sw_cli_event_show, &c);
 	if (json)
 		fputs(c.n ? "\n]\n" : "]\n", stdout);
 	else if (!err && !c.n)

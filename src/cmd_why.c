@@ -22,30 +22,6 @@ static const char usage_text[] =
 	"exit codes: 0 done (also when there is nothing recorded), 1 the database\n"
 	"cannot be read, 2 usage error.\n";
 
-struct ctx {
-	bool json;
-	size_t n;
-};
-
-static int show(void *arg, const struct sw_auth_event *ev)
-{
-	struct ctx *c = arg;
-	char mem[4096];
-	struct sw_buf b;
-	sw_buf_init(&b, mem, sizeof(mem));
-	if (c->json) {
-		sw_buf_adds(&b, c->n ? ",\n  " : "\n  ");
-		sw_event_render_json(&b, ev);
-	} else {
-		if (c->n)
-			sw_buf_addc(&b, '\n');
-		sw_event_render_text(&b, ev, false);
-	}
-	c->n++;
-	sw_cli_put(&b);
-	return 0;
-}
-
 int cmd_why(int argc, char **argv)
 {
 	const char *db = SW_CLI_DEFAULT_DB, *who = NULL;
@@ -90,10 +66,10 @@ int cmd_why(int argc, char **argv)
 	if (!st)
 		return 1;
 	struct sw_event_query q = { .user = user, .domain = domain, .limit = (uint32_t)last };
-	struct ctx c = { json, 0 };
+	struct sw_cli_list c = { json, 0 };
 	if (json)
 		fputs("[", stdout);
-	int err = sw_store_event_query(st, &q, show, &c);
+	int err = sw_store_event_query(st, &q, sw_cli_event_show, &c);
 	if (json)
 		fputs(c.n ? "\n]\n" : "]\n", stdout);
 	else if (!err && !c.n)

@@ -104,3 +104,22 @@ int sw_cli_count(const char *s, unsigned long max, unsigned long *out)
 	*out = v;
 	return 0;
 }
+
+int sw_cli_event_show(void *arg, const struct sw_auth_event *ev)
+{
+	struct sw_cli_list *c = arg;
+	char mem[4096];
+	struct sw_buf b;
+	sw_buf_init(&b, mem, sizeof(mem));
+	if (c->json) {
+		sw_buf_adds(&b, c->n ? ",\n  " : "\n  ");
+		sw_event_render_json(&b, ev);
+	} else {
+		if (c->n)
+			sw_buf_addc(&b, '\n');
+		sw_event_render_text(&b, ev, false);
+	}
+	c->n++;
+	sw_cli_put(&b);
+	return 0;
+}

@@ -22,6 +22,13 @@ int sw_cli_db_option(const char *cmd, int argc, char **argv, int *i, const char 
 /* Writes the buffer to stdout; a record too large for it is reported. */
 void sw_cli_put(struct sw_buf *b);
 
+/* Prints events one by one, as text or as the items of a JSON array. */
+struct sw_cli_list {
+	bool json;
+	size_t n;     /* printed so far */
+};
+int sw_cli_event_show(void *arg, const struct sw_auth_event *ev);
+
 /* Parses a non-negative decimal count (at most max). 0 or -1. */
 int sw_cli_count(const char *s, unsigned long max, unsigned long *out);
 
