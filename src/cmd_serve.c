@@ -86,8 +86,10 @@ static void *housekeeping(void *arg)
 			reload(h);
 		}
 		sw_registrar_housekeeping(h->reg, (int64_t)time(NULL));
-		for (int i = 0; i < 10 && !h->stop; i++)
+		for (int i = 0; i < 10 && !h->stop; i++) {
 			usleep(100000);
+			sw_registrar_flush_log(h->reg);
+		}
 	}
 	return NULL;
 }

@@ -80,6 +80,10 @@ void sw_registrar_on_tick(void *app, struct sw_worker *w, uint64_t now_ms);
  * store. */
 void sw_registrar_housekeeping(struct sw_registrar *r, int64_t now);
 
+/* Writes out buffered log lines; call it often (e.g. every 100 ms): the
+ * decision log is not flushed line by line, to spare a write per request. */
+void sw_registrar_flush_log(struct sw_registrar *r);
+
 struct sw_registrar_stats {
 	uint64_t requests, responses_dropped, parse_errors, retransmissions, registrations_ok,
 		challenges, refusals, store_errors;

@@ -65,7 +65,15 @@ void sw__event(struct sw_req *q, const char *aor, sw_str auth_user, sw_str realm
 		b.len = sizeof(line) - 1;
 	b.p[b.len++] = '\n';
 	pthread_mutex_lock(&r->log_lock);
-	fwrite(b.p, 1, b.len, r->cfg.log);
+	fwrite(b.p, 1, b.len, r->cfg.log); /* flushed by sw_registrar_flush_log() */
+	pthread_mutex_unlock(&r->log_lock);
+}
+
+void sw_registrar_flush_log(struct sw_registrar *r)
+{
+	if (!r->cfg.log)
+		return;
+	pthread_mutex_lock(&r->log_lock);
 	fflush(r->cfg.log);
 	pthread_mutex_unlock(&r->log_lock);
 }
