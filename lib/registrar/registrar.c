@@ -194,21 +194,43 @@ static void options(struct sw_req *q)
 	sw__reply_send(q, &b);
 }
 
+/* The start of a response to a request whose To header is missing or does
+ * not parse (RFC 4475 quotbal, baddn, badaspec, insuf), which
+ * sw_print_response_start refuses: the headers of RFC 3261 §8.2.6.2 copied
+ * as received (those present), and no To tag, since where a tag would go in
+ * a broken To cannot be known. The client still matches the answer by its
+ * Via branch and CSeq (§17.1.3). */
+static int reply_start_verbatim(struct sw_req *q, struct sw_buf *b, unsigned status, const char *reason)
+{
+	static const enum sw_hdr_id copy[] = { SW_HDR_VIA, SW_HDR_FROM, SW_HDR_TO, SW_HDR_CALL_ID,
+					       SW_HDR_CSEQ };
+	const struct sw_msg *m = q->m;
+	sw_buf_init(b, q->rw->out, sizeof(q->rw->out));
+	sw_print_status_line(b, status, reason);
+	for (size_t k = 0; k < sizeof(copy) / sizeof(copy[0]); k++)
+		for (const struct sw_hdr *h = sw_msg_hdr(m, copy[k]); h; h = sw_msg_hdr_next(m, h))
+			sw_print_header(b, sw_hdr_name(copy[k]), h->value);
+	if (q->rw->r->cfg.server_name)
+		sw_print_headerf(b, "Server", "%s", q->rw->r->cfg.server_name);
+	return sw_buf_status(b);
+}
+
 /* A request that failed parsing or checking: answer with the status the
- * parser suggests when there is enough of a message to answer. */
+ * parser suggests when there is enough of a message to answer (a start
+ * line and a Via to send it back by). */
 static void reject(struct sw_req *q, const struct sw_perr *err)
 {
 	struct sw_registrar *r = q->rw->r;
 	r->parse_errors++;
-	if (!q->m->is_request || !err->status || q->m->first[SW_HDR_VIA] == SW_HDR_NONE ||
-	    q->m->first[SW_HDR_TO] == SW_HDR_NONE) {
+	if (!q->m->is_request || !err->status || q->m->first[SW_HDR_VIA] == SW_HDR_NONE) {
 		r->responses_dropped++;
 		return;
 	}
 	char reason[200];
 	sw_perr_format(err, reason, sizeof(reason));
 	struct sw_buf b;
-	if (sw__reply_start(q, &b, err->status, reason))
+	if (sw__reply_start(q, &b, err->status, reason) &&
+	    reply_start_verbatim(q, &b, err->status, reason))
 		return;
 	sw_print_end(&b, SW_STR_NULL);
 	q->has_key = false; /* a broken request is not a transaction */
