@@ -13,7 +13,7 @@ authenticated request byte for byte (--retransmit).
 
 Every response is printed as "RESP <n> <status line>" on stdout; with --out
 PREFIX the raw bytes go to PREFIX.<n>. Exit: 0 at least one response, 3 none,
-2 usage.
+2 usage, 4 cannot bind.
 """
 import argparse
 import hashlib
@@ -43,7 +43,7 @@ def header(hdrs, name):
 
 
 class Conn:
-    def __init__(self, host, port, tcp, timeout):
+    def __init__(self, host, port, tcp, timeout, bind=None):
         self.tcp = tcp
         self.timeout = timeout
         self.addr = (host, port)
@@ -53,7 +53,7 @@ class Conn:
             self.buf = b""
         else:
             self.s = socket.socket(fam, socket.SOCK_DGRAM)
-            self.s.bind(("::1" if fam == socket.AF_INET6 else "127.0.0.1", 0))
+            self.s.bind(bind or ("::1" if fam == socket.AF_INET6 else "127.0.0.1", 0))
         self.local_port = self.s.getsockname()[1]
 
     def send(self, data):
@@ -282,6 +282,7 @@ def main():
     p.add_argument("--tcp", action="store_true")
     p.add_argument("--timeout", type=float, default=2.0)
     p.add_argument("--out", help="write each response to OUT.<n>")
+    p.add_argument("--bind-via", metavar="ADDR", help="(send) bind the UDP socket to ADDR and the port of the file's top Via (5060 when none)")
     p.add_argument("host")
     p.add_argument("port", type=int)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -313,7 +314,18 @@ def main():
     r.add_argument("--challenge", help="reuse the challenge saved in this file")
     r.add_argument("--save-request")
     a = p.parse_args()
-    conn = Conn(a.host, a.port, a.tcp, a.timeout)
+    bind = None
+    if a.bind_via:
+        # answer address of a request without rport: the source address and
+        # the port of the top Via (RFC 3261 18.2.2): bind there to hear it
+        data = open(a.file, "rb").read()
+        m = re.search(rb"(?im)^(?:via|v)[ \t]*:[ \t]*SIP[ \t]*/[^/]*/[ \t]*[A-Za-z]+[ \t]+(\[[^\]]*\]|[^;:, \t\r\n]+)(?::(\d+))?", data)
+        bind = (a.bind_via, int(m.group(2)) if m and m.group(2) else 5060)
+    try:
+        conn = Conn(a.host, a.port, a.tcp, a.timeout, bind)
+    except OSError as e:
+        print(f"cannot bind {bind}: {e}", file=sys.stderr)
+        sys.exit(4)
     out = Out(a.out)
     sys.exit({"send": cmd_send, "options": cmd_options, "register": cmd_register}[a.cmd](a, conn, out))
 
