@@ -4,7 +4,7 @@
 # src/*.c the program, tests/unit/test_*.c one test program each.
 
 CC      ?= cc
-PKGS    := openssl sqlite3 inih
+PKGS    := openssl sqlite3 inih libpcap
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla

@@ -2,7 +2,7 @@
 # Installs the Debian packages the build and the tests need, when missing.
 # Runs `apt-get update` once (only if something is missing), then installs.
 set -e
-PKGS="build-essential clang pkg-config libssl-dev libsqlite3-dev libcmocka-dev libinih-dev
+PKGS="build-essential clang pkg-config libssl-dev libsqlite3-dev libcmocka-dev libinih-dev libpcap-dev
 libclang-rt-14-dev tar gzip sip-tester sipsak baresip"
 missing=""
 for p in $PKGS; do
