@@ -57,14 +57,147 @@ enum sw_hdr_id sw_hdr_lookup(const char *name, size_t len)
 				return hdr_names[i].id;
 		return SW_HDR_OTHER;
 	}
-	/* The length and the first letter rule out all but one or two entries
-	 * before any comparison; this runs once per header line. */
-	char first = (char)(name[0] | 0x20);
-	for (size_t i = 0; i < N_HDR_NAMES; i++) {
-		const struct hdr_name *h = &hdr_names[i];
-		if (h->len == len && (char)(h->name[0] | 0x20) == first && sw_mem_ieq(h->name, name, len))
-			return h->id;
+	/* Generated from hdr_names[]: the length, then the first letter, pick the
+	 * one candidate to compare; this runs once per header line. */
+#define IS(lit, id) \
+	if (sw_mem_ieq(name, lit, len)) \
+		return id; \
+	break
+	switch (len) {
+	case 2:
+		switch (name[0] | 0x20) {
+		case 't':
+			IS("To", SW_HDR_TO);
+		}
+		break;
+	case 3:
+		switch (name[0] | 0x20) {
+		case 'v':
+			IS("Via", SW_HDR_VIA);
+		}
+		break;
+	case 4:
+		switch (name[0] | 0x20) {
+		case 'c':
+			IS("CSeq", SW_HDR_CSEQ);
+		case 'd':
+			IS("Date", SW_HDR_DATE);
+		case 'f':
+			IS("From", SW_HDR_FROM);
+		case 'p':
+			IS("Path", SW_HDR_PATH);
+		}
+		break;
+	case 5:
+		switch (name[0] | 0x20) {
+		case 'a':
+			IS("Allow", SW_HDR_ALLOW);
+		case 'e':
+			IS("Event", SW_HDR_EVENT);
+		case 'r':
+			IS("Route", SW_HDR_ROUTE);
+		}
+		break;
+	case 6:
+		switch (name[0] | 0x20) {
+		case 'a':
+			IS("Accept", SW_HDR_ACCEPT);
+		case 's':
+			IS("Server", SW_HDR_SERVER);
+		}
+		break;
+	case 7:
+		switch (name[0] | 0x20) {
+		case 'c':
+			if (sw_mem_ieq(name, "Call-ID", len))
+				return SW_HDR_CALL_ID;
+			IS("Contact", SW_HDR_CONTACT);
+		case 'e':
+			IS("Expires", SW_HDR_EXPIRES);
+		case 'r':
+			IS("Require", SW_HDR_REQUIRE);
+		case 's':
+			IS("Subject", SW_HDR_SUBJECT);
+		case 'w':
+			IS("Warning", SW_HDR_WARNING);
+		}
+		break;
+	case 8:
+		switch (name[0] | 0x20) {
+		case 'r':
+			IS("Refer-To", SW_HDR_REFER_TO);
+		}
+		break;
+	case 9:
+		switch (name[0] | 0x20) {
+		case 's':
+			IS("Supported", SW_HDR_SUPPORTED);
+		}
+		break;
+	case 10:
+		switch (name[0] | 0x20) {
+		case 'u':
+			IS("User-Agent", SW_HDR_USER_AGENT);
+		}
+		break;
+	case 11:
+		switch (name[0] | 0x20) {
+		case 'm':
+			IS("Min-Expires", SW_HDR_MIN_EXPIRES);
+		case 'r':
+			IS("Retry-After", SW_HDR_RETRY_AFTER);
+		case 'u':
+			IS("Unsupported", SW_HDR_UNSUPPORTED);
+		}
+		break;
+	case 12:
+		switch (name[0] | 0x20) {
+		case 'a':
+			IS("Allow-Events", SW_HDR_ALLOW_EVENTS);
+		case 'c':
+			IS("Content-Type", SW_HDR_CONTENT_TYPE);
+		case 'm':
+			IS("Max-Forwards", SW_HDR_MAX_FORWARDS);
+		case 'r':
+			IS("Record-Route", SW_HDR_RECORD_ROUTE);
+		}
+		break;
+	case 13:
+		switch (name[0] | 0x20) {
+		case 'a':
+			IS("Authorization", SW_HDR_AUTHORIZATION);
+		case 'p':
+			IS("Proxy-Require", SW_HDR_PROXY_REQUIRE);
+		}
+		break;
+	case 14:
+		switch (name[0] | 0x20) {
+		case 'c':
+			IS("Content-Length", SW_HDR_CONTENT_LENGTH);
+		}
+		break;
+	case 16:
+		switch (name[0] | 0x20) {
+		case 'c':
+			IS("Content-Encoding", SW_HDR_CONTENT_ENCODING);
+		case 'w':
+			IS("WWW-Authenticate", SW_HDR_WWW_AUTHENTICATE);
+		}
+		break;
+	case 18:
+		switch (name[0] | 0x20) {
+		case 'p':
+			IS("Proxy-Authenticate", SW_HDR_PROXY_AUTHENTICATE);
+		}
+		break;
+	case 19:
+		switch (name[0] | 0x20) {
+		case 'p':
+			IS("Proxy-Authorization", SW_HDR_PROXY_AUTHORIZATION);
+		}
+		break;
 	}
+#undef IS
 	return SW_HDR_OTHER;
 }
 

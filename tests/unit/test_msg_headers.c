@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <ctype.h>
 #include <cmocka.h>
 #include "sipwarden/msg.h"
 #include "helper_feed.h"
@@ -343,6 +344,22 @@ static void test_names(void **state)
 	assert_int_equal(sw_hdr_lookup("q", 1), SW_HDR_OTHER);
 	assert_int_equal(sw_hdr_lookup("Vias", 4), SW_HDR_OTHER);
 	assert_string_equal(sw_hdr_name(SW_HDR_CALL_ID), "Call-ID");
+	/* every known name, in any case, finds its id; one letter off does not */
+	for (int id = SW_HDR_OTHER + 1; id < SW_HDR__COUNT; id++) {
+		const char *n = sw_hdr_name((enum sw_hdr_id)id);
+		char up[64], low[64], off[64];
+		size_t len = strlen(n);
+		for (size_t i = 0; i <= len; i++) {
+			up[i] = (char)toupper((unsigned char)n[i]);
+			low[i] = (char)tolower((unsigned char)n[i]);
+			off[i] = n[i];
+		}
+		off[len - 1] = off[len - 1] == 'x' ? 'y' : 'x';
+		assert_int_equal(sw_hdr_lookup(n, len), id);
+		assert_int_equal(sw_hdr_lookup(up, len), id);
+		assert_int_equal(sw_hdr_lookup(low, len), id);
+		assert_int_equal(sw_hdr_lookup(off, len), SW_HDR_OTHER);
+	}
 	assert_null(sw_hdr_name(SW_HDR_OTHER));
 	assert_int_equal(sw_method_lookup("REGISTER", 8), SW_METHOD_REGISTER);
 	assert_int_equal(sw_method_lookup("register", 8), SW_METHOD_OTHER); /* case-sensitive */
