@@ -69,6 +69,11 @@ int sw__fail(struct sw_perr *err, int code, unsigned status, const char *at, con
 const char *sw__scan_quoted(const char *p, const char *end)
 {
 	p++; /* opening quote */
+	/* fast path: the closing quote with no escape or line end before it */
+	const char *q = memchr(p, '"', (size_t)(end - p));
+	if (q && !memchr(p, '\\', (size_t)(q - p)) && !memchr(p, '\n', (size_t)(q - p)) &&
+	    !memchr(p, '\r', (size_t)(q - p)))
+		return q + 1;
 	while (p < end) {
 		if (*p == '"')
 			return p + 1;
@@ -83,10 +88,10 @@ const char *sw__scan_quoted(const char *p, const char *end)
 		}
 		if (*p == '\r' || *p == '\n') {
 			/* only a folded line may continue a quoted string */
-			const char *q = sw__skip_lws(p, end);
-			if (q == p)
+			const char *f = sw__skip_lws(p, end);
+			if (f == p)
 				return NULL;
-			p = q;
+			p = f;
 			continue;
 		}
 		p++;
