@@ -171,6 +171,19 @@ int cmd_serve(int argc, char **argv)
 	static struct sw_config cfg;
 	char why[512];
 	bool check = false;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(usage_text, stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--check-config")) {
+			check = true;
+		} else {
+			bool takes_value = !strcmp(argv[i], "--config");
+			for (const char *const *f = value_flags; *f; f++)
+				takes_value |= !strcmp(argv[i], *f);
+			i += takes_value; /* skip a value, even one spelt like a flag */
+		}
+	}
 	int brc = build_config(argc, argv, &cfg, why, sizeof(why));
 	if (brc) {
 		fprintf(stderr, "sipwarden serve: %s\n", why);
