@@ -46,13 +46,6 @@ case_() {
 	kill -0 "$SW_PID" 2>/dev/null || { not_ok "server died after $name"; finish; exit 1; }
 }
 
-# known_bug DESC: a check that fails because of a known server bug, reported
-# and not fixed yet: a "# KNOWN BUG" line (neither ok nor not ok) unless
-# SW_STRICT=1 makes it a failure
-known_bug() {
-	if [ "${SW_STRICT:-0}" = 1 ]; then not_ok "$1"; else echo "# KNOWN BUG: $1"; fi
-}
-
 # RFC 4475 3.1.2: invalid messages (lwsruri, lwsstart, trws: the start line
 # itself is broken, so nothing of the message is read and nothing answered)
 case_ "$C/badinv01.dat" 400 'Via'

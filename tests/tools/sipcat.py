@@ -194,7 +194,7 @@ def authorization(a, ch, nc):
 
 def cmd_register(a, conn, out):
     a.call_id = a.call_id or "%016x@sipcat" % random.getrandbits(64)
-    a.from_tag = "%08x" % random.getrandbits(32)
+    a.from_tag = a.from_tag or "%08x" % random.getrandbits(32)
     cseq = a.cseq
     br = lambda: "z9hG4bK%016x" % random.getrandbits(64)
     ch = None
@@ -304,6 +304,7 @@ def main():
     r.add_argument("--expires", type=int)
     r.add_argument("--call-id")
     r.add_argument("--cseq", type=int, default=1)
+    r.add_argument("--from-tag")
     r.add_argument("--header", action="append")
     r.add_argument("--user-agent", default="sipcat")
     r.add_argument("--rounds", type=int, default=1, help="authenticated requests to send")
