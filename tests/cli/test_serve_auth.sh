@@ -104,6 +104,33 @@ wait_match "why bob: auth-user-mismatch" '"cause":"auth-user-mismatch"' \
 	"$SIPWARDEN" why bob@127.0.0.1 --json --db "$SW_DB"
 OUT=$("${SIPCAT[@]}" 127.0.0.1 "$SW_PORT" register --user alice --domain 127.0.0.1 --ruri sip:elsewhere.example --password secret)
 expect_match "a domain not served: 404" "$OUT" 'RESP 1 SIP/2.0 404'
+# RFC 5626 keep-alive over TCP: a double CRLF ping gets a CRLF pong, and the
+# connection still carries requests
+OUT=$(python3 - "$SW_PORT" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2)
+s.sendall(b"\r\n\r\n")
+print(repr(s.recv(16)))
+PY
+)
+expect_match "TCP: CRLFCRLF ping answered with a CRLF pong" "$OUT" "^b'\\\\r\\\\n'$"
 sw_alive "server still answers"
+sw_stop
+
+# max_contacts: a third contact is refused with 403, why says too-many-contacts
+printf '[registrar]\nmax_contacts = 2\n' >"$T/max2.conf"
+SW_PORT= SW_DB="$T/max2.db"
+sw_user add alice@127.0.0.1 --password secret >/dev/null
+sw_start max2 --config "$T/max2.conf" || { finish; exit 1; }
+OUT=$("${SIPCAT[@]}" 127.0.0.1 "$SW_PORT" register --user alice --domain 127.0.0.1 --password secret --expires 300 \
+	--contact '<sip:alice@127.0.0.1:1>' --contact '<sip:alice@127.0.0.1:2>')
+expect_match "two contacts with max_contacts = 2: 200" "$OUT" 'RESP 2 SIP/2.0 200'
+OUT=$("${SIPCAT[@]}" 127.0.0.1 "$SW_PORT" register --user alice --domain 127.0.0.1 --password secret --expires 300 \
+	--contact '<sip:alice@127.0.0.1:3>')
+expect_match "a third one: 403" "$OUT" 'RESP 2 SIP/2.0 403'
+wait_match "why alice: too-many-contacts" '"cause":"too-many-contacts"' \
+	"$SIPWARDEN" why alice@127.0.0.1 --json --last 1 --db "$SW_DB"
+n=$("$SIPWARDEN" registrations alice@127.0.0.1 --json --db "$SW_DB" | json_q 'len(j)')
+[ "$n" = 2 ] && ok "still two bindings" || not_ok "$n bindings"
 sw_stop
 finish
