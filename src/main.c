@@ -20,6 +20,7 @@ static const struct command commands[] = {
 	{ "registrations", cmd_registrations, "list the current bindings" },
 	{ "why", cmd_why, "show why a user's registrations succeed or fail" },
 	{ "events", cmd_events, "show the auth decisions the server recorded" },
+	{ "analyze", cmd_analyze, "explain every authentication failure in captures and logs" },
 };
 
 static void usage(FILE *out)

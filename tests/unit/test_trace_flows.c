@@ -1,0 +1,327 @@
+/* The analyzer's verdicts: flows written as text logs (sngrep format) whose
+ * digest answers are computed here for a known password; each scenario
+ * must get its cause, and with credentials the right/wrong answer is
+ * proved. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "sipwarden/auth.h"
+#include "sipwarden/trace.h"
+
+static sw_str S(const char *s) { return sw_str_from(s, strlen(s)); }
+
+#define CLIENT "10.0.0.2:5060"
+#define SERVER "10.0.0.1:5060"
+
+struct log {
+	char text[65536];
+	size_t len;
+	unsigned sec;
+};
+
+static void add(struct log *l, const char *src, const char *dst, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void add(struct log *l, const char *src, const char *dst, const char *fmt, ...)
+{
+	l->len += (size_t)snprintf(l->text + l->len, sizeof(l->text) - l->len,
+				   "2024/05/01 10:00:%02u.000000 %s -> %s\n", l->sec++, src, dst);
+	va_list ap;
+	va_start(ap, fmt);
+	l->len += (size_t)vsnprintf(l->text + l->len, sizeof(l->text) - l->len, fmt, ap);
+	va_end(ap);
+	l->len += (size_t)snprintf(l->text + l->len, sizeof(l->text) - l->len, "\n");
+	assert_true(l->len < sizeof(l->text));
+}
+
+/* A REGISTER; auth is a complete "Authorization: ..." line or "". */
+static void reg(struct log *l, const char *src, const char *dst, const char *branch, unsigned cseq,
+		const char *auth, const char *extra)
+{
+	add(l, src, dst,
+	    "REGISTER sip:example.com SIP/2.0\n"
+	    "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bK%s\n"
+	    "Max-Forwards: 70\n"
+	    "From: <sip:alice@example.com>;tag=a1\n"
+	    "To: <sip:alice@example.com>\n"
+	    "Call-ID: call-1@10.0.0.2\n"
+	    "CSeq: %u REGISTER\n"
+	    "Contact: <sip:alice@10.0.0.2:5060>\n"
+	    "%s%s%s"
+	    "Content-Length: 0\n",
+	    branch, cseq, auth, auth[0] ? "\n" : "", extra ? extra : "");
+}
+
+static void resp(struct log *l, const char *src, const char *dst, const char *branch, unsigned cseq,
+		 const char *status, const char *hdr)
+{
+	add(l, src, dst,
+	    "SIP/2.0 %s\n"
+	    "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bK%s\n"
+	    "From: <sip:alice@example.com>;tag=a1\n"
+	    "To: <sip:alice@example.com>;tag=s1\n"
+	    "Call-ID: call-1@10.0.0.2\n"
+	    "CSeq: %u REGISTER\n"
+	    "%s%s"
+	    "Content-Length: 0\n",
+	    status, branch, cseq, hdr ? hdr : "", hdr ? "\n" : "");
+}
+
+static void challenge(struct log *l, const char *branch, unsigned cseq, const char *nonce,
+		      const char *extra)
+{
+	char h[512];
+	snprintf(h, sizeof(h), "WWW-Authenticate: Digest realm=\"voip\", nonce=\"%s\", algorithm=MD5, qop=\"auth\"%s",
+		 nonce, extra ? extra : "");
+	resp(l, SERVER, CLIENT, branch, cseq, "401 Unauthorized", h);
+}
+
+/* How the phone answers. */
+struct ans {
+	const char *password, *hash_realm, *sent_realm, *uri, *alg, *qop, *nc;
+	bool no_qop;
+};
+
+static void answer(char *out, size_t cap, const char *nonce, struct ans a)
+{
+	const char *hash_realm = a.hash_realm ? a.hash_realm : "voip";
+	const char *sent_realm = a.sent_realm ? a.sent_realm : "voip";
+	const char *uri = a.uri ? a.uri : "sip:example.com";
+	const char *nc = a.nc ? a.nc : "00000001";
+	enum sw_digest_alg alg = SW_ALG_MD5;
+	if (a.alg)
+		assert_int_equal(sw_digest_alg_parse(S(a.alg), &alg), 0);
+	char ha1[SW_DIGEST_HEX_MAX + 1];
+	assert_int_equal(sw_digest_ha1(NULL, sw_digest_alg_hash(alg), S("alice"), S(hash_realm),
+				       S(a.password ? a.password : "secret"), ha1), 0);
+	struct sw_digest_params p = {
+		.alg = alg, .ha1 = S(ha1), .nonce = S(nonce), .cnonce = S("c0ffee"), .nc = S(nc),
+		.qop = a.no_qop ? SW_QOP_NONE : SW_QOP_AUTH, .method = S("REGISTER"), .uri = S(uri),
+	};
+	struct sw_digest_result r;
+	assert_int_equal(sw_digest_response(NULL, &p, &r), 0);
+	if (a.no_qop)
+		snprintf(out, cap, "Authorization: Digest username=\"alice\", realm=\"%s\", nonce=\"%s\", uri=\"%s\", response=\"%s\", algorithm=%s",
+			 sent_realm, nonce, uri, r.response, a.alg ? a.alg : "MD5");
+	else
+		snprintf(out, cap, "Authorization: Digest username=\"alice\", realm=\"%s\", nonce=\"%s\", uri=\"%s\", response=\"%s\", algorithm=%s, qop=%s, nc=%s, cnonce=\"c0ffee\"",
+			 sent_realm, nonce, uri, r.response, a.alg ? a.alg : "MD5", a.qop ? a.qop : "auth", nc);
+}
+
+/* Analyses the log (with credentials when creds is given) and checks that
+ * the flow of index `flow` has cause `want`. */
+static void expect(const struct log *l, const char *creds, size_t flow, enum sw_cause want,
+		   bool want_proved)
+{
+	struct sw_creds *c = NULL;
+	char why[256];
+	if (creds)
+		assert_int_equal(sw_creds_parse(&c, creds, strlen(creds), why, sizeof(why)), 0);
+	struct sw_trace_opts o = { .creds = c };
+	struct sw_trace *t;
+	assert_int_equal(sw_trace_new(&t, &o), 0);
+	assert_int_equal(sw_trace_read_mem(t, "test.log", l->text, l->len, why, sizeof(why)), 0);
+	assert_int_equal(sw_trace_analyze(t), 0);
+	assert_true(sw_trace_stats(t)->parse_errors == 0);
+	const struct sw_trace_flow *f = sw_trace_flow_get(t, flow);
+	assert_non_null(f);
+	if (f->cause != want)
+		fail_msg("flow %zu: got %s (%s), wanted %s", flow, sw_cause_id(f->cause), f->detail,
+			 sw_cause_id(want));
+	assert_int_equal(f->failed, want != SW_CAUSE_OK);
+	assert_int_equal(f->proved, want_proved);
+	assert_true(f->nmsgs >= 2);
+	/* every report renders */
+	sw_trace_free(t);
+	sw_creds_free(c);
+}
+
+#define CREDS "alice@example.com,secret\n"
+
+static void test_success_and_proof(void **state)
+{
+	(void)state;
+	struct log l = { .len = 0 };
+	char a[1024];
+	reg(&l, CLIENT, SERVER, "b1", 1, "", NULL);
+	challenge(&l, "b1", 1, "N1", NULL);
+	answer(a, sizeof(a), "N1", (struct ans){ 0 });
+	reg(&l, CLIENT, SERVER, "b2", 2, a, NULL);
+	resp(&l, SERVER, CLIENT, "b2", 2, "200 OK", "Contact: <sip:alice@10.0.0.2:5060>;expires=3600");
+	expect(&l, NULL, 0, SW_CAUSE_OK, false);
+	expect(&l, CREDS, 0, SW_CAUSE_OK, true);
+}
+
+static void rejected_log(struct log *l, struct ans an, const char *status, const char *hdr)
+{
+	char a[1024];
+	memset(l, 0, sizeof(*l));
+	reg(l, CLIENT, SERVER, "b1", 1, "", NULL);
+	challenge(l, "b1", 1, "N1", NULL);
+	answer(a, sizeof(a), "N1", an);
+	reg(l, CLIENT, SERVER, "b2", 2, a, NULL);
+	resp(l, SERVER, CLIENT, "b2", 2, status, hdr);
+}
+
+static struct log L;
+
+static void test_wrong_password(void **state)
+{
+	(void)state;
+	rejected_log(&L, (struct ans){ .password = "guess" }, "403 Forbidden", NULL);
+	expect(&L, NULL, 0, SW_CAUSE_CREDENTIALS_REJECTED, false);
+	expect(&L, CREDS, 0, SW_CAUSE_WRONG_PASSWORD, true);
+	/* the HA1 form proves the same */
+	char ha1[SW_DIGEST_HEX_MAX + 1], line[256];
+	assert_int_equal(sw_digest_ha1(NULL, SW_HASH_MD5, S("alice"), S("voip"), S("secret"), ha1), 0);
+	snprintf(line, sizeof(line), "# HA1 form\nalice@example.com,voip,MD5:%s\n", ha1);
+	expect(&L, line, 0, SW_CAUSE_WRONG_PASSWORD, true);
+	/* a right response refused anyway */
+	rejected_log(&L, (struct ans){ 0 }, "403 Forbidden", NULL);
+	expect(&L, CREDS, 0, SW_CAUSE_REFUSED_AFTER_VALID_DIGEST, true);
+	expect(&L, line, 0, SW_CAUSE_REFUSED_AFTER_VALID_DIGEST, true);
+}
+
+static void test_known_mistakes(void **state)
+{
+	(void)state;
+	/* hashed realm "asterisk" while sending the challenged realm: only the
+	 * credentials can tell, and the mistake is named, not wrong-password */
+	rejected_log(&L, (struct ans){ .hash_realm = "asterisk" }, "401 Unauthorized",
+		     "WWW-Authenticate: Digest realm=\"voip\", nonce=\"N2\", algorithm=MD5, qop=\"auth\"");
+	expect(&L, NULL, 0, SW_CAUSE_CREDENTIALS_REJECTED, false);
+	expect(&L, CREDS, 0, SW_CAUSE_REALM_MISMATCH, true);
+	/* sent another realm: visible without credentials */
+	rejected_log(&L, (struct ans){ .hash_realm = "asterisk", .sent_realm = "asterisk" }, "403 Forbidden", NULL);
+	expect(&L, NULL, 0, SW_CAUSE_REALM_MISMATCH, false);
+	/* digest uri differs from the Request-URI */
+	rejected_log(&L, (struct ans){ .uri = "sip:10.0.0.1" }, "403 Forbidden", NULL);
+	expect(&L, NULL, 0, SW_CAUSE_URI_MISMATCH, false);
+	/* qop offered, none used */
+	rejected_log(&L, (struct ans){ .no_qop = true }, "403 Forbidden", NULL);
+	expect(&L, NULL, 0, SW_CAUSE_QOP_INVALID, false);
+	/* the qop list sent back */
+	rejected_log(&L, (struct ans){ .qop = "\"auth,auth-int\"" }, "403 Forbidden", NULL);
+	expect(&L, NULL, 0, SW_CAUSE_QOP_INVALID, false);
+	/* an algorithm that was not offered */
+	rejected_log(&L, (struct ans){ .alg = "SHA-256" }, "403 Forbidden", NULL);
+	expect(&L, NULL, 0, SW_CAUSE_ALGORITHM_UNSUPPORTED, false);
+}
+
+static void test_not_answered_and_nat(void **state)
+{
+	(void)state;
+	memset(&L, 0, sizeof(L));
+	reg(&L, CLIENT, SERVER, "b1", 1, "", NULL);
+	challenge(&L, "b1", 1, "N1", NULL);
+	expect(&L, NULL, 0, SW_CAUSE_CHALLENGE_NOT_ANSWERED, false);
+	/* the client keeps retransmitting after the 401 went out */
+	reg(&L, CLIENT, SERVER, "b1", 1, "", NULL);
+	reg(&L, CLIENT, SERVER, "b1", 1, "", NULL);
+	expect(&L, NULL, 0, SW_CAUSE_RESPONSE_LOST_NAT, false);
+}
+
+static void test_stale(void **state)
+{
+	(void)state;
+	rejected_log(&L, (struct ans){ 0 }, "401 Unauthorized",
+		     "WWW-Authenticate: Digest realm=\"voip\", nonce=\"N2\", algorithm=MD5, qop=\"auth\", stale=true");
+	expect(&L, NULL, 0, SW_CAUSE_STALE_NONCE, false);
+	rejected_log(&L, (struct ans){ 0 }, "401 Nonce expired",
+		     "WWW-Authenticate: Digest realm=\"voip\", nonce=\"N2\", algorithm=MD5, qop=\"auth\"");
+	expect(&L, NULL, 0, SW_CAUSE_STALE_WITHOUT_FLAG, false);
+	expect(&L, CREDS, 0, SW_CAUSE_STALE_WITHOUT_FLAG, true);
+	/* stale=true, then the retry with the new nonce works: success */
+	char a[1024];
+	answer(a, sizeof(a), "N2", (struct ans){ 0 });
+	rejected_log(&L, (struct ans){ 0 }, "401 Unauthorized",
+		     "WWW-Authenticate: Digest realm=\"voip\", nonce=\"N2\", algorithm=MD5, qop=\"auth\", stale=true");
+	reg(&L, CLIENT, SERVER, "b3", 3, a, NULL);
+	resp(&L, SERVER, CLIENT, "b3", 3, "200 OK", NULL);
+	expect(&L, CREDS, 0, SW_CAUSE_OK, true);
+}
+
+static void test_replay_and_other_server(void **state)
+{
+	(void)state;
+	char a[1024];
+	memset(&L, 0, sizeof(L));
+	reg(&L, CLIENT, SERVER, "b1", 1, "", NULL);
+	challenge(&L, "b1", 1, "N1", NULL);
+	answer(a, sizeof(a), "N1", (struct ans){ 0 });
+	reg(&L, CLIENT, SERVER, "b2", 2, a, NULL);
+	resp(&L, SERVER, CLIENT, "b2", 2, "200 OK", NULL);
+	/* a refresh reusing nonce and nc=1: refused */
+	reg(&L, CLIENT, SERVER, "b3", 3, a, NULL);
+	challenge(&L, "b3", 3, "N3", NULL);
+	expect(&L, NULL, 0, SW_CAUSE_OK, false);
+	expect(&L, NULL, 1, SW_CAUSE_NONCE_REPLAY, false);
+
+	/* the answer goes to another node, which does not know the nonce */
+	memset(&L, 0, sizeof(L));
+	reg(&L, CLIENT, SERVER, "b1", 1, "", NULL);
+	challenge(&L, "b1", 1, "N1", NULL);
+	answer(a, sizeof(a), "N1", (struct ans){ 0 });
+	reg(&L, CLIENT, "10.0.0.9:5060", "b2", 2, a, NULL);
+	resp(&L, "10.0.0.9:5060", CLIENT, "b2", 2, "401 Unauthorized",
+	     "WWW-Authenticate: Digest realm=\"voip\", nonce=\"X9\", algorithm=MD5, qop=\"auth\"");
+	expect(&L, NULL, 0, SW_CAUSE_RETRY_OTHER_SERVER, false);
+}
+
+static void test_423_loop(void **state)
+{
+	(void)state;
+	memset(&L, 0, sizeof(L));
+	reg(&L, CLIENT, SERVER, "b1", 1, "", "Expires: 30\n");
+	resp(&L, SERVER, CLIENT, "b1", 1, "423 Interval Too Brief", "Min-Expires: 600");
+	reg(&L, CLIENT, SERVER, "b2", 2, "", "Expires: 30\n");
+	resp(&L, SERVER, CLIENT, "b2", 2, "423 Interval Too Brief", "Min-Expires: 600");
+	expect(&L, NULL, 0, SW_CAUSE_EXPIRES_TOO_BRIEF, false);
+	/* raising the interval fixes it */
+	reg(&L, CLIENT, SERVER, "b3", 3, "", "Expires: 600\n");
+	resp(&L, SERVER, CLIENT, "b3", 3, "200 OK", NULL);
+	expect(&L, NULL, 0, SW_CAUSE_OK, false);
+}
+
+static void sink(void *arg, const char *p, size_t n)
+{
+	size_t *total = arg;
+	*total += n;
+	(void)p;
+}
+
+static void test_reports(void **state)
+{
+	(void)state;
+	rejected_log(&L, (struct ans){ .password = "guess" }, "403 Forbidden", NULL);
+	struct sw_trace *t;
+	char why[128];
+	assert_int_equal(sw_trace_new(&t, NULL), 0);
+	assert_int_equal(sw_trace_read_mem(t, "x", L.text, L.len, why, sizeof(why)), 0);
+	assert_int_equal(sw_trace_analyze(t), 0);
+	size_t n1 = 0, n2 = 0, n3 = 0;
+	sw_trace_report_text(t, true, sink, &n1);
+	sw_trace_report_json(t, sink, &n2);
+	sw_trace_report_html(t, sink, &n3);
+	assert_true(n1 > 200 && n2 > 200 && n3 > 1000);
+	assert_int_equal(sw_trace_stats(t)->failures, 1);
+	sw_trace_free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_success_and_proof),
+		cmocka_unit_test(test_wrong_password),
+		cmocka_unit_test(test_known_mistakes),
+		cmocka_unit_test(test_not_answered_and_nat),
+		cmocka_unit_test(test_stale),
+		cmocka_unit_test(test_replay_and_other_server),
+		cmocka_unit_test(test_423_loop),
+		cmocka_unit_test(test_reports),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
