@@ -58,6 +58,21 @@ static void copy_field(char *out, size_t cap, const char *p, size_t n)
 	out[n] = '\0';
 }
 
+/* A decimal number at p (after blanks), reading at most n bytes: the
+ * input is not NUL-terminated. *used gets the bytes consumed (may be NULL). */
+static unsigned long dec(const char *p, size_t n, size_t *used)
+{
+	size_t i = 0;
+	unsigned long v = 0;
+	while (i < n && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	for (; i < n && isdigit((unsigned char)p[i]); i++)
+		v = v < 100000000000ul ? v * 10 + (unsigned long)(p[i] - '0') : v;
+	if (used)
+		*used = i;
+	return v;
+}
+
 /* "YYYY-MM-DD HH:MM:SS[.ffffff]" (or '/' and 'T', or a tab) anywhere in the
  * line, taken as UTC. */
 static bool find_datetime(const char *p, size_t n, uint64_t *ts)
@@ -70,12 +85,12 @@ static bool find_datetime(const char *p, size_t n, uint64_t *ts)
 			continue;
 		struct tm tm;
 		memset(&tm, 0, sizeof(tm));
-		tm.tm_year = atoi(s) - 1900;
-		tm.tm_mon = atoi(s + 5) - 1;
-		tm.tm_mday = atoi(s + 8);
-		tm.tm_hour = atoi(s + 11);
-		tm.tm_min = atoi(s + 14);
-		tm.tm_sec = atoi(s + 17);
+		tm.tm_year = (int)dec(s, 4, NULL) - 1900;
+		tm.tm_mon = (int)dec(s + 5, 2, NULL) - 1;
+		tm.tm_mday = (int)dec(s + 8, 2, NULL);
+		tm.tm_hour = (int)dec(s + 11, 2, NULL);
+		tm.tm_min = (int)dec(s + 14, 2, NULL);
+		tm.tm_sec = (int)dec(s + 17, 2, NULL);
 		time_t secs = timegm(&tm);
 		if (secs < 0)
 			continue;
@@ -118,9 +133,18 @@ static void meta_line(struct meta_state *st, const char *p, size_t n)
 	uint64_t ts;
 	const char *q;
 	if (starts(p, n, "time:")) { /* Kamailio sipdump: epoch seconds */
-		double v = strtod(p + 5, NULL);
-		if (v > 0)
-			st->m.ts_us = (uint64_t)(v * 1e6 + 0.5);
+		size_t used;
+		uint64_t secs = dec(p + 5, n - 5, &used), us = 0;
+		size_t k = 5 + used;
+		if (k < n && p[k] == '.') {
+			unsigned digits = 0;
+			for (k++; k < n && isdigit((unsigned char)p[k]) && digits < 6; k++, digits++)
+				us = us * 10 + (uint64_t)(p[k] - '0');
+			for (; digits < 6; digits++)
+				us *= 10;
+		}
+		if (secs)
+			st->m.ts_us = secs * 1000000u + us;
 		return;
 	}
 	if (starts(p, n, "srcip:")) {
@@ -132,11 +156,11 @@ static void meta_line(struct meta_state *st, const char *p, size_t n)
 		return;
 	}
 	if (starts(p, n, "srcport:")) {
-		st->srcport = (unsigned)atoi(p + 8);
+		st->srcport = (unsigned)dec(p + 8, n - 8, NULL);
 		return;
 	}
 	if (starts(p, n, "dstport:")) {
-		st->dstport = (unsigned)atoi(p + 8);
+		st->dstport = (unsigned)dec(p + 8, n - 8, NULL);
 		return;
 	}
 	if (starts(p, n, "proto:")) {
@@ -213,9 +237,9 @@ static long header_clen(const char *p, size_t n)
 		size_t l = line_end(p, end);
 		size_t k = trim_cr(p, l);
 		if (starts(p, k, "Content-Length:"))
-			return strtol(p + 15, NULL, 10);
+			return (long)dec(p + 15, k - 15, NULL);
 		if (starts(p, k, "l:"))
-			return strtol(p + 2, NULL, 10);
+			return (long)dec(p + 2, k - 2, NULL);
 		p += l + (p + l < end);
 	}
 	return -1;
