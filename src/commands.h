@@ -11,6 +11,7 @@ int cmd_user(int argc, char **argv);
 int cmd_registrations(int argc, char **argv);
 int cmd_why(int argc, char **argv);
 int cmd_events(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
 

@@ -20,6 +20,7 @@ static const struct command commands[] = {
 	{ "registrations", cmd_registrations, "list the current bindings" },
 	{ "why", cmd_why, "show why a user's registrations succeed or fail" },
 	{ "events", cmd_events, "show the auth decisions the server recorded" },
+	{ "bench", cmd_bench, "load a SIP registrar and measure it (REGISTER with digest, OPTIONS)" },
 	{ "check", cmd_check, "register as a client and explain why it fails (the 401 doctor)" },
 	{ "analyze", cmd_analyze, "explain every authentication failure in captures and logs" },
 };

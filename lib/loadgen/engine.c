@@ -1,0 +1,480 @@
+/* The load run: one thread per --threads, each with its own connected UDP
+ * socket (so a SO_REUSEPORT server spreads them over its workers), its own
+ * slots and timers. A thread's loop: fire due timers, start the
+ * registrations the rate schedule asks for, send everything queued with one
+ * sendmmsg, drain the socket with recvmmsg, then sleep in ppoll until the
+ * next start or timer. Nothing is shared between threads until the end,
+ * when their statistics are merged. */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+#include "sipwarden/transport.h"
+#include "lg_int.h"
+
+#define BATCH 64u
+#define RBUF 4096u
+
+struct worker {
+	const struct sw_lg_cfg *cfg;
+	volatile int *stop;
+	struct sw__lg_ctx c;
+	int fd;
+	struct sw__slot *slots;
+	uint32_t nslots, *freel, nfree;
+	struct sw__timers tm;
+	/* the users of this thread: first, first + stride, ... (nusers of them) */
+	uint32_t first, stride, nusers;
+	uint64_t quota;              /* 0: unlimited */
+	double rate;                 /* per second; 0: no pacing */
+	uint64_t t0, half_ns, last_event, last_start;
+	struct sw_lg_stats st;
+	struct mmsghdr smsg[BATCH];
+	struct iovec siov[BATCH];
+	unsigned nsend;
+	struct mmsghdr rmsg[BATCH];
+	struct iovec riov[BATCH];
+	char (*rbuf)[RBUF];
+	struct sw_msg m;
+	pthread_t th;
+	int err;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int flush(struct worker *w)
+{
+	unsigned off = 0;
+	while (off < w->nsend) {
+		int n = sendmmsg(w->fd, w->smsg + off, w->nsend - off, 0);
+		if (n < 0) {
+			if (errno == EINTR || errno == ECONNREFUSED)
+				continue;  /* an ICMP error from before: reported once, then cleared */
+			if (errno == EAGAIN || errno == ENOBUFS) {
+				struct pollfd pfd = { .fd = w->fd, .events = POLLOUT };
+				poll(&pfd, 1, 10);
+				continue;
+			}
+			w->nsend = 0;
+			return SW_EIO;
+		}
+		off += (unsigned)n;
+	}
+	w->nsend = 0;
+	return 0;
+}
+
+static int queue_send(struct worker *w, struct sw__slot *s)
+{
+	if (w->nsend == BATCH) {
+		int err = flush(w);
+		if (err)
+			return err;
+	}
+	w->siov[w->nsend] = (struct iovec){ s->req, s->req_len };
+	w->smsg[w->nsend].msg_hdr = (struct msghdr){ .msg_iov = &w->siov[w->nsend], .msg_iovlen = 1 };
+	w->nsend++;
+	w->st.requests++;
+	return 0;
+}
+
+/* (Re)arms the timers of slot i after its s->sends-th transmission. */
+static int arm(struct worker *w, uint32_t i, uint64_t now, bool with_f)
+{
+	struct sw__slot *s = &w->slots[i];
+	unsigned lv = sw__timers_level(&w->tm, s->sends, s->provisional);
+	int err = sw__tq_push(&w->tm.level[lv], now, i, s->tseq);
+	if (!err && with_f)
+		err = sw__tq_push(&w->tm.f, now, i, s->tseq);
+	return err;
+}
+
+static void finish(struct worker *w, uint32_t i, uint64_t now)
+{
+	struct sw__slot *s = &w->slots[i];
+	s->busy = false;
+	s->tseq++;
+	w->freel[w->nfree++] = i;
+	w->last_event = now;
+}
+
+static int start_one(struct worker *w, uint64_t now)
+{
+	uint32_t i = w->freel[--w->nfree];
+	struct sw__slot *s = &w->slots[i];
+	uint64_t k = w->st.started;
+	s->busy = true;
+	s->gen++;
+	s->tseq++;
+	s->seq = k;
+	s->user = w->first + (uint32_t)(k % w->nusers) * w->stride;
+	s->provisional = false;
+	s->sends = 1;
+	s->start_ns = s->leg_ns = now;
+	int err = sw__lg_build_first(&w->c, s, i);
+	if (!err)
+		err = queue_send(w, s);
+	if (!err)
+		err = arm(w, i, now, true);
+	w->st.started++;
+	w->last_start = now;
+	return err;
+}
+
+static void fail(struct worker *w, uint32_t i, uint64_t now)
+{
+	w->st.failed++;
+	finish(w, i, now);
+}
+
+static int fire_timers(struct worker *w, uint64_t now)
+{
+	struct sw__tq_ent e;
+	uint64_t f_ns = (uint64_t)w->tm.retx.f_ms * 1000000u;
+	while (sw__tq_pop_due(&w->tm.f, now, &e)) {
+		struct sw__slot *s = &w->slots[e.slot];
+		if (!s->busy || s->tseq != e.tseq)
+			continue;
+		w->st.timeouts++;
+		fail(w, e.slot, now);
+	}
+	for (unsigned lv = 0; lv < w->tm.nlevels; lv++)
+		while (sw__tq_pop_due(&w->tm.level[lv], now, &e)) {
+			struct sw__slot *s = &w->slots[e.slot];
+			if (!s->busy || s->tseq != e.tseq || now - s->leg_ns >= f_ns)
+				continue;
+			if (s->sends < 255)
+				s->sends++;
+			w->st.retransmissions++;
+			w->st.retx_half[now - w->t0 >= w->half_ns]++;
+			int err = queue_send(w, s);
+			if (!err)
+				err = arm(w, e.slot, now, false);
+			if (err)
+				return err;
+		}
+	return 0;
+}
+
+static int on_datagram(struct worker *w, const char *buf, size_t len, uint64_t now)
+{
+	struct sw_via via;
+	uint32_t i, gen;
+	unsigned leg;
+	if (sw_msg_parse(&w->m, buf, len, NULL, NULL) || w->m.is_request ||
+	    sw_msg_top_via(&w->m, &via, NULL)) {
+		w->st.malformed++;
+		return 0;
+	}
+	w->st.responses++;
+	if (!sw__lg_branch_decode(&w->c, via.branch, &i, &gen, &leg) || i >= w->nslots) {
+		w->st.stray++;
+		return 0;
+	}
+	struct sw__slot *s = &w->slots[i];
+	if (!s->busy || s->gen != gen || s->leg != leg) {
+		w->st.stray++;
+		return 0;
+	}
+	unsigned status = w->m.status;
+	uint64_t leg_us = (now - s->leg_ns) / 1000u;
+	enum sw__lg_verdict v = sw__lg_on_response(&w->c, s, i, &w->m);
+	switch (v) {
+	case SW__LG_IGNORE:
+		return 0;
+	case SW__LG_DONE:
+		sw_hist_add(&w->st.leg[s->leg], leg_us);
+		sw_hist_add(&w->st.total, (now - s->start_ns) / 1000u);
+		w->st.completed++;
+		finish(w, i, now);
+		return 0;
+	case SW__LG_FAIL:
+		sw_hist_add(&w->st.leg[s->leg], leg_us);
+		w->st.by_status[status < 700 ? status : 699]++;
+		fail(w, i, now);
+		return 0;
+	case SW__LG_AUTH_ERROR:
+		w->st.auth_errors++;
+		fail(w, i, now);
+		return 0;
+	case SW__LG_NEXT:
+		sw_hist_add(&w->st.leg[0], leg_us);
+		s->tseq++;
+		s->sends = 1;
+		s->provisional = false;
+		s->leg_ns = now;
+		int err = queue_send(w, s);
+		if (!err)
+			err = arm(w, i, now, true);
+		return err;
+	}
+	return 0;
+}
+
+/* Reads what the socket holds: 1 when anything came, 0 when empty. */
+static int drain_socket(struct worker *w, uint64_t *now, int *err)
+{
+	int any = 0;
+	for (unsigned round = 0; round < 8; round++) {
+		for (unsigned k = 0; k < BATCH; k++) {
+			w->riov[k] = (struct iovec){ w->rbuf[k], RBUF };
+			w->rmsg[k].msg_hdr = (struct msghdr){ .msg_iov = &w->riov[k], .msg_iovlen = 1 };
+		}
+		int n = recvmmsg(w->fd, w->rmsg, BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0) {
+			if (n < 0 && (errno == ECONNREFUSED || errno == EINTR))
+				continue;
+			break;
+		}
+		any = 1;
+		*now = now_ns();
+		for (int k = 0; k < n; k++) {
+			if (w->rmsg[k].msg_hdr.msg_flags & MSG_TRUNC) {
+				w->st.malformed++;
+				continue;
+			}
+			*err = on_datagram(w, w->rbuf[k], w->rmsg[k].msg_len, *now);
+			if (*err)
+				return any;
+		}
+		if ((unsigned)n < BATCH)
+			break;
+	}
+	return any;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	const struct sw_lg_cfg *cfg = w->cfg;
+	uint64_t dur_ns = (uint64_t)(cfg->duration_ms ? cfg->duration_ms : 60000u) * 1000000u;
+	uint64_t f_ms = w->tm.retx.f_ms;
+	uint64_t drain_ns = (uint64_t)(cfg->drain_ms ? cfg->drain_ms : (f_ms < 4000 ? f_ms : 4000)) * 1000000u;
+	uint64_t stop_at = 0, now = now_ns();
+	bool stopping = false;
+	int err = 0;
+
+	for (;;) {
+		now = now_ns();
+		if ((err = fire_timers(w, now)))
+			break;
+		if (!stopping) {
+			uint64_t due = w->quota ? w->quota : UINT64_MAX;
+			if (w->rate > 0) {
+				double d = (double)(now - w->t0) * w->rate / 1e9 + 1.0;
+				if (d < (double)due)
+					due = (uint64_t)d;
+			}
+			unsigned n = 0;
+			while (w->st.started < due && n < 4 * BATCH) {
+				if (!w->nfree) {
+					w->st.behind++;
+					break;
+				}
+				if ((err = start_one(w, now)))
+					break;
+				n++;
+			}
+			if (err)
+				break;
+			if ((w->quota && w->st.started >= w->quota) || now - w->t0 >= dur_ns ||
+			    (w->stop && *w->stop)) {
+				stopping = true;
+				stop_at = now;
+				if (w->stop && *w->stop && drain_ns > 1000000000u)
+					drain_ns = 1000000000u;
+			}
+		}
+		if ((err = flush(w)))
+			break;
+		bool got = drain_socket(w, &now, &err);
+		if (err || (err = flush(w)))
+			break;
+		if (stopping && w->nfree == w->nslots)
+			break;
+		if (stopping && now - stop_at >= drain_ns) {
+			w->st.unfinished = w->nslots - w->nfree;
+			w->st.failed += w->st.unfinished;
+			break;
+		}
+		if (got)
+			continue;
+		/* sleep until the next start, timer or limit */
+		uint64_t next = sw__timers_next(&w->tm);
+		if (!stopping) {
+			if (w->rate > 0 && w->nfree) {
+				uint64_t t = w->t0 + (uint64_t)((double)w->st.started * 1e9 / w->rate);
+				if (t < next)
+					next = t;
+			}
+			if (w->t0 + dur_ns < next)
+				next = w->t0 + dur_ns;
+		} else if (stop_at + drain_ns < next) {
+			next = stop_at + drain_ns;
+		}
+		now = now_ns();
+		if (next <= now)
+			continue;
+		uint64_t wait = next - now;
+		if (wait > 100000000u)
+			wait = 100000000u;  /* look at *stop ten times a second */
+		struct timespec ts = { (time_t)(wait / 1000000000u), (long)(wait % 1000000000u) };
+		struct pollfd pfd = { .fd = w->fd, .events = POLLIN };
+		ppoll(&pfd, 1, &ts, NULL);
+	}
+	w->st.send_s = (double)(w->last_start - w->t0) / 1e9;
+	w->st.elapsed_s = (double)((w->last_event > w->t0 ? w->last_event : now) - w->t0) / 1e9;
+	w->err = err;
+	return NULL;
+}
+
+static int open_socket(struct worker *w)
+{
+	const struct sw_lg_cfg *cfg = w->cfg;
+	int fd = socket(cfg->target.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return SW_EIO;
+	int sz = 4 << 20;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)))
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)))
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	struct sockaddr_storage local;
+	socklen_t llen = sizeof(local);
+	if (connect(fd, (const struct sockaddr *)&cfg->target, cfg->target_len) ||
+	    getsockname(fd, (struct sockaddr *)&local, &llen)) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return SW_EIO;
+	}
+	sw_sockaddr_format((const struct sockaddr *)&local, w->c.local, sizeof(w->c.local));
+	char host[56];
+	sw_sockaddr_host((const struct sockaddr *)&local, host, sizeof(host));
+	if (local.ss_family == AF_INET6)
+		snprintf(w->c.contact_host, sizeof(w->c.contact_host), "[%s]", host);
+	else
+		snprintf(w->c.contact_host, sizeof(w->c.contact_host), "%s", host);
+	w->fd = fd;
+	return 0;
+}
+
+static void worker_free(struct worker *w)
+{
+	if (w->fd >= 0)
+		close(w->fd);
+	free(w->slots);
+	free(w->freel);
+	free(w->rbuf);
+	sw__timers_free(&w->tm);
+	sw_digest_ctx_free(w->c.dc);
+}
+
+static int worker_init(struct worker *w, const struct sw_lg_cfg *cfg, unsigned t, unsigned nt,
+		       const char *run_id)
+{
+	w->cfg = cfg;
+	w->fd = -1;
+	w->c.cfg = cfg;
+	w->c.thread = t;
+	w->c.via_tp = "UDP";
+	snprintf(w->c.run_id, sizeof(w->c.run_id), "%s", run_id);
+	sw_lg_stats_init(&w->st);
+	sw__timers_init(&w->tm, cfg->t1_ms);
+	w->first = t;
+	w->stride = nt;
+	w->nusers = (uint32_t)((cfg->users->n - t + nt - 1) / nt);
+	if (cfg->count)
+		w->quota = cfg->count / nt + (t < cfg->count % nt);
+	w->rate = cfg->rate / nt;
+	w->nslots = cfg->max_inflight ? cfg->max_inflight : 16384u;
+	w->slots = calloc(w->nslots, sizeof(*w->slots));
+	w->freel = malloc(w->nslots * sizeof(*w->freel));
+	w->rbuf = malloc(BATCH * sizeof(*w->rbuf));
+	if (!w->slots || !w->freel || !w->rbuf)
+		return SW_ENOMEM;
+	/* hand out low slot numbers first: their memory stays warm */
+	for (uint32_t i = 0; i < w->nslots; i++)
+		w->freel[i] = w->nslots - 1 - i;
+	w->nfree = w->nslots;
+	if (getrandom(&w->c.rnd, sizeof(w->c.rnd), 0) != sizeof(w->c.rnd) || !w->c.rnd)
+		w->c.rnd = 0x9e3779b97f4a7c15ull ^ t;
+	int err = sw_digest_ctx_new(&w->c.dc);
+	if (!err)
+		err = open_socket(w);
+	return err;
+}
+
+int sw_lg_run(const struct sw_lg_cfg *cfg, volatile int *stop, struct sw_lg_stats *st)
+{
+	unsigned nt = cfg->threads ? cfg->threads : 1;
+	int err = 0;
+	if (!cfg->users || !cfg->users->n || cfg->users->n > UINT32_MAX || cfg->rate < 0 ||
+	    !cfg->target_len)
+		return SW_EINVAL;
+	if (nt > cfg->users->n)
+		nt = (unsigned)cfg->users->n;
+	if (cfg->count && nt > cfg->count)
+		nt = (unsigned)cfg->count;
+	struct worker *w = calloc(nt, sizeof(*w));
+	if (!w)
+		return SW_ENOMEM;
+	char run_id[9];
+	if (sw_random_token(run_id, 8))
+		snprintf(run_id, sizeof(run_id), "%08x", (unsigned)getpid());
+	unsigned made = 0, started = 0;
+	for (; made < nt; made++) {
+		w[made].fd = -1;
+		if ((err = worker_init(&w[made], cfg, made, nt, run_id))) {
+			made++;
+			goto out;
+		}
+	}
+	uint64_t t0 = now_ns();
+	double dur = (cfg->duration_ms ? cfg->duration_ms : 60000u) / 1e3;
+	double send_s = dur;
+	if (cfg->count && cfg->rate > 0 && (double)cfg->count / cfg->rate < send_s)
+		send_s = (double)cfg->count / cfg->rate;
+	for (; started < nt; started++) {
+		w[started].t0 = t0;
+		w[started].stop = stop;
+		w[started].half_ns = (uint64_t)(send_s * 5e8);
+		if (pthread_create(&w[started].th, NULL, worker_main, &w[started])) {
+			err = SW_ENOMEM;
+			break;
+		}
+	}
+	sw_lg_stats_init(st);
+	st->target_rate = cfg->rate;
+	for (unsigned i = 0; i < started; i++) {
+		pthread_join(w[i].th, NULL);
+		if (w[i].err && !err)
+			err = w[i].err;
+		sw_lg_stats_merge(st, &w[i].st);
+		if (w[i].st.elapsed_s > st->elapsed_s)
+			st->elapsed_s = w[i].st.elapsed_s;
+		if (w[i].st.send_s > st->send_s)
+			st->send_s = w[i].st.send_s;
+	}
+	if (st->elapsed_s > 0)
+		st->rate = (double)st->completed / st->elapsed_s;
+	if (st->send_s > 0 && st->started > 1)
+		st->start_rate = (double)(st->started - 1) / st->send_s;
+	st->rate_held = cfg->rate <= 0 || st->started <= 1 ||
+		       (st->start_rate >= 0.95 * cfg->rate && !st->behind);
+out:
+	for (unsigned i = 0; i < made; i++)
+		worker_free(&w[i]);
+	free(w);
+	return err;
+}
