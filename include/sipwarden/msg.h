@@ -298,6 +298,11 @@ int sw_msg_ruri(const struct sw_msg *m, struct sw_uri *u, struct sw_perr *err);
  * Add headers with sw_print_header(), finish with sw_print_end(). */
 int sw_print_response_start(struct sw_buf *b, const struct sw_msg *req, unsigned status,
 			    const char *reason, sw_str to_tag);
+/* The same, filling in the top Via as a server does for the address it saw:
+ * ";received=ADDR" when received.p (replacing any), and "rport=PORT" for a
+ * valueless rport when rport >= 0 (RFC 3261 §18.2.1, RFC 3581 §4). */
+int sw_print_response_start_via(struct sw_buf *b, const struct sw_msg *req, unsigned status,
+				 const char *reason, sw_str to_tag, sw_str received, int rport);
 void sw_print_request_line(struct sw_buf *b, sw_str method, sw_str ruri);
 void sw_print_status_line(struct sw_buf *b, unsigned status, const char *reason);
 void sw_print_header(struct sw_buf *b, const char *name, sw_str value);

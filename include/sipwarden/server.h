@@ -19,6 +19,7 @@ struct sw_peer {
 	int fd;                        /* UDP: the receiving socket */
 	uint64_t conn_id;              /* TCP: the connection (0 for UDP) */
 	const struct sw_listen *local; /* the listen address it arrived on */
+	bool truncated;                /* larger than max_message: only its start is given */
 };
 
 struct sw_server_cfg {

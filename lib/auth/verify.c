@@ -302,6 +302,10 @@ enum sw_cause sw_auth_verify(struct sw_verifier *v, const struct sw_msg *req, ui
 
 	for (const struct sw_hdr *hd = sw_msg_hdr(req, id); hd; hd = sw_msg_hdr_next(req, hd)) {
 		int err = sw_auth_parse(&tmp, hd->value, NULL);
+		/* credentials of another scheme are not for us: the request is
+		 * challenged as if it had none (RFC 4475 §3.3.7) */
+		if (!err && !tmp.is_digest)
+			continue;
 		if (!err && ours(v, &tmp)) {
 			chosen = tmp;
 			have = true;

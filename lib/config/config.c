@@ -63,9 +63,10 @@ void sw_config_defaults(struct sw_config *c, const char *version)
 	c->max_expires = 3600;
 	c->default_expires = 3600;
 	c->max_contacts = 10;
+	/* MD5 alone by default: baresip 1.0 (Debian 12) gives up when a second
+	 * challenge offers SHA-256; add it in the file for RFC 8760 clients */
 	c->algorithms[0] = SW_ALG_MD5;
-	c->algorithms[1] = SW_ALG_SHA256;
-	c->nalgorithms = 2;
+	c->nalgorithms = 1;
 	c->qop_mask = SW_QOP_BIT(SW_QOP_AUTH);
 	c->nonce_lifetime = SW_NONCE_LIFETIME_DEFAULT;
 	snprintf(c->db, sizeof(c->db), "./var/sipwarden.db");

@@ -68,8 +68,47 @@ static void copy_all(struct sw_buf *b, const struct sw_msg *m, enum sw_hdr_id id
 		sw_print_header(b, sw_hdr_name(id), h->value);
 }
 
-int sw_print_response_start(struct sw_buf *b, const struct sw_msg *req, unsigned status,
-			    const char *reason, sw_str to_tag)
+/* The top Via element with received and rport filled in (RFC 3261 §18.2.1,
+ * RFC 3581 §4); other parameters are kept as written. */
+static void add_top_via(struct sw_buf *b, sw_str elem, sw_str received, int rport)
+{
+	struct sw_via v;
+	if (sw_via_parse(&v, elem, NULL)) {
+		add_unfolded(b, elem);
+		return;
+	}
+	sw_buf_add_str(b, v.protocol);
+	sw_buf_addc(b, '/');
+	sw_buf_add_str(b, v.version);
+	sw_buf_addc(b, '/');
+	sw_buf_add_str(b, v.transport);
+	sw_buf_addc(b, ' ');
+	sw_buf_add_str(b, v.host);
+	if (v.port >= 0)
+		sw_buf_addf(b, ":%d", v.port);
+	sw_str rest = v.params, n, val;
+	while (sw_param_next(&rest, &n, &val) == 1) {
+		if (received.p && sw_str_ieq(n, "received"))
+			continue;
+		if (rport >= 0 && sw_str_ieq(n, "rport")) {
+			sw_buf_addf(b, ";rport=%d", rport);
+			continue;
+		}
+		sw_buf_addc(b, ';');
+		sw_buf_add_str(b, n);
+		if (val.p) {
+			sw_buf_addc(b, '=');
+			add_unfolded(b, val);
+		}
+	}
+	if (received.p) {
+		sw_buf_adds(b, ";received=");
+		sw_buf_add_str(b, received);
+	}
+}
+
+int sw_print_response_start_via(struct sw_buf *b, const struct sw_msg *req, unsigned status,
+				 const char *reason, sw_str to_tag, sw_str received, int rport)
 {
 	if (!req->is_request || status < 100 || status > 699)
 		return SW_EINVAL;
@@ -78,7 +117,22 @@ int sw_print_response_start(struct sw_buf *b, const struct sw_msg *req, unsigned
 	if (!th || sw_addr_parse(&to, th->value, false, NULL))
 		return SW_EPARSE;
 	sw_print_status_line(b, status, reason);
-	copy_all(b, req, SW_HDR_VIA);
+	const struct sw_hdr *vh = sw_msg_hdr(req, SW_HDR_VIA);
+	if (vh && (received.p || rport >= 0)) {
+		struct sw_hdr_iter it;
+		sw_str first;
+		sw_hdr_iter_init(&it, req, SW_HDR_VIA);
+		sw_hdr_iter_next(&it, &first, NULL);
+		sw_buf_adds(b, "Via: ");
+		add_top_via(b, first, received, rport);
+		const char *tail = first.p + first.len, *end = vh->value.p + vh->value.len;
+		add_unfolded(b, (sw_str){ tail, (size_t)(end - tail) });
+		sw_buf_adds(b, "\r\n");
+		for (vh = sw_msg_hdr_next(req, vh); vh; vh = sw_msg_hdr_next(req, vh))
+			sw_print_header(b, "Via", vh->value);
+	} else {
+		copy_all(b, req, SW_HDR_VIA);
+	}
 	copy_all(b, req, SW_HDR_FROM);
 	sw_buf_adds(b, "To: ");
 	add_unfolded(b, th->value);
@@ -91,6 +145,12 @@ int sw_print_response_start(struct sw_buf *b, const struct sw_msg *req, unsigned
 	copy_all(b, req, SW_HDR_CALL_ID);
 	copy_all(b, req, SW_HDR_CSEQ);
 	return sw_buf_status(b);
+}
+
+int sw_print_response_start(struct sw_buf *b, const struct sw_msg *req, unsigned status,
+			    const char *reason, sw_str to_tag)
+{
+	return sw_print_response_start_via(b, req, status, reason, to_tag, SW_STR_NULL, -1);
 }
 
 int sw_print_msg(struct sw_buf *b, const struct sw_msg *m)

@@ -153,7 +153,22 @@ int sw__reply_start(struct sw_req *q, struct sw_buf *b, unsigned status, const c
 	char tag[17];
 	snprintf(tag, sizeof(tag), "%016llx", (unsigned long long)next_rand(q->rw));
 	sw_buf_init(b, q->rw->out, sizeof(q->rw->out));
-	int rc = sw_print_response_start(b, q->m, status, reason, sw_str_from(tag, 16));
+	/* tell the client where its request came from (RFC 3261 §18.2.1, RFC 3581) */
+	char addr[64];
+	sw_str received = SW_STR_NULL;
+	int rport = -1;
+	struct sw_via v;
+	if (sw_msg_top_via(q->m, &v, NULL) == 0) {
+		sw_sockaddr_host((const struct sockaddr *)&q->from->addr, addr, sizeof(addr));
+		if (v.has_rport && v.rport < 0)
+			rport = sw_sockaddr_port((const struct sockaddr *)&q->from->addr);
+		sw_str host = v.host;
+		if (host.len >= 2 && host.p[0] == '[') /* an IPv6 reference */
+			host = sw_str_from(host.p + 1, host.len - 2);
+		if (rport >= 0 || !sw_str_ieq(host, addr))
+			received = sw_str_from(addr, strlen(addr));
+	}
+	int rc = sw_print_response_start_via(b, q->m, status, reason, sw_str_from(tag, 16), received, rport);
 	if (!rc && q->rw->r->cfg.server_name)
 		sw_print_headerf(b, "Server", "%s", q->rw->r->cfg.server_name);
 	return rc;
@@ -254,6 +269,18 @@ void sw_registrar_on_message(void *app, struct sw_worker *w, const struct sw_pee
 			    .now_ms = mono_ms() };
 	struct sw_perr err;
 	r->requests++;
+	if (from->truncated) {
+		/* only the start of a message over the size limit: read what headers
+		 * it has (as on a stream, so the cut is not an error) and answer 513 */
+		struct sw_parse_opts so = { .stream = true, .max_size = len };
+		sw_msg_parse(m, buf, len, &so, NULL);
+		err = (struct sw_perr){ .code = SW_ETOOBIG, .status = 513,
+					.what = "the message is larger than this server accepts" };
+		if (m->version.p)
+			m->len = len;
+		reject(&q, &err);
+		return;
+	}
 	int rc = sw_msg_parse(m, buf, len, NULL, &err);
 	if (rc == 0 && !m->is_request) {
 		r->responses_dropped++; /* a registrar sends no requests: nothing to match */

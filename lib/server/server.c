@@ -172,6 +172,22 @@ int sw_server_new(struct sw_server **out, const struct sw_server_cfg *cfg, sw_me
 	}
 	for (unsigned i = 0; i < s->nworkers; i++)
 		s->w[i].ep = s->w[i].wake = -1;
+	/* SO_REUSEPORT would let us share a port with another server (which then
+	 * gets half the traffic): bind once without it first to find out. */
+	for (unsigned i = 0; i < cfg->nlisten; i++) {
+		const struct sw_listen *l = &s->listen[i];
+		int fd = -1, rc = l->tp == SW_TP_UDP ? sw_udp_open(l, false, &fd)
+			     : l->tp == SW_TP_TCP ? sw_tcp_listen(l, false, &fd) : 0;
+		if (rc) {
+			char addr[80];
+			sw_sockaddr_format((const struct sockaddr *)&l->addr, addr, sizeof(addr));
+			snprintf(why, why_cap, "%s:%s: %s", l->tp == SW_TP_UDP ? "udp" : "tcp", addr, strerror(errno));
+			sw_server_free(s);
+			return SW_EIO;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
 	for (unsigned i = 0; i < s->nworkers; i++) {
 		int rc = worker_init(s, &s->w[i], i, why, why_cap);
 		if (rc) {
@@ -240,15 +256,18 @@ static void on_udp(struct sw_worker *w, unsigned li)
 			return;
 		for (int k = 0; k < n; k++) {
 			w->stats.received++;
-			/* a datagram larger than the cap is dropped: it cannot be parsed whole */
-			if (w->msgs[k].msg_len > s->cfg.max_message || (w->msgs[k].msg_hdr.msg_flags & MSG_TRUNC)) {
+			/* a datagram larger than the cap is handed over cut to the cap and
+			 * flagged, so that the application can answer 513 */
+			size_t len = w->msgs[k].msg_len;
+			bool truncated = len > s->cfg.max_message || (w->msgs[k].msg_hdr.msg_flags & MSG_TRUNC);
+			if (truncated) {
 				w->stats.framing_errors++;
-				continue;
+				len = s->cfg.max_message;
 			}
 			struct sw_peer p = { .tp = SW_TP_UDP, .addrlen = w->msgs[k].msg_hdr.msg_namelen,
-					     .fd = w->udp[li], .local = &s->listen[li] };
+					     .fd = w->udp[li], .local = &s->listen[li], .truncated = truncated };
 			memcpy(&p.addr, &w->from[k], p.addrlen);
-			s->on_message(s->app, w, &p, w->iov[k].iov_base, w->msgs[k].msg_len);
+			s->on_message(s->app, w, &p, w->iov[k].iov_base, len);
 		}
 		if (n < BATCH)
 			return;
@@ -393,6 +412,17 @@ static void on_conn(struct sw_worker *w, unsigned slot, uint32_t events)
 		}
 		if (rc < 0) { /* garbage or a message over the cap: the stream is lost */
 			w->stats.framing_errors++;
+			if (rc == SW_ETOOBIG) { /* let the application answer 513 first */
+				struct sw_peer p = { .tp = SW_TP_TCP, .addr = c->addr, .addrlen = c->addrlen,
+						     .fd = -1, .conn_id = id, .local = c->local, .truncated = true };
+				s->on_message(s->app, w, &p, c->st.buf, c->st.len);
+				c = w->conns[slot];
+				if (!c || c->id != id)
+					return;
+				conn_flush(w, c);
+				if (!w->conns[slot])
+					return;
+			}
 			conn_close(w, c);
 			return;
 		}

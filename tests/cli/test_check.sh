@@ -88,7 +88,7 @@ AOR="sip:alice@127.0.0.1:$SW_PORT"
 
 expect_exit 0 "right password: exit 0" -- "${CHECK[@]}" "$AOR" --password secret
 expect_match "right password: works, granted expires" "$OUT" "Registration works over UDP 127.0.0.1:$SW_PORT: the server granted 3600 s"
-expect_match "right password: the challenge is shown" "$OUT" 'challenge: realm "127.0.0.1", algorithms MD5, SHA-256, qop auth'
+expect_match "right password: the challenge is shown" "$OUT" 'challenge: realm "127.0.0.1", algorithms MD5(, SHA-256)?, qop auth'
 expect_match "right password: unregistered" "$OUT" "unregistered again"
 OUT=$("$SIPWARDEN" registrations alice@127.0.0.1 --json --db "$SW_DB" 2>&1)
 expect_match "no binding left after the check" "$(printf '%s' "$OUT" | json_q 'len(j) if isinstance(j, list) else len(j.get("bindings", []))')" "^0$"

@@ -84,9 +84,8 @@ static void test_defaults(void **state)
 	assert_int_equal(c->default_expires, 3600);
 	assert_int_equal(c->max_contacts, 10);
 	assert_false(c->allow_register_others);
-	assert_int_equal(c->nalgorithms, 2);
+	assert_int_equal(c->nalgorithms, 1);
 	assert_int_equal(c->algorithms[0], SW_ALG_MD5);
-	assert_int_equal(c->algorithms[1], SW_ALG_SHA256);
 	assert_int_equal(c->qop_mask, SW_QOP_BIT(SW_QOP_AUTH));
 	assert_false(c->allow_no_qop);
 	assert_int_equal(c->nonce_lifetime, 300);

@@ -407,7 +407,10 @@ static void test_malformed(void **state)
 	struct answer a = GOOD(.raw_auth = "Digest username=");
 	assert_int_equal(run(f, &a, T0, &res), SW_CAUSE_MALFORMED_AUTHORIZATION);
 	assert_int_equal(res.status, 400);
-	expect(f, GOOD(.raw_auth = "Basic YWxpY2U6czNjcmV0"), T0, SW_CAUSE_MALFORMED_AUTHORIZATION);
+	/* another scheme is not ours: challenged like a request without credentials
+	 * (RFC 4475 §3.3.7) */
+	expect(f, GOOD(.raw_auth = "Basic YWxpY2U6czNjcmV0"), T0, SW_CAUSE_NO_CREDENTIALS);
+	expect(f, GOOD(.raw_auth = "NoOneKnowsThisScheme opaque-data=here"), T0, SW_CAUSE_NO_CREDENTIALS);
 	expect(f, GOOD(.raw_auth = "Digest username=\"alice\", realm=\"example.com\", uri=\"sip:example.com\", response=\"00\""),
 	       T0, SW_CAUSE_MALFORMED_AUTHORIZATION);   /* no nonce */
 	expect(f, GOOD(.user = NULL), T0, SW_CAUSE_MALFORMED_AUTHORIZATION);
