@@ -13,16 +13,16 @@ struct command {
 
 static const struct command commands[] = {
 	{ "serve", cmd_serve, "run the authenticating SIP registrar" },
-	{ "lint", cmd_lint, "check one SIP message and show how it parses" },
-	{ "digest", cmd_digest, "compute or check a digest response, name the client's mistake" },
-	{ "causes", cmd_causes, "list the causes sipwarden names, or explain one" },
 	{ "user", cmd_user, "add, change, disable, delete, list and import subscribers" },
 	{ "registrations", cmd_registrations, "list the current bindings" },
 	{ "why", cmd_why, "show why a user's registrations succeed or fail" },
 	{ "events", cmd_events, "show the auth decisions the server recorded" },
-	{ "bench", cmd_bench, "load a SIP registrar and measure it (REGISTER with digest, OPTIONS)" },
 	{ "check", cmd_check, "register as a client and explain why it fails (the 401 doctor)" },
 	{ "analyze", cmd_analyze, "explain every authentication failure in captures and logs" },
+	{ "lint", cmd_lint, "check one SIP message and show how it parses" },
+	{ "digest", cmd_digest, "compute or check a digest response, name the client's mistake" },
+	{ "causes", cmd_causes, "list the causes sipwarden names, or explain one" },
+	{ "bench", cmd_bench, "load a SIP registrar and measure it (REGISTER with digest, OPTIONS)" },
 };
 
 static void usage(FILE *out)
@@ -30,7 +30,7 @@ static void usage(FILE *out)
 	fprintf(out, "usage: sipwarden COMMAND [ARGS]\n\n"
 		     "Explains why SIP authentication fails.\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+		fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "\n'sipwarden COMMAND --help' describes each command.\n"
 		     "exit codes: those of the command; 2 for a usage error.\n");
 }
