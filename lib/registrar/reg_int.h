@@ -11,6 +11,17 @@
 #define SW_REG_MAX_OPS 32u       /* contacts in one REGISTER */
 #define SW_REG_MAX_EXISTING 64u  /* bindings of one AOR considered */
 
+/* The credential cache (credcache.c). */
+struct sw_credcache;
+int sw_credcache_new(struct sw_credcache **out, struct sw_store *st);
+void sw_credcache_free(struct sw_credcache *c);
+/* The subscriber's credentials and state, from memory or the store; 0 (with
+ * *found false for an unknown user) or a store error. */
+int sw_credcache_get(struct sw_credcache *c, const char *user, const char *domain, bool *found,
+		     bool *disabled, struct sw_credentials *cred);
+/* Drops what changed in the store since the last call; one thread. */
+void sw_credcache_refresh(struct sw_credcache *c);
+
 struct sw_registrar {
 	struct sw_registrar_cfg cfg;
 	char domains[SW_REGISTRAR_MAX_DOMAINS][256];
@@ -18,6 +29,7 @@ struct sw_registrar {
 	const struct sw_secret *secret;
 	struct sw_nc_tracker nc;
 	struct sw_location *loc;
+	struct sw_credcache *creds;
 	pthread_mutex_t log_lock;
 	/* what a reload may change while workers run */
 	_Atomic uint32_t min_expires, max_expires, default_expires, max_contacts;

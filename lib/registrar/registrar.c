@@ -33,6 +33,8 @@ int sw_registrar_new(struct sw_registrar **out, const struct sw_registrar_cfg *c
 	if (!rc)
 		rc = sw_location_new(&r->loc);
 	if (!rc)
+		rc = sw_credcache_new(&r->creds, st);
+	if (!rc)
 		rc = sw_location_load(r->loc, st, (int64_t)time(NULL));
 	if (rc) {
 		snprintf(why, why_cap, "cannot set up the registrar: %s", sw_strerror(rc));
@@ -58,6 +60,7 @@ void sw_registrar_free(struct sw_registrar *r)
 		return;
 	sw_nc_tracker_destroy(&r->nc);
 	sw_location_free(r->loc);
+	sw_credcache_free(r->creds);
 	pthread_mutex_destroy(&r->log_lock);
 	free(r);
 }
@@ -74,10 +77,22 @@ static int get_ha1(void *arg, sw_str username, bool is_userhash, sw_str realm, e
 		return SW_ENOTFOUND;
 	sw_str_cpy(user, sizeof(user), username);
 	sw_str_cpy(domain, sizeof(domain), realm);
-	int rc = is_userhash ? sw_store_user_get_by_userhash(rw->r->st, h, user, domain, &rw->sub)
-			     : sw_store_user_get(rw->r->st, user, domain, &rw->sub);
-	if (rc)
-		return rc == SW_ENOTFOUND ? SW_ENOTFOUND : rc;
+	int rc;
+	if (is_userhash) { /* rare: straight to the store */
+		rc = sw_store_user_get_by_userhash(rw->r->st, h, user, domain, &rw->sub);
+		if (rc)
+			return rc;
+	} else {
+		bool found, disabled;
+		rc = sw_credcache_get(rw->r->creds, user, domain, &found, &disabled, &rw->sub.cred);
+		if (rc)
+			return rc;
+		if (!found)
+			return SW_ENOTFOUND;
+		snprintf(rw->sub.user, sizeof(rw->sub.user), "%s", user);
+		snprintf(rw->sub.domain, sizeof(rw->sub.domain), "%s", domain);
+		rw->sub.disabled = disabled;
+	}
 	rw->cred_found = true;
 	rw->cred_disabled = rw->sub.disabled;
 	memcpy(ha1, rw->sub.cred.ha1[h], sizeof(rw->sub.cred.ha1[h]));
@@ -347,6 +362,7 @@ void sw_registrar_on_tick(void *app, struct sw_worker *w, uint64_t now_ms)
 
 void sw_registrar_housekeeping(struct sw_registrar *r, int64_t now)
 {
+	sw_credcache_refresh(r->creds);
 	sw_location_expire(r->loc, now);
 	sw_store_binding_expire(r->st, now, NULL);
 }

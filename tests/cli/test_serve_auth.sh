@@ -95,6 +95,16 @@ sw_user enable alice@127.0.0.1 >/dev/null
 sleep 1.3
 OUT=$("${SIPCAT[@]}" 127.0.0.1 "$SW_PORT" register --user alice --domain 127.0.0.1 --password secret --expires 300)
 expect_match "enabled again: 200" "$OUT" 'RESP 2 SIP/2.0 200'
+# a password changed while the server runs (the credential cache follows the
+# store's change log): the old one fails, the new one works, within a second
+sw_user passwd alice@127.0.0.1 --password n3w-secret >/dev/null
+sleep 1.3
+OUT=$("${SIPCAT[@]}" 127.0.0.1 "$SW_PORT" register --user alice --domain 127.0.0.1 --password secret --expires 300)
+expect_match "password changed while running: the old one gets 401" "$OUT" 'RESP 2 SIP/2.0 401'
+OUT=$("${SIPCAT[@]}" 127.0.0.1 "$SW_PORT" register --user alice --domain 127.0.0.1 --password n3w-secret --expires 300)
+expect_match "and the new one 200" "$OUT" 'RESP 2 SIP/2.0 200'
+sw_user passwd alice@127.0.0.1 --password secret >/dev/null
+sleep 1.3
 # another user's AOR: 403 auth-user-mismatch; another domain: 404
 sw_user add bob@127.0.0.1 --password bobpw >/dev/null
 sleep 1.3
