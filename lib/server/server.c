@@ -459,10 +459,14 @@ int sw_worker_post(struct sw_worker *w, void (*fn)(struct sw_worker *, void *), 
 		w->cap_posts = cap;
 	}
 	w->posts[w->nposts++] = (struct post){ fn, arg };
+	/* one wake-up per batch: the worker drains the whole queue */
+	bool first = w->nposts == 1;
 	pthread_mutex_unlock(&w->lock);
-	uint64_t one = 1;
-	ssize_t r = write(w->wake, &one, sizeof(one));
-	(void)r;
+	if (first) {
+		uint64_t one = 1;
+		ssize_t r = write(w->wake, &one, sizeof(one));
+		(void)r;
+	}
 	return 0;
 }
 
