@@ -5,7 +5,16 @@
  * Life cycle: sw_trace_new(), sw_trace_read_file() for each input (or
  * sw_trace_read_mem(), sw_trace_add_frame(), sw_trace_add_sip()), then
  * sw_trace_analyze() once, then the accessors and the reports. The library
- * never prints: reports go to a caller-given writer. */
+ * never prints: reports go to a caller-given writer.
+ *
+ * Memory is bounded: messages go through a reorder window of
+ * SW_TRACE_REORDER messages (time order), then flows are followed as the
+ * messages come; a flow is judged as soon as it is complete, or when it has
+ * been idle for SW_TRACE_IDLE_US of capture time. Successful flows keep their
+ * messages only while fewer than SW_TRACE_KEEP_OK messages are kept that
+ * way; later ones are summarised (a compact record, no messages). Failing
+ * flows keep their messages; after SW_TRACE_KEEP_FAILED of them, only the
+ * first line and the metadata of each message. */
 #ifndef SIPWARDEN_TRACE_H
 #define SIPWARDEN_TRACE_H
 
@@ -50,6 +59,10 @@ const struct sw_cred *sw_creds_find(const struct sw_creds *c, sw_str user, sw_st
 
 #define SW_TRACE_ADDR_MAX 64u
 #define SW_TRACE_MAX_PORTS 32u
+#define SW_TRACE_REORDER 4096u           /* messages waiting to be put in time order */
+#define SW_TRACE_IDLE_US 64000000ull     /* a flow idle this long (capture time) is judged */
+#define SW_TRACE_KEEP_OK 4096u           /* messages of successful flows kept for reports */
+#define SW_TRACE_KEEP_FAILED 1024u       /* failing flows kept with whole messages */
 
 struct sw_trace;
 
@@ -91,6 +104,9 @@ struct sw_trace_stats {
 	uint64_t tcp_ooo;        /* segments that arrived out of order */
 	uint64_t tcp_gaps;       /* holes given up on (missing segments) */
 	uint64_t flows, auth_flows, failures;
+	uint64_t summarised;     /* successful flows kept as a compact record only */
+	uint64_t late_retrans;   /* copies of a request seen after its flow was judged */
+	uint64_t peak_open;      /* most flows open at once */
 };
 
 int sw_trace_new(struct sw_trace **out, const struct sw_trace_opts *o);
@@ -131,8 +147,9 @@ struct sw_trace_msg {
 
 /* A piece of evidence: a message and what it shows. */
 struct sw_trace_evidence {
-	unsigned msg;            /* message index */
-	char note[384];
+	unsigned msg;            /* message index; UINT32_MAX when the message is not kept */
+	unsigned frame, input;   /* where it is in the capture */
+	const char *note;
 };
 
 #define SW_TRACE_MAX_EVIDENCE 8u
@@ -151,16 +168,33 @@ struct sw_trace_flow {
 	unsigned fail_msg;       /* message of the failing step (UINT32_MAX: none) */
 	unsigned final_status;   /* last final status, 0 none */
 	enum sw_cause cause;
-	char detail[512];        /* the specifics of this flow */
-	struct sw_trace_evidence ev[SW_TRACE_MAX_EVIDENCE];
+	const char *detail;      /* the specifics of this flow ("" none) */
+	struct sw_trace_evidence *ev;
 	unsigned nev;
+	uint64_t first_ts;       /* the first message: time, reading order, frame, input */
+	uint64_t first_seq;
+	unsigned first_frame, first_input;
+	bool light;              /* messages kept as first lines only (no parsed message) */
 };
 
 const struct sw_trace_stats *sw_trace_stats(const struct sw_trace *t);
+/* Message slots (reading order while nothing was freed); NULL for a slot
+ * whose message was freed with its summarised flow. */
 size_t sw_trace_msg_count(const struct sw_trace *t);
 const struct sw_trace_msg *sw_trace_msg_get(const struct sw_trace *t, size_t i);
 size_t sw_trace_flow_count(const struct sw_trace *t);
 const struct sw_trace_flow *sw_trace_flow_get(const struct sw_trace *t, size_t i);
+/* Successful flows summarised without their messages (see above). */
+struct sw_trace_flow_sum {
+	uint64_t first_ts, first_seq;
+	unsigned id, first_frame, first_input;
+	unsigned nmsgs, final_status;
+	enum sw_cause cause;
+	bool auth, proved;
+	const char *method, *aor; /* owned by the trace */
+};
+size_t sw_trace_sum_count(const struct sw_trace *t);
+const struct sw_trace_flow_sum *sw_trace_sum_get(const struct sw_trace *t, size_t i);
 const char *sw_trace_input_name(const struct sw_trace *t, unsigned input);
 
 /* ---- reports (lib/trace/report.c) ----------------------------------------- */

@@ -1,93 +1,26 @@
-/* Correlation. Transactions (RFC 3261 §17): the top Via branch, its sent-by
- * and the CSeq method; a request seen again is a retransmission; responses
- * join the transaction of their top Via. Flows: the transactions of one
- * Call-ID from one sent-by, chained while the answer is a challenge
- * (401/407) answered with credentials, or a 423 answered by a new attempt:
- * request -> 401/407 -> authenticated retry -> ... -> final answer. ACK and
- * CANCEL belong to no flow. */
+/* Correlation, as the messages come in time order. Transactions (RFC 3261
+ * §17): the top Via branch, its sent-by and the CSeq method; a request seen
+ * again is a retransmission; responses join the transaction of their top
+ * Via. Flows: the transactions of one Call-ID from one sent-by, chained while
+ * the answer is a challenge (401/407) answered with credentials, or a 423
+ * answered by a new attempt: request -> 401/407 -> authenticated retry ->
+ * ... -> final answer. ACK and CANCEL belong to no flow.
+ *
+ * A flow is judged as soon as its last transaction gets a final answer that
+ * does not continue it, when the next transaction of its key does not chain,
+ * or when it has been idle for SW_TRACE_IDLE_US of capture time; then its
+ * transactions are forgotten (their keys are remembered for the same time so
+ * that late copies are not taken for new requests), and its messages are
+ * kept or freed (see trace.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "trace_int.h"
 
-#define NONE UINT32_MAX
-
-/* ---- a small string -> index map (open addressing) ---------------------- */
-
-struct map {
-	char **keys;
-	unsigned *vals;
-	size_t cap, n;
-};
-
-static uint64_t fnv(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
-static unsigned *map_get(struct map *m, const char *key)
-{
-	if (!m->cap)
-		return NULL;
-	for (size_t i = fnv(key) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-		if (!m->keys[i])
-			return NULL;
-		if (!strcmp(m->keys[i], key))
-			return &m->vals[i];
-	}
-}
-
-static int map_put(struct map *m, const char *key, unsigned val)
-{
-	if ((m->n + 1) * 2 > m->cap) {
-		size_t nc = m->cap ? m->cap * 2 : 256;
-		char **nk = calloc(nc, sizeof(*nk));
-		unsigned *nv = calloc(nc, sizeof(*nv));
-		if (!nk || !nv) {
-			free(nk);
-			free(nv);
-			return SW_ENOMEM;
-		}
-		for (size_t i = 0; i < m->cap; i++) {
-			if (!m->keys[i])
-				continue;
-			size_t j = fnv(m->keys[i]) & (nc - 1);
-			while (nk[j])
-				j = (j + 1) & (nc - 1);
-			nk[j] = m->keys[i];
-			nv[j] = m->vals[i];
-		}
-		free(m->keys);
-		free(m->vals);
-		m->keys = nk;
-		m->vals = nv;
-		m->cap = nc;
-	}
-	unsigned *v = map_get(m, key);
-	if (v) {
-		*v = val;
-		return 0;
-	}
-	size_t i = fnv(key) & (m->cap - 1);
-	while (m->keys[i])
-		i = (i + 1) & (m->cap - 1);
-	if (!(m->keys[i] = strdup(key)))
-		return SW_ENOMEM;
-	m->vals[i] = val;
-	m->n++;
-	return 0;
-}
-
-static void map_free(struct map *m)
-{
-	for (size_t i = 0; i < m->cap; i++)
-		free(m->keys[i]);
-	free(m->keys);
-	free(m->vals);
-}
+#define NONE SW__NONE
+#define DONE_MAX 262144u /* keys of judged transactions remembered at most */
+#define URIOK_MAX 65536u
 
 /* ---- keys ------------------------------------------------------------------ */
 
@@ -96,128 +29,74 @@ static void slice(char *out, size_t cap, sw_str s)
 	sw_str_cpy(out, cap, s.p ? s : SW_STR_LIT(""));
 }
 
-/* Transaction key, and the flow key (Call-ID + sent-by) when fkey is given. */
-static bool keys_of(const struct sw_msg *m, char *tkey, size_t tcap, char *fkey, size_t fcap,
-		    enum sw_method *method)
+/* Appends s (at most max bytes) to *p, within end. */
+static void app(char **p, const char *end, const char *s, size_t n)
+{
+	if (n > (size_t)(end - *p))
+		n = (size_t)(end - *p);
+	memcpy(*p, s, n);
+	*p += n;
+}
+
+/* Transaction key, and the flow key (Call-ID + sent-by). Lengths returned. */
+static bool keys_of(const struct sw_msg *m, char *tkey, size_t tcap, size_t *tlen, char *fkey,
+		    size_t fcap, size_t *flen, enum sw_method *method)
 {
 	struct sw_via v;
 	struct sw_cseq cs;
 	sw_str cid;
 	if (sw_msg_top_via(m, &v, NULL) || sw_msg_cseq(m, &cs, NULL) || sw_msg_call_id(m, &cid, NULL))
 		return false;
-	char br[200], host[100], meth[32], callid[200];
-	slice(br, sizeof(br), v.branch);
-	slice(host, sizeof(host), v.host);
-	slice(meth, sizeof(meth), cs.method);
-	slice(callid, sizeof(callid), cid);
 	/* "host" and "host:5060" are the same sent-by (RFC 3261 §18.2.1) */
 	int port = v.port >= 0 ? v.port : sw_str_ieq(v.transport, "TLS") ? 5061 : 5060;
-	snprintf(tkey, tcap, "%s|%s:%d|%s|%s", br, host, port, meth,
-		 v.branch.p && v.branch.len > 7 && !memcmp(v.branch.p, "z9hG4bK", 7) ? "" : callid);
-	if (fkey)
-		snprintf(fkey, fcap, "%s|%s:%d", callid, host, port);
+	char pbuf[16];
+	int pl = snprintf(pbuf, sizeof(pbuf), ":%d", port);
+	bool rfc3261 = v.branch.p && v.branch.len > 7 && !memcmp(v.branch.p, "z9hG4bK", 7);
+	char *p = tkey, *end = tkey + tcap - 1;
+	if (v.branch.p)
+		app(&p, end, v.branch.p, v.branch.len > 199 ? 199 : v.branch.len);
+	app(&p, end, "|", 1);
+	if (v.host.p)
+		app(&p, end, v.host.p, v.host.len > 99 ? 99 : v.host.len);
+	app(&p, end, pbuf, (size_t)pl);
+	app(&p, end, "|", 1);
+	if (cs.method.p)
+		app(&p, end, cs.method.p, cs.method.len > 31 ? 31 : cs.method.len);
+	app(&p, end, "|", 1);
+	if (!rfc3261 && cid.p)
+		app(&p, end, cid.p, cid.len > 199 ? 199 : cid.len);
+	*p = '\0';
+	*tlen = (size_t)(p - tkey);
+	p = fkey;
+	end = fkey + fcap - 1;
+	if (cid.p)
+		app(&p, end, cid.p, cid.len > 199 ? 199 : cid.len);
+	app(&p, end, "|", 1);
+	if (v.host.p)
+		app(&p, end, v.host.p, v.host.len > 99 ? 99 : v.host.len);
+	app(&p, end, pbuf, (size_t)pl);
+	*p = '\0';
+	*flen = (size_t)(p - fkey);
 	*method = cs.method_id;
 	return true;
 }
 
 static int push(unsigned **arr, unsigned *n, unsigned v)
 {
-	unsigned *a = realloc(*arr, (*n + 1) * sizeof(**arr));
-	if (!a)
-		return SW_ENOMEM;
-	a[(*n)++] = v;
-	*arr = a;
+	/* capacity 4, then doubled at each power of two */
+	if (*n == 0 || (*n >= 4 && (*n & (*n - 1)) == 0)) {
+		unsigned *a = realloc(*arr, (*n ? *n * 2 : 4) * sizeof(**arr));
+		if (!a)
+			return SW_ENOMEM;
+		*arr = a;
+	}
+	(*arr)[(*n)++] = v;
 	return 0;
 }
 
-struct sw_trace_flow *sw__flow_new(struct sw_trace *t)
+static unsigned status_of(const struct sw_trace *t, unsigned msg)
 {
-	if (t->nflows == t->capflows) {
-		size_t nc = t->capflows ? t->capflows * 2 : 64;
-		struct sw_trace_flow *n = realloc(t->flows, nc * sizeof(*n));
-		if (!n)
-			return NULL;
-		t->flows = n;
-		t->capflows = nc;
-	}
-	struct sw_trace_flow *f = &t->flows[t->nflows];
-	memset(f, 0, sizeof(*f));
-	f->id = (unsigned)++t->nflows;
-	f->fail_msg = NONE;
-	return f;
-}
-
-int sw__flow_add_msg(struct sw_trace_flow *f, unsigned msg)
-{
-	return push(&f->msgs, &f->nmsgs, msg);
-}
-
-static int cmp_uint(const void *a, const void *b)
-{
-	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* ---- building -------------------------------------------------------------- */
-
-static int build_txns(struct sw_trace *t)
-{
-	struct map tx = { 0 };
-	int rc = 0;
-	char tkey[1024], fkey[512];
-	for (size_t i = 0; i < t->nmsgs && !rc; i++) {
-		const struct sw_msg *m = t->msgs[i].m;
-		enum sw_method meth;
-		if (!m || !keys_of(m, tkey, sizeof(tkey), fkey, sizeof(fkey), &meth))
-			continue;
-		unsigned *pi = map_get(&tx, tkey);
-		struct sw__txn *x;
-		if (!pi) {
-			if (!m->is_request)
-				continue; /* a response to a request not captured */
-			if (t->ntxns == t->captxns) {
-				size_t nc = t->captxns ? t->captxns * 2 : 128;
-				struct sw__txn *n = realloc(t->txns, nc * sizeof(*n));
-				if (!n) {
-					rc = SW_ENOMEM;
-					break;
-				}
-				t->txns = n;
-				t->captxns = nc;
-			}
-			x = &t->txns[t->ntxns];
-			memset(x, 0, sizeof(*x));
-			x->final = x->challenge = x->replay_of = NONE;
-			x->method = meth;
-			snprintf(x->key, sizeof(x->key), "%s", fkey);
-			x->has_creds = sw_msg_hdr(m, SW_HDR_AUTHORIZATION) ||
-				       sw_msg_hdr(m, SW_HDR_PROXY_AUTHORIZATION);
-			rc = map_put(&tx, tkey, (unsigned)t->ntxns);
-			t->ntxns++;
-		} else {
-			x = &t->txns[*pi];
-		}
-		if (rc)
-			break;
-		if (m->is_request) {
-			if (x->final != NONE)
-				x->retrans_after_final++;
-			rc = push(&x->reqs, &x->nreqs, (unsigned)i);
-		} else {
-			rc = push(&x->resps, &x->nresps, (unsigned)i);
-			if ((m->status == 401 || m->status == 407) && x->challenge == NONE)
-				x->challenge = (unsigned)i;
-			if (m->status >= 200 && x->final == NONE)
-				x->final = (unsigned)i;
-		}
-	}
-	map_free(&tx);
-	return rc;
-}
-
-static unsigned final_status(const struct sw_trace *t, const struct sw__txn *x)
-{
-	return x->final == NONE ? 0 : t->msgs[x->final].m->status;
+	return msg == NONE ? 0 : t->msgs[msg].m->status;
 }
 
 /* The AOR (To user@host) of a request. */
@@ -233,121 +112,480 @@ static void aor_of(const struct sw_msg *m, char *out, size_t cap)
 	}
 }
 
-static int close_flow(struct sw_trace *t, const unsigned *txns, unsigned n)
+static bool keeping(const struct sw_trace *t)
 {
-	if (!n)
-		return 0;
-	const struct sw__txn *first = &t->txns[txns[0]];
-	const struct sw_trace_msg *req = &t->msgs[first->reqs[0]];
+	return t->ok_kept < SW_TRACE_KEEP_OK;
+}
+
+/* A message that belongs to no flow: kept while little is kept. */
+static void orphan(struct sw_trace *t, unsigned slot)
+{
+	if (keeping(t))
+		t->ok_kept++;
+	else
+		sw__msg_free(t, slot);
+}
+
+static void txn_free(struct sw__txn *x)
+{
+	free(x->reqs);
+	free(x->resps);
+}
+
+static void txns_free(struct sw__txn *tx, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		txn_free(&tx[i]);
+	free(tx);
+}
+
+/* ---- judged flows ------------------------------------------------------------ */
+
+static bool msg_before(const struct sw_trace *t, unsigned a, unsigned b)
+{
+	const struct sw_trace_msg *x = &t->msgs[a], *y = &t->msgs[b];
+	if (x->meta.ts_us != y->meta.ts_us)
+		return x->meta.ts_us < y->meta.ts_us;
+	return x->seq < y->seq;
+}
+
+static void sort_msgs(const struct sw_trace *t, unsigned *v, unsigned n)
+{
+	for (unsigned i = 1; i < n; i++) { /* few, nearly sorted */
+		unsigned x = v[i], j = i;
+		while (j && msg_before(t, x, v[j - 1])) {
+			v[j] = v[j - 1];
+			j--;
+		}
+		v[j] = x;
+	}
+}
+
+static unsigned intern(struct sw_trace *t, const char *s)
+{
+	bool created;
+	struct sw__hent *e = sw__hmap_put(&t->strmap, s, strlen(s), &created);
+	if (!e)
+		return NONE;
+	if (!created)
+		return (unsigned)e->u;
+	if (t->nstrs == t->capstrs) {
+		size_t nc = t->capstrs ? t->capstrs * 2 : 64;
+		char **n = realloc(t->strs, nc * sizeof(*n));
+		if (!n) {
+			sw__hmap_del(&t->strmap, e);
+			return NONE;
+		}
+		t->strs = n;
+		t->capstrs = nc;
+	}
+	t->strs[t->nstrs] = e->key; /* the map owns the bytes */
+	e->u = t->nstrs;
+	return (unsigned)t->nstrs++;
+}
+
+static struct sw_trace_flow *flow_append(struct sw_trace *t, const struct sw_trace_flow *f)
+{
+	if (t->nflows == t->capflows) {
+		size_t nc = t->capflows ? t->capflows * 2 : 64;
+		struct sw_trace_flow *n = realloc(t->flows, nc * sizeof(*n));
+		if (!n)
+			return NULL;
+		t->flows = n;
+		struct sw__ftx *x = realloc(t->ftx, nc * sizeof(*x));
+		if (!x)
+			return NULL;
+		t->ftx = x;
+		t->capflows = nc;
+	}
+	t->flows[t->nflows] = *f;
+	t->ftx[t->nflows] = (struct sw__ftx){ NULL, 0 };
+	return &t->flows[t->nflows++];
+}
+
+/* Keeps the first line of a message only. */
+static void lighten(struct sw_trace *t, unsigned slot)
+{
+	struct sw_trace_msg *tm = &t->msgs[slot];
+	free(tm->m);
+	tm->m = NULL;
+	size_t n = 0;
+	while (n < tm->len && tm->data[n] != '\r' && tm->data[n] != '\n')
+		n++;
+	char *d = realloc(tm->data, n + 1);
+	if (d) {
+		d[n] = '\0';
+		tm->data = d;
+	}
+}
+
+/* Judges the flow of transactions tx[0..n) (taken over) and keeps it,
+ * summarises it or drops it. */
+static void close_flow(struct sw_trace *t, struct sw__txn *tx, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		sw__uri_accepted(t, &tx[i]);
+	const struct sw_trace_msg *req = &t->msgs[tx[0].reqs[0]];
+	struct sw_trace_flow f;
+	memset(&f, 0, sizeof(f));
+	f.fail_msg = NONE;
+	unsigned total = 0;
+	for (unsigned i = 0; i < n; i++)
+		total += tx[i].nreqs + tx[i].nresps;
+	f.msgs = malloc((total ? total : 1) * sizeof(*f.msgs));
+	if (f.msgs)
+		for (unsigned i = 0; i < n; i++) {
+			for (unsigned k = 0; k < tx[i].nreqs; k++)
+				f.msgs[f.nmsgs++] = tx[i].reqs[k];
+			for (unsigned k = 0; k < tx[i].nresps; k++)
+				f.msgs[f.nmsgs++] = tx[i].resps[k];
+		}
 	char aor[160];
 	aor_of(req->m, aor, sizeof(aor));
-	if (t->o.user && strcasecmp(aor, t->o.user) != 0 &&
-	    !(strncasecmp(t->o.user, "sip:", 4) == 0 && !strcasecmp(aor, t->o.user + 4)))
-		return 0;
-	struct sw_trace_flow *f = sw__flow_new(t);
-	if (!f)
-		return SW_ENOMEM;
-	snprintf(f->aor, sizeof(f->aor), "%s", aor);
-	sw_str_cpy(f->method, sizeof(f->method), req->m->method);
-	snprintf(f->client, sizeof(f->client), "%s", req->meta.src);
-	snprintf(f->server, sizeof(f->server), "%s", req->meta.dst);
+	bool wanted = !t->o.user || !strcasecmp(aor, t->o.user) ||
+		      (strncasecmp(t->o.user, "sip:", 4) == 0 && !strcasecmp(aor, t->o.user + 4));
+	if (!f.msgs || !wanted) {
+		for (unsigned i = 0; f.msgs && i < f.nmsgs; i++)
+			orphan(t, f.msgs[i]);
+		free(f.msgs);
+		txns_free(tx, n);
+		return;
+	}
+	sort_msgs(t, f.msgs, f.nmsgs);
+	snprintf(f.aor, sizeof(f.aor), "%s", aor);
+	sw_str_cpy(f.method, sizeof(f.method), req->m->method);
+	snprintf(f.client, sizeof(f.client), "%s", req->meta.src);
+	snprintf(f.server, sizeof(f.server), "%s", req->meta.dst);
 	sw_str cid;
 	if (sw_msg_call_id(req->m, &cid, NULL) == 0)
-		sw_str_cpy(f->call_id, sizeof(f->call_id), cid);
-	for (unsigned i = 0; i < n; i++) {
-		const struct sw__txn *x = &t->txns[txns[i]];
-		for (unsigned k = 0; k < x->nreqs; k++)
-			if (sw__flow_add_msg(f, x->reqs[k]))
-				return SW_ENOMEM;
-		for (unsigned k = 0; k < x->nresps; k++)
-			if (sw__flow_add_msg(f, x->resps[k]))
-				return SW_ENOMEM;
-	}
-	qsort(f->msgs, f->nmsgs, sizeof(f->msgs[0]), cmp_uint);
-	sw__verdict(t, f, txns, n);
+		sw_str_cpy(f.call_id, sizeof(f.call_id), cid);
+	const struct sw_trace_msg *first = &t->msgs[f.msgs[0]];
+	f.first_ts = first->meta.ts_us;
+	f.first_seq = first->seq;
+	f.first_frame = first->meta.frame;
+	f.first_input = first->meta.input;
+	sw__verdict(t, &f, tx, n);
 	t->st.flows++;
-	if (f->auth)
+	if (f.auth)
 		t->st.auth_flows++;
-	if (f->failed)
+	if (f.failed)
 		t->st.failures++;
-	return 0;
+	if (f.failed) {
+		bool full = t->failed_full < SW_TRACE_KEEP_FAILED;
+		if (!full) {
+			for (unsigned i = 0; i < f.nmsgs; i++)
+				lighten(t, f.msgs[i]);
+			f.light = true;
+		}
+		struct sw_trace_flow *kf = flow_append(t, &f);
+		if (!kf) {
+			sw__flow_strings_free(&f);
+			for (unsigned i = 0; i < f.nmsgs; i++)
+				sw__msg_free(t, f.msgs[i]);
+			free(f.msgs);
+			txns_free(tx, n);
+			return;
+		}
+		if (full) {
+			t->failed_full++;
+			t->ftx[t->nflows - 1] = (struct sw__ftx){ tx, n }; /* judged again at the end */
+		} else {
+			txns_free(tx, n);
+		}
+		return;
+	}
+	if (t->ok_kept + f.nmsgs <= SW_TRACE_KEEP_OK && flow_append(t, &f)) {
+		t->ok_kept += f.nmsgs;
+		txns_free(tx, n);
+		return;
+	}
+	/* summarised */
+	t->ok_kept = SW_TRACE_KEEP_OK; /* from now on successful flows are summarised */
+	t->st.summarised++;
+	if (t->nsums == t->capsums) {
+		size_t nc = t->capsums ? t->capsums * 2 : 1024;
+		struct sw__sum *ns = realloc(t->sums, nc * sizeof(*ns));
+		if (ns) {
+			t->sums = ns;
+			t->capsums = nc;
+		}
+	}
+	if (t->nsums < t->capsums) {
+		struct sw__sum *s = &t->sums[t->nsums++];
+		memset(s, 0, sizeof(*s));
+		s->s.first_ts = f.first_ts;
+		s->s.first_seq = f.first_seq;
+		s->s.first_frame = f.first_frame;
+		s->s.first_input = f.first_input;
+		s->s.nmsgs = f.nmsgs;
+		s->s.final_status = f.final_status;
+		s->s.cause = f.cause;
+		s->s.auth = f.auth;
+		s->s.proved = f.proved;
+		s->aor = intern(t, f.aor);
+		s->method = intern(t, f.method);
+	}
+	sw__flow_strings_free(&f);
+	for (unsigned i = 0; i < f.nmsgs; i++)
+		sw__msg_free(t, f.msgs[i]);
+	free(f.msgs);
+	txns_free(tx, n);
+}
+
+/* ---- open flows ----------------------------------------------------------------- */
+
+static void lru_unlink(struct sw_trace *t, struct sw__oflow *o)
+{
+	if (o->prev)
+		o->prev->next = o->next;
+	else
+		t->lru_head = o->next;
+	if (o->next)
+		o->next->prev = o->prev;
+	else
+		t->lru_tail = o->prev;
+	o->prev = o->next = NULL;
+}
+
+static void lru_append(struct sw_trace *t, struct sw__oflow *o)
+{
+	o->prev = t->lru_tail;
+	o->next = NULL;
+	if (t->lru_tail)
+		t->lru_tail->next = o;
+	else
+		t->lru_head = o;
+	t->lru_tail = o;
+}
+
+static void finalise(struct sw_trace *t, struct sw__oflow *o)
+{
+	lru_unlink(t, o);
+	sw__hmap_del(&t->fmap, o->fe);
+	t->nopen--;
+	for (unsigned i = 0; i < o->n; i++) {
+		struct sw__hent *te = o->tx[i].te;
+		if (!te)
+			continue;
+		struct sw__hent *d = sw__hmap_put(&t->done, te->key, te->klen, NULL);
+		if (d)
+			d->u = o->last_ts;
+		sw__hmap_del(&t->txmap, te);
+		o->tx[i].te = NULL;
+	}
+	while (t->done.n > DONE_MAX)
+		sw__hmap_del(&t->done, t->done.fhead);
+	close_flow(t, o->tx, o->n);
+	free(o);
+}
+
+static void expire(struct sw_trace *t, uint64_t now)
+{
+	while (t->lru_head && now > t->lru_head->last_ts + SW_TRACE_IDLE_US)
+		finalise(t, t->lru_head);
+	while (t->done.fhead && now > t->done.fhead->u + SW_TRACE_IDLE_US)
+		sw__hmap_del(&t->done, t->done.fhead);
+}
+
+void sw__flow_msg(struct sw_trace *t, unsigned slot)
+{
+	const struct sw_trace_msg *tm = &t->msgs[slot];
+	uint64_t now = tm->meta.ts_us;
+	if (now > t->now) {
+		t->now = now;
+		expire(t, now);
+	}
+	const struct sw_msg *m = tm->m;
+	char tkey[1024], fkey[512];
+	size_t tlen, flen;
+	enum sw_method meth;
+	if (!m || !keys_of(m, tkey, sizeof(tkey), &tlen, fkey, sizeof(fkey), &flen, &meth) ||
+	    meth == SW_METHOD_ACK || meth == SW_METHOD_CANCEL) {
+		orphan(t, slot);
+		return;
+	}
+	struct sw__hent *te = sw__hmap_get(&t->txmap, tkey, tlen);
+	struct sw__oflow *o;
+	struct sw__txn *x;
+	if (!te) {
+		if (!m->is_request || sw__hmap_get(&t->done, tkey, tlen)) {
+			/* a response to a request not captured, or a late copy */
+			if (m->is_request)
+				t->st.late_retrans++;
+			orphan(t, slot);
+			return;
+		}
+		bool has_creds = sw_msg_hdr(m, SW_HDR_AUTHORIZATION) || sw_msg_hdr(m, SW_HDR_PROXY_AUTHORIZATION);
+		struct sw__hent *fe = sw__hmap_get(&t->fmap, fkey, flen);
+		o = fe ? fe->val : NULL;
+		if (o) {
+			unsigned st = status_of(t, o->tx[o->n - 1].final);
+			bool chain = ((st == 401 || st == 407) && has_creds) || st == 423;
+			if (!chain) {
+				finalise(t, o);
+				o = NULL;
+			}
+		}
+		if (!o) {
+			o = calloc(1, sizeof(*o));
+			if (!o || !(o->fe = sw__hmap_put(&t->fmap, fkey, flen, NULL))) {
+				free(o);
+				orphan(t, slot);
+				return;
+			}
+			o->fe->val = o;
+			lru_append(t, o);
+			if (++t->nopen > t->st.peak_open)
+				t->st.peak_open = t->nopen;
+		}
+		if (o->n == o->cap) {
+			unsigned nc = o->cap ? o->cap * 2 : 2;
+			struct sw__txn *n = realloc(o->tx, nc * sizeof(*n));
+			if (!n) {
+				orphan(t, slot);
+				return;
+			}
+			o->tx = n;
+			o->cap = nc;
+		}
+		te = sw__hmap_put(&t->txmap, tkey, tlen, NULL);
+		if (!te) {
+			orphan(t, slot);
+			return;
+		}
+		x = &o->tx[o->n];
+		memset(x, 0, sizeof(*x));
+		x->final = x->challenge = NONE;
+		x->method = meth;
+		x->has_creds = has_creds;
+		x->te = te;
+		te->val = o;
+		te->u = o->n++;
+		if (has_creds)
+			sw__nonce_use(t, x, tm);
+	} else {
+		o = te->val;
+		x = &o->tx[te->u];
+	}
+	if (now > o->last_ts)
+		o->last_ts = now;
+	if (o != t->lru_tail) {
+		lru_unlink(t, o);
+		lru_append(t, o);
+	}
+	if (m->is_request) {
+		if (x->final != NONE)
+			x->retrans_after_final++;
+		if (push(&x->reqs, &x->nreqs, slot))
+			sw__msg_free(t, slot);
+		return;
+	}
+	if (push(&x->resps, &x->nresps, slot)) {
+		sw__msg_free(t, slot);
+		return;
+	}
+	if ((m->status == 401 || m->status == 407) && x->challenge == NONE)
+		x->challenge = slot;
+	if (m->status >= 200 && x->final == NONE) {
+		x->final = slot;
+		if (x == &o->tx[o->n - 1] && m->status != 401 && m->status != 407 && m->status != 423)
+			finalise(t, o); /* complete */
+	}
+}
+
+/* ---- the end ---------------------------------------------------------------------- */
+
+static int cmp_first(uint64_t ta, uint64_t sa, uint64_t tb, uint64_t sb)
+{
+	if (ta != tb)
+		return ta < tb ? -1 : 1;
+	return sa < sb ? -1 : sa > sb;
 }
 
 static int cmp_flow(const void *a, const void *b)
 {
 	const struct sw_trace_flow *x = a, *y = b;
-	unsigned fx = x->nmsgs ? x->msgs[0] : NONE, fy = y->nmsgs ? y->msgs[0] : NONE;
-	return fx < fy ? -1 : fx > fy;
+	return cmp_first(x->first_ts, x->first_seq, y->first_ts, y->first_seq);
 }
 
-/* Flows in the order they began, numbered from 1. */
-static int order_flows(struct sw_trace *t)
+static int cmp_sum(const void *a, const void *b)
 {
+	const struct sw__sum *x = a, *y = b;
+	return cmp_first(x->s.first_ts, x->s.first_seq, y->s.first_ts, y->s.first_seq);
+}
+
+int sw__flows_finish(struct sw_trace *t)
+{
+	while (t->lru_head)
+		finalise(t, t->lru_head);
+	/* failing flows kept whole are judged again, knowing the whole capture
+	 * (a digest uri the server accepted later) */
+	for (size_t i = 0; i < t->nflows; i++) {
+		struct sw__ftx *x = &t->ftx[i];
+		if (!x->tx)
+			continue;
+		struct sw_trace_flow *f = &t->flows[i];
+		bool was_auth = f->auth, was_failed = f->failed;
+		sw__flow_strings_free(f);
+		f->proved = f->auth = f->failed = false;
+		f->fail_msg = NONE;
+		sw__verdict(t, f, x->tx, x->n);
+		t->st.auth_flows += (uint64_t)f->auth - (uint64_t)was_auth;
+		t->st.failures += (uint64_t)f->failed - (uint64_t)was_failed;
+		txns_free(x->tx, x->n);
+		x->tx = NULL;
+	}
 	if (t->nflows > 1)
 		qsort(t->flows, t->nflows, sizeof(t->flows[0]), cmp_flow);
-	for (size_t i = 0; i < t->nflows; i++)
-		t->flows[i].id = (unsigned)i + 1;
+	if (t->nsums > 1)
+		qsort(t->sums, t->nsums, sizeof(t->sums[0]), cmp_sum);
+	/* numbered from 1 in the order they began */
+	size_t i = 0, j = 0;
+	unsigned id = 1;
+	while (i < t->nflows || j < t->nsums) {
+		bool take_flow = j == t->nsums ||
+				 (i < t->nflows && cmp_first(t->flows[i].first_ts, t->flows[i].first_seq,
+							     t->sums[j].s.first_ts, t->sums[j].s.first_seq) < 0);
+		if (take_flow) {
+			t->flows[i++].id = id++;
+		} else {
+			struct sw__sum *s = &t->sums[j++];
+			s->s.id = id++;
+			s->s.aor = s->aor == NONE ? "" : t->strs[s->aor];
+			s->s.method = s->method == NONE ? "" : t->strs[s->method];
+		}
+	}
 	return 0;
 }
 
-/* Open flows: per flow key, the transactions chained so far. */
-struct open_flow {
-	unsigned *txns, n;
-};
-
-int sw__flows_build(struct sw_trace *t)
+void sw__flows_free(struct sw_trace *t)
 {
-	int rc = build_txns(t);
-	if (!rc)
-		rc = sw__nonce_uses(t);
-	if (rc)
-		return rc;
-	struct map open = { 0 };
-	struct open_flow *of = NULL;
-	size_t nof = 0;
-	for (size_t i = 0; i < t->ntxns && !rc; i++) {
-		struct sw__txn *x = &t->txns[i];
-		if (x->method == SW_METHOD_ACK || x->method == SW_METHOD_CANCEL || !x->nreqs)
-			continue;
-		unsigned *slot = map_get(&open, x->key);
-		struct open_flow *o = slot && *slot != NONE ? &of[*slot] : NULL;
-		if (o && o->n) {
-			const struct sw__txn *last = &t->txns[o->txns[o->n - 1]];
-			unsigned st = final_status(t, last);
-			bool chain = ((st == 401 || st == 407) && x->has_creds) || st == 423;
-			if (!chain) {
-				rc = close_flow(t, o->txns, o->n);
-				o->n = 0;
-			}
-		} else {
-			struct open_flow *n = realloc(of, (nof + 1) * sizeof(*n));
-			if (!n) {
-				rc = SW_ENOMEM;
-				break;
-			}
-			of = n;
-			o = &of[nof];
-			memset(o, 0, sizeof(*o));
-			rc = map_put(&open, x->key, (unsigned)nof);
-			nof++;
-		}
-		if (!rc)
-			rc = push(&o->txns, &o->n, (unsigned)i);
-		unsigned st = final_status(t, x);
-		if (!rc && !(st == 401 || st == 407 || st == 423)) {
-			rc = close_flow(t, o->txns, o->n);
-			o->n = 0;
-		}
+	while (t->lru_head) {
+		struct sw__oflow *o = t->lru_head;
+		lru_unlink(t, o);
+		txns_free(o->tx, o->n);
+		free(o);
 	}
-	/* flows still waiting for an answer to a challenge */
-	for (size_t i = 0; i < nof; i++) {
-		if (!rc && of[i].n)
-			rc = close_flow(t, of[i].txns, of[i].n);
-		free(of[i].txns);
+	for (size_t i = 0; i < t->nflows; i++) {
+		if (t->ftx && t->ftx[i].tx)
+			txns_free(t->ftx[i].tx, t->ftx[i].n);
+		sw__flow_strings_free(&t->flows[i]);
+		free(t->flows[i].msgs);
 	}
-	free(of);
-	map_free(&open);
-	if (!rc)
-		rc = order_flows(t);
-	return rc;
+	free(t->flows);
+	free(t->ftx);
+	free(t->sums);
+	free(t->strs);
+	sw__hmap_free(&t->strmap);
+	sw__hmap_free(&t->txmap);
+	sw__hmap_free(&t->done);
+	sw__hmap_free(&t->fmap);
+	sw__hmap_free(&t->nonces);
+	sw__hmap_free(&t->uriok);
+}
+
+size_t sw_trace_sum_count(const struct sw_trace *t) { return t->nsums; }
+const struct sw_trace_flow_sum *sw_trace_sum_get(const struct sw_trace *t, size_t i)
+{
+	return i < t->nsums ? &t->sums[i].s : NULL;
 }

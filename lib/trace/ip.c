@@ -39,8 +39,30 @@ void sw__frag_free(struct sw__frag_table *ft)
 	free(ft);
 }
 
+static char *put_dec(char *p, unsigned v)
+{
+	char tmp[12];
+	int n = 0;
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10));
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
 void sw__ipaddr_format(const struct sw__ipaddr *a, unsigned port, char *out, size_t cap)
 {
+	if (!a->v6 && cap >= 22) { /* the common case, without printf */
+		char *p = out;
+		for (int i = 0; i < 4; i++) {
+			p = put_dec(p, a->a[i]);
+			*p++ = i < 3 ? '.' : ':';
+		}
+		p = put_dec(p, port);
+		*p = '\0';
+		return;
+	}
 	char ip[INET6_ADDRSTRLEN];
 	if (!inet_ntop(a->v6 ? AF_INET6 : AF_INET, a->a, ip, sizeof(ip)))
 		snprintf(ip, sizeof(ip), "?");

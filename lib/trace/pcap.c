@@ -97,15 +97,11 @@ junk:
 	t->st.skipped++;
 }
 
-int sw__pcap_read(struct sw_trace *t, unsigned input, const void *buf, size_t len, char *why,
+int sw__pcap_read(struct sw_trace *t, unsigned input, void *fp, uint64_t len, char *why,
 		  size_t cap)
 {
 	char err[PCAP_ERRBUF_SIZE] = "";
-	FILE *f = fmemopen((void *)buf, len, "rb");
-	if (!f) {
-		snprintf(why, cap, "out of memory");
-		return SW_ENOMEM;
-	}
+	FILE *f = fp;
 	pcap_t *pc = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_MICRO, err);
 	if (!pc) {
 		fclose(f);

@@ -90,7 +90,7 @@ static void fmt_time(uint64_t us, char *out, size_t cap)
 static void first_line(const struct sw_trace_msg *tm, char *out, size_t cap)
 {
 	size_t n = 0;
-	while (n < tm->len && tm->data[n] != '\r' && tm->data[n] != '\n')
+	while (n < tm->len && tm->data[n] && tm->data[n] != '\r' && tm->data[n] != '\n')
 		n++;
 	snprintf(out, cap, "%.*s", (int)n, tm->data);
 }
@@ -127,6 +127,16 @@ static void summary_counts(const struct sw_trace *t, unsigned counts[SW_CAUSE__C
 		else
 			(*ok)++;
 	}
+	for (size_t i = 0; i < t->nsums; i++) {
+		const struct sw_trace_flow_sum *s = &t->sums[i].s;
+		if (!s->auth) {
+			(*other)++;
+			continue;
+		}
+		if (s->cause < SW_CAUSE__COUNT)
+			counts[s->cause]++;
+		(*ok)++;
+	}
 }
 
 /* ---- text ------------------------------------------------------------------ */
@@ -159,6 +169,12 @@ static void text_flow(struct out *o, const struct sw_trace *t, const struct sw_t
 		if (f->failed)
 			auth_lines(o, tm, "             ");
 	}
+	for (unsigned e = 0; e < f->nev; e++)
+		if (f->ev[e].msg == UINT32_MAX)
+			printf_(o, "    also %s#%u: %s\n", t->ninputs > 1 ? sw_trace_input_name(t, f->ev[e].input) : "",
+				f->ev[e].frame, f->ev[e].note);
+	if (f->light)
+		puts_(o, "    (only the first lines of these messages were kept)\n");
 }
 
 void sw_trace_report_text(const struct sw_trace *t, bool verbose, sw_trace_write_fn w, void *arg)
@@ -186,6 +202,9 @@ void sw_trace_report_text(const struct sw_trace *t, bool verbose, sw_trace_write
 			(unsigned long long)s->tcp_ooo, (unsigned long long)s->tcp_gaps);
 	printf_(o, "  auth flows: %u, succeeded: %u, failed: %u; other transactions: %u\n", ok + failed, ok,
 		failed, other);
+	if (s->summarised)
+		printf_(o, "  (%llu successful flows summarised without their messages to bound memory)\n",
+			(unsigned long long)s->summarised);
 	for (unsigned c = 0; c < SW_CAUSE__COUNT; c++)
 		if (counts[c])
 			printf_(o, "    %-28s %u\n", sw_cause_id((enum sw_cause)c), counts[c]);
@@ -208,6 +227,13 @@ void sw_trace_report_text(const struct sw_trace *t, bool verbose, sw_trace_write
 		for (size_t i = 0; i < t->nflows; i++)
 			if (t->flows[i].auth && !t->flows[i].failed)
 				text_flow(o, t, &t->flows[i]);
+		for (size_t i = 0; i < t->nsums; i++) {
+			const struct sw_trace_flow_sum *sm = &t->sums[i].s;
+			if (sm->auth)
+				printf_(o, "\n  flow %u: %s %s, first message #%u, %u messages (summarised, not kept)\n    verdict: %s%s\n",
+					sm->id, sm->method, sm->aor[0] ? sm->aor : "-", sm->first_frame, sm->nmsgs,
+					sw_cause_id(sm->cause), sm->proved ? " [proved with credentials]" : "");
+		}
 	}
 	free(done);
 	flush(o);
@@ -270,11 +296,26 @@ void sw_trace_report_json(const struct sw_trace *t, sw_trace_write_fn w, void *a
 			printf_(o, "%s\"%s\":%u", first ? "" : ",", sw_cause_id((enum sw_cause)c), counts[c]);
 			first = false;
 		}
-	puts_(o, "}},\"flows\":[");
-	for (size_t i = 0; i < t->nflows; i++) {
+	printf_(o, "},\"summarised\":%llu},\"flows\":[", (unsigned long long)s->summarised);
+	size_t i = 0, j = 0;
+	while (i < t->nflows || j < t->nsums) {
+		if (j < t->nsums && (i == t->nflows || t->sums[j].s.id < t->flows[i].id)) {
+			const struct sw_trace_flow_sum *sm = &t->sums[j].s;
+			printf_(o, "%s{\"id\":%u,\"method\":", i + j ? "," : "", sm->id);
+			jstr(o, sm->method);
+			puts_(o, ",\"aor\":");
+			jstr(o, sm->aor);
+			printf_(o, ",\"auth\":%s,\"failed\":false,\"proved\":%s,\"final_status\":%u,\"verdict\":{\"cause\":\"%s\"},"
+				   "\"summarised\":true,\"first_frame\":%u,\"message_count\":%u}",
+				sm->auth ? "true" : "false", sm->proved ? "true" : "false", sm->final_status,
+				sw_cause_id(sm->cause), sm->first_frame, sm->nmsgs);
+			j++;
+			continue;
+		}
 		const struct sw_trace_flow *f = &t->flows[i];
 		const struct sw_cause_info *ci = sw_cause_get(f->cause);
-		printf_(o, "%s{\"id\":%u,\"method\":", i ? "," : "", f->id);
+		printf_(o, "%s{\"id\":%u,\"method\":", i + j ? "," : "", f->id);
+		i++;
 		jstr(o, f->method);
 		puts_(o, ",\"aor\":");
 		jstr(o, f->aor);
@@ -302,8 +343,11 @@ void sw_trace_report_json(const struct sw_trace *t, sw_trace_write_fn w, void *a
 			puts_(o, "null");
 		puts_(o, "},\"evidence\":[");
 		for (unsigned e = 0; e < f->nev; e++) {
-			printf_(o, "%s{\"message\":%u,\"frame\":%u,\"note\":", e ? "," : "", f->ev[e].msg,
-				t->msgs[f->ev[e].msg].meta.frame);
+			if (f->ev[e].msg == UINT32_MAX)
+				printf_(o, "%s{\"message\":null,\"frame\":%u,\"note\":", e ? "," : "", f->ev[e].frame);
+			else
+				printf_(o, "%s{\"message\":%u,\"frame\":%u,\"note\":", e ? "," : "", f->ev[e].msg,
+					f->ev[e].frame);
 			jstr(o, f->ev[e].note);
 			puts_(o, "}");
 		}
@@ -445,7 +489,7 @@ void sw_trace_report_html(const struct sw_trace *t, sw_trace_write_fn w, void *a
 		html_esc(o, ci->fix);
 		puts_(o, "</p><ul>");
 		for (unsigned e = 0; e < f->nev; e++) {
-			printf_(o, "<li>#%u: ", t->msgs[f->ev[e].msg].meta.frame);
+			printf_(o, "<li>#%u: ", f->ev[e].frame);
 			html_esc(o, f->ev[e].note);
 			puts_(o, "</li>");
 		}

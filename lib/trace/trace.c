@@ -1,6 +1,8 @@
 /* The analysis object: inputs, the messages found in them, format detection,
  * and the order of the steps (read, correlate, judge). */
 #include <errno.h>
+#include <stddef.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,19 +28,15 @@ void sw_trace_free(struct sw_trace *t)
 	for (unsigned i = 0; i < t->ninputs; i++)
 		free(t->inputs[i]);
 	free(t->inputs);
+	sw__flows_free(t);
 	for (size_t i = 0; i < t->nmsgs; i++) {
 		free(t->msgs[i].data);
 		free(t->msgs[i].m);
 	}
 	free(t->msgs);
-	for (size_t i = 0; i < t->nflows; i++)
-		free(t->flows[i].msgs);
-	free(t->flows);
-	for (size_t i = 0; i < t->ntxns; i++) {
-		free(t->txns[i].reqs);
-		free(t->txns[i].resps);
-	}
-	free(t->txns);
+	free(t->freeslots);
+	free(t->heap);
+	free(t->scratch);
 	sw__frag_free(t->frags);
 	sw__tcp_free(t->tcp);
 	free(t);
@@ -90,31 +88,113 @@ bool sw__looks_like_sip(const char *p, size_t len)
 	return ll >= 8 + i && !memcmp(p + ll - 8, " SIP/2.0", 8);
 }
 
-void sw_trace_add_sip(struct sw_trace *t, const struct sw_trace_meta *meta, const char *data,
-		      size_t len)
+/* ---- message slots and the reorder window ------------------------------- */
+
+static bool before(const struct sw_trace *t, unsigned a, unsigned b)
 {
+	const struct sw_trace_msg *x = &t->msgs[a], *y = &t->msgs[b];
+	if (x->meta.ts_us != y->meta.ts_us)
+		return x->meta.ts_us < y->meta.ts_us;
+	return x->seq < y->seq;
+}
+
+static void heap_push(struct sw_trace *t, unsigned slot)
+{
+	size_t i = t->nheap++;
+	while (i) {
+		size_t p = (i - 1) / 2;
+		if (!before(t, slot, t->heap[p]))
+			break;
+		t->heap[i] = t->heap[p];
+		i = p;
+	}
+	t->heap[i] = slot;
+}
+
+static unsigned heap_pop(struct sw_trace *t)
+{
+	unsigned top = t->heap[0], last = t->heap[--t->nheap];
+	size_t i = 0, n = t->nheap;
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= n)
+			break;
+		if (c + 1 < n && before(t, t->heap[c + 1], t->heap[c]))
+			c++;
+		if (!before(t, t->heap[c], last))
+			break;
+		t->heap[i] = t->heap[c];
+		i = c;
+	}
+	if (n)
+		t->heap[i] = last;
+	return top;
+}
+
+void sw__msg_free(struct sw_trace *t, unsigned slot)
+{
+	struct sw_trace_msg *tm = &t->msgs[slot];
+	free(tm->data);
+	free(tm->m);
+	tm->data = NULL;
+	tm->m = NULL;
+	tm->len = 0;
+	tm->seq = (size_t)-1;
+	if (t->nfree == t->capfree) {
+		size_t nc = t->capfree ? t->capfree * 2 : 256;
+		unsigned *n = realloc(t->freeslots, nc * sizeof(*n));
+		if (!n)
+			return; /* the slot is lost, not the memory of the message */
+		t->freeslots = n;
+		t->capfree = nc;
+	}
+	t->freeslots[t->nfree++] = slot;
+}
+
+/* A slot for a new message, or UINT32_MAX. */
+static unsigned slot_new(struct sw_trace *t)
+{
+	if (t->nfree)
+		return t->freeslots[--t->nfree];
 	if (t->nmsgs == t->capmsgs) {
 		size_t nc = t->capmsgs ? t->capmsgs * 2 : 256;
 		struct sw_trace_msg *n = realloc(t->msgs, nc * sizeof(*n));
 		if (!n)
-			return;
+			return SW__NONE;
 		t->msgs = n;
 		t->capmsgs = nc;
 	}
-	struct sw_trace_msg *tm = &t->msgs[t->nmsgs];
+	return (unsigned)t->nmsgs++;
+}
+
+void sw_trace_add_sip(struct sw_trace *t, const struct sw_trace_meta *meta, const char *data,
+		      size_t len)
+{
+	if (!t->heap && !(t->heap = malloc((SW_TRACE_REORDER + 1) * sizeof(*t->heap))))
+		return;
+	if (!t->scratch && !(t->scratch = malloc(sizeof(*t->scratch))))
+		return;
+	unsigned slot = slot_new(t);
+	if (slot == SW__NONE)
+		return;
+	struct sw_trace_msg *tm = &t->msgs[slot];
 	memset(tm, 0, sizeof(*tm));
 	tm->meta = *meta;
-	tm->seq = t->nmsgs;
+	tm->seq = t->seq++;
 	tm->data = malloc(len + 1);
-	if (!tm->data)
+	if (!tm->data) {
+		sw__msg_free(t, slot);
 		return;
+	}
 	memcpy(tm->data, data, len);
 	tm->data[len] = '\0';
 	tm->len = len;
-	tm->m = malloc(sizeof(*tm->m));
-	if (tm->m && sw_msg_parse(tm->m, tm->data, len, NULL, NULL) != 0) {
-		free(tm->m);
-		tm->m = NULL;
+	struct sw_msg *m = t->scratch;
+	if (sw_msg_parse(m, tm->data, len, NULL, NULL) == 0) {
+		/* keep the headers in use only: the table is sized for the worst case */
+		size_t sz = offsetof(struct sw_msg, hdrs) + m->nhdrs * sizeof(m->hdrs[0]);
+		if ((tm->m = malloc(sz)))
+			memcpy(tm->m, m, sz);
 	}
 	if (!tm->m) {
 		t->st.parse_errors++;
@@ -123,7 +203,9 @@ void sw_trace_add_sip(struct sw_trace *t, const struct sw_trace_meta *meta, cons
 		tm->len = tm->m->len;
 	}
 	t->st.sip_msgs++;
-	t->nmsgs++;
+	heap_push(t, slot);
+	if (t->nheap > SW_TRACE_REORDER)
+		sw__flow_msg(t, heap_pop(t));
 }
 
 static bool is_capture(const unsigned char *b, size_t len)
@@ -140,8 +222,14 @@ int sw_trace_read_mem(struct sw_trace *t, const char *name, const void *buf, siz
 {
 	unsigned input = sw_trace_add_input(t, name);
 	t->st.bytes += len;
-	if (is_capture(buf, len))
-		return sw__pcap_read(t, input, buf, len, why, cap);
+	if (is_capture(buf, len)) {
+		FILE *f = fmemopen((void *)buf, len, "rb");
+		if (!f) {
+			snprintf(why, cap, "out of memory");
+			return SW_ENOMEM;
+		}
+		return sw__pcap_read(t, input, f, len, why, cap);
+	}
 	return sw__textlog_read(t, input, buf, len, why, cap);
 }
 
@@ -152,6 +240,18 @@ int sw_trace_read_file(struct sw_trace *t, const char *path, char *why, size_t c
 		snprintf(why, cap, "cannot open: %s", strerror(errno));
 		return SW_EIO;
 	}
+	/* a capture in a regular file is streamed: never all in memory */
+	struct stat sb;
+	unsigned char magic[4];
+	if (f != stdin && fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    fread(magic, 1, 4, f) == 4 && is_capture(magic, 4) && fseek(f, 0, SEEK_SET) == 0) {
+		unsigned input = sw_trace_add_input(t, path);
+		t->st.bytes += (uint64_t)sb.st_size;
+		setvbuf(f, NULL, _IOFBF, 1u << 20);
+		return sw__pcap_read(t, input, f, (uint64_t)sb.st_size, why, cap);
+	}
+	if (f != stdin)
+		rewind(f);
 	size_t len = 0, alloc = 1u << 16;
 	char *buf = malloc(alloc);
 	int rc = 0;
@@ -188,30 +288,21 @@ int sw_trace_read_file(struct sw_trace *t, const char *path, char *why, size_t c
 	return rc;
 }
 
-/* Messages in time order; equal times keep their reading order. */
-static int cmp_msg(const void *a, const void *b)
-{
-	const struct sw_trace_msg *x = a, *y = b;
-	if (x->meta.ts_us != y->meta.ts_us)
-		return x->meta.ts_us < y->meta.ts_us ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
 int sw_trace_analyze(struct sw_trace *t)
 {
 	if (t->analyzed)
 		return 0;
 	t->analyzed = true;
-	if (t->nmsgs > 1)
-		qsort(t->msgs, t->nmsgs, sizeof(t->msgs[0]), cmp_msg);
-	return sw__flows_build(t);
+	while (t->nheap)
+		sw__flow_msg(t, heap_pop(t));
+	return sw__flows_finish(t);
 }
 
 const struct sw_trace_stats *sw_trace_stats(const struct sw_trace *t) { return &t->st; }
 size_t sw_trace_msg_count(const struct sw_trace *t) { return t->nmsgs; }
 const struct sw_trace_msg *sw_trace_msg_get(const struct sw_trace *t, size_t i)
 {
-	return i < t->nmsgs ? &t->msgs[i] : NULL;
+	return i < t->nmsgs && t->msgs[i].seq != (size_t)-1 ? &t->msgs[i] : NULL;
 }
 size_t sw_trace_flow_count(const struct sw_trace *t) { return t->nflows; }
 const struct sw_trace_flow *sw_trace_flow_get(const struct sw_trace *t, size_t i)

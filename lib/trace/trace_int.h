@@ -5,6 +5,8 @@
 #include "sipwarden/trace.h"
 #include "sipwarden/msg.h"
 
+#define SW__NONE UINT32_MAX
+
 /* An IP address as found in a packet. */
 struct sw__ipaddr {
 	uint8_t v6;
@@ -23,29 +25,99 @@ struct sw__pkt {
 struct sw__frag_table;
 struct sw__tcp_table;
 
+/* ---- hmap.c: string keys, chained, with insertion order (for expiry) ---- */
+struct sw__hent {
+	struct sw__hent *next;          /* bucket chain */
+	struct sw__hent *fprev, *fnext; /* insertion order */
+	uint64_t h;
+	void *val;
+	uint64_t u;
+	size_t klen;
+	char key[];
+};
+struct sw__hmap {
+	struct sw__hent **b;
+	size_t nb, n;
+	struct sw__hent *fhead, *ftail;
+};
+struct sw__hent *sw__hmap_get(const struct sw__hmap *m, const char *key, size_t klen);
+/* The entry of key, created (val NULL, u 0) when absent; NULL on ENOMEM. */
+struct sw__hent *sw__hmap_put(struct sw__hmap *m, const char *key, size_t klen, bool *created);
+void sw__hmap_del(struct sw__hmap *m, struct sw__hent *e);
+void sw__hmap_free(struct sw__hmap *m);
+
 /* One transaction: a request (and its retransmissions) and its responses. */
 struct sw__txn {
 	unsigned *reqs, nreqs;   /* copies of the request, in time order */
 	unsigned *resps, nresps;
-	unsigned final;          /* first final response, UINT32_MAX none */
-	unsigned challenge;      /* first 401/407, UINT32_MAX none */
+	unsigned final;          /* first final response, SW__NONE none */
+	unsigned challenge;      /* first 401/407, SW__NONE none */
 	unsigned retrans_after_final; /* request copies seen after the final response */
 	bool has_creds;          /* Authorization / Proxy-Authorization sent */
+	bool replay;             /* an earlier transaction used the same nonce and nc */
+	bool uri_differs;        /* the digest uri is not the Request-URI as written */
 	enum sw_method method;
-	unsigned replay_of;      /* an earlier transaction that used the same nonce and nc, or UINT32_MAX */
-	char key[512];
+	unsigned replay_frame, replay_input; /* where that earlier request was */
+	struct sw__hent *te;     /* entry in the open-transaction map */
+};
+
+/* A flow being followed. */
+struct sw__oflow {
+	struct sw__oflow *prev, *next; /* least recently active first */
+	struct sw__hent *fe;
+	struct sw__txn *tx;
+	unsigned n, cap;
+	uint64_t last_ts;
+};
+
+/* Transactions of a failing flow kept whole, to judge it again at the end. */
+struct sw__ftx {
+	struct sw__txn *tx;
+	unsigned n;
+};
+
+struct sw__sum {
+	struct sw_trace_flow_sum s;
+	unsigned aor, method;    /* interned */
 };
 
 struct sw_trace {
 	struct sw_trace_opts o;
 	char **inputs;
 	unsigned ninputs;
+	/* message slots; a freed slot has seq == UINT64_MAX and is reused */
 	struct sw_trace_msg *msgs;
 	size_t nmsgs, capmsgs;
+	unsigned *freeslots;
+	size_t nfree, capfree;
+	uint64_t seq;
+	/* the reorder window: a min-heap of slots by (time, seq) */
+	unsigned *heap;
+	size_t nheap;
+	struct sw_msg *scratch;  /* parse buffer */
+	/* flows */
 	struct sw_trace_flow *flows;
+	struct sw__ftx *ftx;     /* parallel to flows until the end */
 	size_t nflows, capflows;
-	struct sw__txn *txns;
-	size_t ntxns, captxns;
+	struct sw__sum *sums;
+	size_t nsums, capsums;
+	char **strs;             /* interned AORs and methods */
+	size_t nstrs, capstrs;
+	struct sw__hmap strmap;
+	struct sw__hmap txmap;   /* open transactions */
+	struct sw__hmap done;    /* transactions of judged flows (late copies) */
+	struct sw__hmap fmap;    /* open flows by Call-ID + sent-by */
+	struct sw__hmap nonces;  /* nonce -> last nc, frame of last use */
+	struct sw__hmap uriok;   /* server + digest uri accepted -> frame */
+	struct sw__oflow *lru_head, *lru_tail;
+	size_t nopen;
+	size_t ok_kept;          /* messages of successful flows kept */
+	size_t failed_full;      /* failing flows kept whole */
+	uint64_t now;            /* capture time of the last message processed */
+	/* the verdict being written */
+	char jdetail[512];
+	struct { unsigned msg, frame, input; char note[384]; } jev[SW_TRACE_MAX_EVIDENCE];
+	unsigned jnev;
 	struct sw_trace_stats st;
 	struct sw__frag_table *frags;
 	struct sw__tcp_table *tcp;
@@ -69,21 +141,30 @@ void sw__tcp_free(struct sw__tcp_table *tt);
 int sw__textlog_read(struct sw_trace *t, unsigned input, const char *text, size_t len,
 		     char *why, size_t cap);
 
-/* pcap.c */
-int sw__pcap_read(struct sw_trace *t, unsigned input, const void *buf, size_t len, char *why,
+/* pcap.c: reads the capture from f (closed here); total is its size for
+ * the progress callback. */
+int sw__pcap_read(struct sw_trace *t, unsigned input, void *f, uint64_t total, char *why,
 		  size_t cap);
 
-/* flows.c */
-int sw__flows_build(struct sw_trace *t);
-struct sw_trace_flow *sw__flow_new(struct sw_trace *t);
-int sw__flow_add_msg(struct sw_trace_flow *f, unsigned msg);
+/* trace.c */
+/* Frees the message and its slot (reused later). */
+void sw__msg_free(struct sw_trace *t, unsigned slot);
 
-/* verdict.c: marks answers that reuse a nonce-count (before the flows). */
-int sw__nonce_uses(struct sw_trace *t);
-/* verdict.c: fills cause, failed, detail and evidence of a flow whose
- * transactions are txns[0..n). */
-void sw__verdict(struct sw_trace *t, struct sw_trace_flow *f, const unsigned *txns, unsigned n);
+/* flows.c: one message in time order; the end of the input. */
+void sw__flow_msg(struct sw_trace *t, unsigned slot);
+int sw__flows_finish(struct sw_trace *t);
+void sw__flows_free(struct sw_trace *t);
+
+/* verdict.c */
+/* At a new transaction with credentials: nonce and nc reuse. */
+void sw__nonce_use(struct sw_trace *t, struct sw__txn *x, const struct sw_trace_msg *req);
+/* Records that the server accepted the digest uri of x (when it is not the
+ * Request-URI): such a mismatch is then not blamed. */
+void sw__uri_accepted(struct sw_trace *t, const struct sw__txn *x);
+/* Fills cause, failed, detail and evidence of a flow of transactions tx[0..n). */
+void sw__verdict(struct sw_trace *t, struct sw_trace_flow *f, const struct sw__txn *tx, unsigned n);
 void sw__evidence(struct sw_trace *t, struct sw_trace_flow *f, unsigned msg, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+void sw__flow_strings_free(struct sw_trace_flow *f);
 
 #endif

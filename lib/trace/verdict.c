@@ -12,32 +12,65 @@
 #include "sipwarden/auth.h"
 #include "trace_int.h"
 
-#define NONE UINT32_MAX
+#define NONE SW__NONE
+#define NONCES_MAX 8192u /* nonces remembered for nonce-count reuse */
+#define URIOK_MAX 65536u
 #define MAX_CHALLENGES 8u
+
+static void evidence_at(struct sw_trace *t, unsigned msg, unsigned frame, unsigned input,
+			const char *fmt, va_list ap)
+{
+	if (t->jnev >= SW_TRACE_MAX_EVIDENCE)
+		return;
+	for (unsigned i = 0; i < t->jnev; i++) /* one note per message and text */
+		if (t->jev[i].msg == msg && msg != NONE && fmt[0] == '\0')
+			return;
+	t->jev[t->jnev].msg = msg;
+	t->jev[t->jnev].frame = frame;
+	t->jev[t->jnev].input = input;
+	vsnprintf(t->jev[t->jnev].note, sizeof(t->jev[0].note), fmt, ap);
+	t->jnev++;
+}
 
 void sw__evidence(struct sw_trace *t, struct sw_trace_flow *f, unsigned msg, const char *fmt, ...)
 {
-	(void)t;
-	if (f->nev >= SW_TRACE_MAX_EVIDENCE)
-		return;
-	for (unsigned i = 0; i < f->nev; i++) /* one note per message and text */
-		if (f->ev[i].msg == msg && fmt[0] == '\0')
-			return;
-	struct sw_trace_evidence *e = &f->ev[f->nev++];
-	e->msg = msg;
+	(void)f;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(e->note, sizeof(e->note), fmt, ap);
+	evidence_at(t, msg, t->msgs[msg].meta.frame, t->msgs[msg].meta.input, fmt, ap);
 	va_end(ap);
 }
 
-static void detail(struct sw_trace_flow *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void detail(struct sw_trace_flow *f, const char *fmt, ...)
+/* Evidence in a message that is no longer kept (another, judged flow). */
+static void evidence_frame(struct sw_trace *t, unsigned frame, unsigned input, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void evidence_frame(struct sw_trace *t, unsigned frame, unsigned input, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(f->detail, sizeof(f->detail), fmt, ap);
+	evidence_at(t, NONE, frame, input, fmt, ap);
 	va_end(ap);
+}
+
+static void detail(struct sw_trace *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void detail(struct sw_trace *t, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(t->jdetail, sizeof(t->jdetail), fmt, ap);
+	va_end(ap);
+}
+
+void sw__flow_strings_free(struct sw_trace_flow *f)
+{
+	if (f->detail && f->detail[0])
+		free((char *)f->detail);
+	for (unsigned i = 0; i < f->nev; i++)
+		free((char *)f->ev[i].note);
+	free(f->ev);
+	f->detail = "";
+	f->ev = NULL;
+	f->nev = 0;
 }
 
 /* The first Digest credentials of a request. */
@@ -109,58 +142,66 @@ static bool known_addr(const char *a) { return a[0] && strcmp(a, "local") && str
 
 /* ---- nonce-count reuse across transactions ------------------------------- */
 
-int sw__nonce_uses(struct sw_trace *t)
+void sw__nonce_use(struct sw_trace *t, struct sw__txn *x, const struct sw_trace_msg *req)
 {
-	/* a linear scan per nonce would be quadratic: remember, per nonce, the
-	 * last transaction that used it, in a sorted array searched by nonce */
-	struct use { char nonce[96]; uint32_t nc; unsigned txn; bool qop; } *u = NULL;
-	size_t nu = 0, cap = 0;
-	for (size_t i = 0; i < t->ntxns; i++) {
-		struct sw__txn *x = &t->txns[i];
-		if (!x->has_creds || !x->nreqs)
-			continue;
-		struct sw_auth a;
-		if (!creds_of(t->msgs[x->reqs[0]].m, &a) || !a.nonce.p)
-			continue;
-		char nonce[96], ncs[16];
-		S(a.nonce, nonce, sizeof(nonce));
-		uint32_t nc = (uint32_t)strtoul(S(a.nc, ncs, sizeof(ncs)), NULL, 16);
-		struct use *hit = NULL;
-		for (size_t k = 0; k < nu; k++) /* nonces are few per capture window */
-			if (!strcmp(u[k].nonce, nonce)) {
-				hit = &u[k];
-				break;
-			}
-		if (hit) {
-			if (!a.qop.p || nc <= hit->nc)
-				x->replay_of = hit->txn;
-			if (nc > hit->nc)
-				hit->nc = nc;
-			hit->txn = (unsigned)i;
-			continue;
+	/* per nonce: the highest nc and the last request that used it (u:
+	 * nc << 32 | frame; val: the input), the oldest forgotten first */
+	struct sw_auth a;
+	if (!req->m || !creds_of(req->m, &a))
+		return;
+	x->uri_differs = a.uri.p && !sw_str_eq_str(a.uri, req->m->ruri);
+	if (!a.nonce.p)
+		return;
+	char ncs[16];
+	uint32_t nc = (uint32_t)strtoul(S(a.nc, ncs, sizeof(ncs)), NULL, 16);
+	bool created;
+	struct sw__hent *e = sw__hmap_put(&t->nonces, a.nonce.p, a.nonce.len, &created);
+	if (!e)
+		return;
+	if (!created) {
+		uint32_t last = (uint32_t)(e->u >> 32);
+		if (!a.qop.p || nc <= last) {
+			x->replay = true;
+			x->replay_frame = (unsigned)(e->u & 0xffffffffu);
+			x->replay_input = (unsigned)(uintptr_t)e->val;
 		}
-		if (nu == cap) {
-			size_t nc2 = cap ? cap * 2 : 64;
-			struct use *n = realloc(u, nc2 * sizeof(*n));
-			if (!n) {
-				free(u);
-				return SW_ENOMEM;
-			}
-			u = n;
-			cap = nc2;
-		}
-		snprintf(u[nu].nonce, sizeof(u[nu].nonce), "%s", nonce);
-		u[nu].nc = nc;
-		u[nu].txn = (unsigned)i;
-		u[nu].qop = a.qop.p != NULL;
-		nu++;
-		if (nu > 4096) { /* keep the window bounded: forget the oldest half */
-			memmove(u, u + 2048, (nu - 2048) * sizeof(*u));
-			nu -= 2048;
-		}
+		if (nc < last)
+			nc = last;
 	}
-	free(u);
-	return 0;
+	e->u = (uint64_t)nc << 32 | req->meta.frame;
+	e->val = (void *)(uintptr_t)req->meta.input;
+	while (t->nonces.n > NONCES_MAX)
+		sw__hmap_del(&t->nonces, t->nonces.fhead);
+}
+
+/* The key of the server + digest uri map. */
+static size_t uri_key(char *out, size_t cap, const char *dst, sw_str uri)
+{
+	int n = snprintf(out, cap, "%s|%.*s", dst, (int)(uri.len > 400 ? 400 : uri.len), uri.p ? uri.p : "");
+	return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
+void sw__uri_accepted(struct sw_trace *t, const struct sw__txn *x)
+{
+	if (!x->has_creds || !x->uri_differs || x->final == NONE || !x->nreqs)
+		return;
+	unsigned st = t->msgs[x->final].m->status;
+	if (st == 401 || st == 407 || st == 403 || st >= 700)
+		return;
+	const struct sw_trace_msg *r = &t->msgs[x->reqs[0]];
+	struct sw_auth a;
+	if (!r->m || !creds_of(r->m, &a) || !a.uri.p || sw_str_eq_str(a.uri, r->m->ruri))
+		return;
+	char key[512];
+	size_t n = uri_key(key, sizeof(key), r->meta.dst, a.uri);
+	bool created;
+	struct sw__hent *e = sw__hmap_put(&t->uriok, key, n, &created);
+	if (e && created) {
+		e->u = r->meta.frame;
+		e->val = (void *)(uintptr_t)r->meta.input;
+	}
+	while (t->uriok.n > URIOK_MAX)
+		sw__hmap_del(&t->uriok, t->uriok.fhead);
 }
 
 /* ---- checks of one answer against its challenge ---------------------------- */
@@ -175,25 +216,14 @@ struct answer {
 };
 
 /* An answer to the same server with the same digest uri that was accepted:
- * the server does not check the uri, so a mismatch is not why it refused. */
+ * the server does not check the uri, so a mismatch is not why it refused.
+ * The frame of that answer, or NONE. */
 static unsigned uri_accepted_elsewhere(struct sw_trace *t, const struct answer *an)
 {
-	const char *dst = t->msgs[an->msg].meta.dst;
-	for (size_t i = 0; i < t->ntxns; i++) {
-		const struct sw__txn *x = &t->txns[i];
-		if (!x->has_creds || x->final == NONE || x->reqs[0] == an->msg)
-			continue;
-		unsigned st = t->msgs[x->final].m->status;
-		if (st == 401 || st == 407 || st == 403 || st >= 700)
-			continue;
-		const struct sw_trace_msg *r = &t->msgs[x->reqs[0]];
-		struct sw_auth a;
-		if (strcmp(r->meta.dst, dst) || !creds_of(r->m, &a) || !a.uri.p)
-			continue;
-		if (sw_str_eq_str(a.uri, an->a.uri) && !sw_str_eq_str(a.uri, r->m->ruri))
-			return x->reqs[0];
-	}
-	return NONE;
+	char key[512];
+	size_t n = uri_key(key, sizeof(key), t->msgs[an->msg].meta.dst, an->a.uri);
+	const struct sw__hent *e = sw__hmap_get(&t->uriok, key, n);
+	return e ? (unsigned)e->u : NONE;
 }
 
 /* A structural fault of the answer, or SW_CAUSE_OK. */
@@ -209,7 +239,7 @@ static enum sw_cause structure(struct sw_trace *t, struct sw_trace_flow *f, stru
 			break;
 		}
 	if (!an->match && an->nch) {
-		detail(f, "the answer names realm \"%s\" but the challenge was for realm \"%s\"",
+		detail(t, "the answer names realm \"%s\" but the challenge was for realm \"%s\"",
 		       S(a->realm, b1, sizeof(b1)), S(an->ch[0].realm, b2, sizeof(b2)));
 		sw__evidence(t, f, an->msg, "answer: realm=\"%s\"", b1);
 		return SW_CAUSE_REALM_MISMATCH;
@@ -224,7 +254,7 @@ static enum sw_cause structure(struct sw_trace *t, struct sw_trace_flow *f, stru
 			    sw_digest_alg_parse(an->ch[i].algorithm, &calg) == 0 && calg == alg)
 				offered = true;
 	if (!offered) {
-		detail(f, "the answer uses algorithm %s, which the challenge did not offer",
+		detail(t, "the answer uses algorithm %s, which the challenge did not offer",
 		       a->algorithm.p ? S(a->algorithm, b1, sizeof(b1)) : "MD5 (none given)");
 		sw__evidence(t, f, an->msg, "answer: algorithm=%s", a->algorithm.p ? b1 : "(absent: MD5)");
 		return SW_CAUSE_ALGORITHM_UNSUPPORTED;
@@ -243,7 +273,7 @@ static enum sw_cause structure(struct sw_trace *t, struct sw_trace_flow *f, stru
 		else if (a->nc.len != 8)
 			why = "nc is not 8 hex digits";
 		if (why) {
-			detail(f, "%s (offered qop=\"%s\", answered qop=%s, nc=%s)", why,
+			detail(t, "%s (offered qop=\"%s\", answered qop=%s, nc=%s)", why,
 			       S(c->qop, b1, sizeof(b1)), a->qop.p ? S(a->qop, b2, sizeof(b2)) : "absent",
 			       a->nc.p ? "present" : "absent");
 			sw__evidence(t, f, an->msg, "answer: %s", why);
@@ -257,9 +287,9 @@ static enum sw_cause structure(struct sw_trace *t, struct sw_trace_flow *f, stru
 		unsigned other = same ? NONE : uri_accepted_elsewhere(t, an);
 		if (other != NONE) {
 			sw__evidence(t, f, an->msg, "digest uri \"%s\" differs from the Request-URI, but the server accepted the same in #%u",
-				     S(a->uri, b1, sizeof(b1)), t->msgs[other].meta.frame);
+				     S(a->uri, b1, sizeof(b1)), other);
 		} else if (!same) {
-			detail(f, "the digest uri \"%s\" is not the Request-URI \"%s\"",
+			detail(t, "the digest uri \"%s\" is not the Request-URI \"%s\"",
 			       S(a->uri, b1, sizeof(b1)), S(req->ruri, b2, sizeof(b2)));
 			sw__evidence(t, f, an->msg, "answer: uri=\"%s\", Request-URI %s", b1, b2);
 			return SW_CAUSE_URI_MISMATCH;
@@ -309,7 +339,7 @@ static bool prove(struct sw_trace *t, struct sw_trace_flow *f, struct answer *an
 		return true;
 	}
 	*cause = d.mistake == SW_MISTAKE_UNKNOWN ? SW_CAUSE_WRONG_PASSWORD : d.cause;
-	detail(f, "%s (response %.*s, expected %s)", d.what, (int)an->a.response.len,
+	detail(t, "%s (response %.*s, expected %s)", d.what, (int)an->a.response.len,
 	       an->a.response.p ? an->a.response.p : "", d.expected);
 	sw__evidence(t, f, an->msg, "response verified with the credentials of %s: %s",
 		     S(an->a.username, b1, sizeof(b1)), d.what);
@@ -346,7 +376,7 @@ static enum sw_cause rejected(struct sw_trace *t, struct sw_trace_flow *f, const
 	char b1[128], b2[128];
 	const struct sw_trace_msg *fin = &t->msgs[x->final];
 	if (!load_answer(t, prev, x, &an)) {
-		detail(f, "the credentials could not be parsed");
+		detail(t, "the credentials could not be parsed");
 		return SW_CAUSE_MALFORMED_AUTHORIZATION;
 	}
 	enum sw_cause c = structure(t, f, &an);
@@ -355,15 +385,15 @@ static enum sw_cause rejected(struct sw_trace *t, struct sw_trace_flow *f, const
 	if (an.chmsg != NONE && known_addr(t->msgs[an.chmsg].meta.src) &&
 	    known_addr(t->msgs[an.msg].meta.dst) &&
 	    strcmp(t->msgs[an.chmsg].meta.src, t->msgs[an.msg].meta.dst) != 0) {
-		detail(f, "the challenge came from %s but the answer went to %s, which did not issue the nonce",
+		detail(t, "the challenge came from %s but the answer went to %s, which did not issue the nonce",
 		       t->msgs[an.chmsg].meta.src, t->msgs[an.msg].meta.dst);
 		sw__evidence(t, f, an.msg, "answer sent to %s", t->msgs[an.msg].meta.dst);
 		return SW_CAUSE_RETRY_OTHER_SERVER;
 	}
-	if (x->replay_of != NONE) {
-		detail(f, "the answer reuses nonce \"%s\" with nc=%s, already used by an earlier request",
+	if (x->replay) {
+		detail(t, "the answer reuses nonce \"%s\" with nc=%s, already used by an earlier request",
 		       S(an.a.nonce, b1, sizeof(b1)), an.a.nc.p ? S(an.a.nc, b2, sizeof(b2)) : "(none)");
-		sw__evidence(t, f, t->txns[x->replay_of].reqs[0], "first use of that nonce and nc");
+		evidence_frame(t, x->replay_frame, x->replay_input, "first use of that nonce and nc");
 		return SW_CAUSE_NONCE_REPLAY;
 	}
 	struct sw_auth again[MAX_CHALLENGES];
@@ -372,7 +402,7 @@ static enum sw_cause rejected(struct sw_trace *t, struct sw_trace_flow *f, const
 	for (unsigned i = 0; i < nagain; i++)
 		stale |= flag_true(again[i].stale);
 	if (stale) {
-		detail(f, "the server said the nonce expired (stale=true) and the client did not retry with the new one");
+		detail(t, "the server said the nonce expired (stale=true) and the client did not retry with the new one");
 		sw__evidence(t, f, x->final, "challenge again with stale=true");
 		return SW_CAUSE_STALE_NONCE;
 	}
@@ -380,7 +410,7 @@ static enum sw_cause rejected(struct sw_trace *t, struct sw_trace_flow *f, const
 	bool proved = prove(t, f, &an, &pc);
 	if (nagain && reason_says_nonce(fin->m) && (!proved || pc == SW_CAUSE_OK)) {
 		first_line(fin, b1, sizeof(b1));
-		detail(f, "the server refused the nonce (\"%s\") but sent the new challenge without stale=true, so the client gave up",
+		detail(t, "the server refused the nonce (\"%s\") but sent the new challenge without stale=true, so the client gave up",
 		       b1);
 		sw__evidence(t, f, x->final, "new challenge without stale=true");
 		return SW_CAUSE_STALE_WITHOUT_FLAG;
@@ -388,26 +418,28 @@ static enum sw_cause rejected(struct sw_trace *t, struct sw_trace_flow *f, const
 	if (proved) {
 		if (pc == SW_CAUSE_OK) {
 			first_line(fin, b1, sizeof(b1));
-			detail(f, "the response is right for the stored credentials, yet the server answered \"%s\"", b1);
+			detail(t, "the response is right for the stored credentials, yet the server answered \"%s\"", b1);
 			return SW_CAUSE_REFUSED_AFTER_VALID_DIGEST;
 		}
 		return pc;
 	}
 	first_line(fin, b1, sizeof(b1));
 	char realm[128];
-	detail(f, "a well-formed answer (user \"%s\", realm \"%s\") was refused with \"%s\"",
+	detail(t, "a well-formed answer (user \"%s\", realm \"%s\") was refused with \"%s\"",
 	       S(an.a.username, b2, sizeof(b2)), S(an.a.realm, realm, sizeof(realm)), b1);
 	return SW_CAUSE_CREDENTIALS_REJECTED;
 }
 
-void sw__verdict(struct sw_trace *t, struct sw_trace_flow *f, const unsigned *txns, unsigned n)
+void sw__verdict(struct sw_trace *t, struct sw_trace_flow *f, const struct sw__txn *tx, unsigned n)
 {
-	const struct sw__txn *last = &t->txns[txns[n - 1]];
-	const struct sw__txn *prev = n > 1 ? &t->txns[txns[n - 2]] : NULL;
+	t->jdetail[0] = '\0';
+	t->jnev = 0;
+	const struct sw__txn *last = &tx[n - 1];
+	const struct sw__txn *prev = n > 1 ? &tx[n - 2] : NULL;
 	const struct sw_trace_msg *req = &t->msgs[last->reqs[0]];
 	unsigned n423 = 0;
 	for (unsigned i = 0; i < n; i++) {
-		const struct sw__txn *x = &t->txns[txns[i]];
+		const struct sw__txn *x = &tx[i];
 		if (x->challenge != NONE || x->has_creds)
 			f->auth = true;
 		if (x->final != NONE && t->msgs[x->final].m->status == 423)
@@ -423,7 +455,7 @@ void sw__verdict(struct sw_trace *t, struct sw_trace_flow *f, const unsigned *tx
 	if (st == 0) {
 		f->fail_msg = last->reqs[last->nreqs - 1];
 		if (req->meta.nfrags > 1) {
-			detail(f, "the request was sent in %u IP fragments and nothing came back (%u copies sent)",
+			detail(t, "the request was sent in %u IP fragments and nothing came back (%u copies sent)",
 			       req->meta.nfrags, last->nreqs);
 			sw__evidence(t, f, last->reqs[0], "%zu bytes in %u IP fragments, no answer", req->len,
 				     req->meta.nfrags);
@@ -431,16 +463,16 @@ void sw__verdict(struct sw_trace *t, struct sw_trace_flow *f, const unsigned *tx
 		} else if (prev && prev->challenge != NONE && last->has_creds &&
 			   known_addr(t->msgs[prev->challenge].meta.src) && known_addr(req->meta.dst) &&
 			   strcmp(t->msgs[prev->challenge].meta.src, req->meta.dst)) {
-			detail(f, "the challenge came from %s but the answer went to %s, which never replied",
+			detail(t, "the challenge came from %s but the answer went to %s, which never replied",
 			       t->msgs[prev->challenge].meta.src, req->meta.dst);
 			sw__evidence(t, f, last->reqs[0], "answer sent to %s", req->meta.dst);
 			c = SW_CAUSE_RETRY_OTHER_SERVER;
 		} else if (f->auth) {
-			detail(f, "no response to the request (%u copies sent)", last->nreqs);
+			detail(t, "no response to the request (%u copies sent)", last->nreqs);
 			sw__evidence(t, f, last->reqs[0], "no response");
 			c = SW_CAUSE_NO_RESPONSE;
 		} else {
-			detail(f, "no response captured; no authentication took part");
+			detail(t, "no response captured; no authentication took part");
 			f->fail_msg = NONE;
 		}
 	} else if (st == 401 || st == 407) {
@@ -449,13 +481,13 @@ void sw__verdict(struct sw_trace *t, struct sw_trace_flow *f, const unsigned *tx
 			if (last->retrans_after_final) {
 				struct sw_via v;
 				bool rport = sw_msg_top_via(req->m, &v, NULL) == 0 && v.has_rport;
-				detail(f, "the %u challenge was sent but the client kept retransmitting the request (%u times after it): the response never reached it%s",
+				detail(t, "the %u challenge was sent but the client kept retransmitting the request (%u times after it): the response never reached it%s",
 				       st, last->retrans_after_final,
 				       rport ? "" : "; the request's Via has no rport, so the answer went to the Via port");
 				sw__evidence(t, f, last->reqs[last->nreqs - 1], "retransmission after the %u", st);
 				c = SW_CAUSE_RESPONSE_LOST_NAT;
 			} else {
-				detail(f, "the client received %u and never sent credentials", st);
+				detail(t, "the client received %u and never sent credentials", st);
 				c = SW_CAUSE_CHALLENGE_NOT_ANSWERED;
 			}
 			sw__evidence(t, f, last->final, "challenge, not answered");
@@ -474,10 +506,10 @@ void sw__verdict(struct sw_trace *t, struct sw_trace_flow *f, const unsigned *tx
 				exp = ct.expires;
 		}
 		if (n423 > 1)
-			detail(f, "423 Interval Too Brief %u times in a row: the client keeps asking for %u s, the server wants at least %u s",
+			detail(t, "423 Interval Too Brief %u times in a row: the client keeps asking for %u s, the server wants at least %u s",
 			       n423, exp, min);
 		else
-			detail(f, "the registration asked for %u s; the server wants at least %u s (Min-Expires)", exp, min);
+			detail(t, "the registration asked for %u s; the server wants at least %u s (Min-Expires)", exp, min);
 		sw__evidence(t, f, last->final, "423, Min-Expires: %u", min);
 		c = SW_CAUSE_EXPIRES_TOO_BRIEF;
 	} else if (st >= 300 && last->has_creds && (st == 403 || st == 401 || st == 407)) {
@@ -487,15 +519,15 @@ void sw__verdict(struct sw_trace *t, struct sw_trace_flow *f, const unsigned *tx
 	} else if (st >= 300 && last->has_creds && st != 403) {
 		c = SW_CAUSE_OK; /* authentication passed; the request failed for other reasons */
 		first_line(&t->msgs[last->final], b1, sizeof(b1));
-		detail(f, "authentication passed; the request then ended with \"%s\"", b1);
+		detail(t, "authentication passed; the request then ended with \"%s\"", b1);
 	} else if (st >= 300 && !last->has_creds) {
 		first_line(&t->msgs[last->final], b1, sizeof(b1));
 		if (st == 403 && !strcmp(f->method, "REGISTER")) {
-			detail(f, "refused without a challenge: \"%s\"", b1);
+			detail(t, "refused without a challenge: \"%s\"", b1);
 			f->fail_msg = last->final;
 			c = SW_CAUSE_CREDENTIALS_REJECTED;
 		} else {
-			detail(f, "no authentication; ended with \"%s\"", b1);
+			detail(t, "no authentication; ended with \"%s\"", b1);
 			c = SW_CAUSE_OK;
 		}
 	} else {
@@ -504,17 +536,17 @@ void sw__verdict(struct sw_trace *t, struct sw_trace_flow *f, const unsigned *tx
 		if (last->has_creds) {
 			struct answer an;
 			enum sw_cause pc;
-			if (load_answer(t, prev, last, &an) && prove(t, f, &an, &pc) && pc != SW_CAUSE_OK)
-				detail(f, "accepted although the response does not verify with the given credentials");
+			if (t->o.creds && load_answer(t, prev, last, &an) && prove(t, f, &an, &pc) && pc != SW_CAUSE_OK)
+				detail(t, "accepted although the response does not verify with the given credentials");
 			else
-				detail(f, "authenticated after %u challenge%s", n - 1, n == 2 ? "" : "s");
+				detail(t, "authenticated after %u challenge%s", n - 1, n == 2 ? "" : "s");
 		} else {
-			detail(f, "accepted without authentication");
+			detail(t, "accepted without authentication");
 		}
 		if (n423)
-			sw__evidence(t, f, t->txns[txns[0]].final, "423 Interval Too Brief before success");
+			sw__evidence(t, f, tx[0].final, "423 Interval Too Brief before success");
 		for (unsigned i = 1; i + 1 < n; i++) {
-			const struct sw__txn *x = &t->txns[txns[i]];
+			const struct sw__txn *x = &tx[i];
 			if (x->has_creds && x->final != NONE && reason_says_nonce(t->msgs[x->final].m))
 				sw__evidence(t, f, x->final, "nonce refused on the way (stale-without-flag?), the retry worked");
 		}
@@ -523,4 +555,19 @@ void sw__verdict(struct sw_trace *t, struct sw_trace_flow *f, const unsigned *tx
 	f->failed = c != SW_CAUSE_OK;
 	if (f->failed)
 		f->auth = true;
+	/* the strings, sized to fit */
+	f->detail = t->jdetail[0] ? strdup(t->jdetail) : NULL;
+	if (!f->detail)
+		f->detail = "";
+	f->nev = 0;
+	f->ev = t->jnev ? calloc(t->jnev, sizeof(*f->ev)) : NULL;
+	for (unsigned i = 0; f->ev && i < t->jnev; i++) {
+		f->ev[i].msg = t->jev[i].msg;
+		f->ev[i].frame = t->jev[i].frame;
+		f->ev[i].input = t->jev[i].input;
+		if ((f->ev[i].note = strdup(t->jev[i].note)))
+			f->nev++;
+		else
+			break;
+	}
 }
