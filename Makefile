@@ -51,7 +51,7 @@ LIBA     := $(B)/libsipwarden.a
 
 all:
 	@$(MAKE) --no-print-directory V=release variant-bin
-	@cp build/release/sipwarden ./sipwarden
+	@cp build/release/sipwarden ./sipwarden.new && mv -f ./sipwarden.new ./sipwarden  # even while one runs
 
 variant-bin: $(B)/sipwarden
 variant-tests: $(B)/sipwarden $(TEST_BIN)
