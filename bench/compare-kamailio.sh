@@ -134,7 +134,7 @@ stop_server() {
 	pids=$(tree_pids "$SERVER_PID")
 	# shellcheck disable=SC2086
 	[ -n "$pids" ] && kill -TERM $pids 2>/dev/null
-	for i in $(seq 50); do
+	for i in $(seq 200); do   # Kamailio frees 1,000,000 bindings for a while
 		pids=$(tree_pids "$SERVER_PID"); [ -z "$pids" ] && break
 		sleep 0.1
 	done
