@@ -106,9 +106,13 @@ fuzz: deps
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz.sh
 
 BENCH_BIN := $(BENCH_SRC:bench/%.c=build/release/bench/%)
-bench:
+# `make bench`: the micro-benchmarks, then the comparison with Kamailio
+# (bench/compare-kamailio.sh --quick; the full table without --quick).
+bench: deps
+	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory V=release bench-bins
 	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || exit 1; done
+	bench/compare-kamailio.sh --quick
 bench-bins: $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 $(B)/bench/%: $(B)/bench/%.o $(LIBA)
 	@mkdir -p $(dir $@)
