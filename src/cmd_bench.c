@@ -42,7 +42,7 @@ static const char usage_text[] =
 	"                       ones then get min(Timer F, 4 s) to finish, or count as\n"
 	"                       failures ('unfinished')\n"
 	"  --threads T          sending threads, each with its own socket (default 1)\n"
-	"  --transport udp      UDP only: TCP is not implemented yet (exit 2)\n"
+	"  --transport udp      UDP only: TCP is not supported yet (exit 2)\n"
 	"  --scenario S         register-auth (default): REGISTER -> 401 -> REGISTER with\n"
 	"                       digest (the offered algorithm, qop=auth when offered;\n"
 	"                       digest uri = Request-URI = sip:DOMAIN) -> 200;\n"
@@ -374,7 +374,7 @@ int cmd_bench(int argc, char **argv)
 		return usage_error("%s", "give --rate or --max, not both");
 	if (o.transport && strcmp(o.transport, "udp")) {
 		if (!strcmp(o.transport, "tcp"))
-			return usage_error("%s", "--transport tcp is not implemented yet: use udp");
+			return usage_error("%s", "--transport tcp is not supported yet: use udp");
 		return usage_error("--transport must be udp, not '%s'", o.transport);
 	}
 	if (o.scenario && sw_lg_scenario_parse(o.scenario, &cfg.scenario))

@@ -29,14 +29,16 @@ trap _serve_cleanup EXIT
 # bg_track PID: stop this process on exit
 bg_track() { _bg_pids+=("$1"); }
 
-# free_port: a random port in 20000-29999 free for both UDP and TCP on
-# 127.0.0.1 (bound without SO_REUSEPORT, so a port another server holds with
-# SO_REUSEPORT counts as taken).
+# free_port [LOW HIGH]: a random port in LOW-HIGH (default 20000-29999) free
+# for both UDP and TCP on 127.0.0.1 (bound without SO_REUSEPORT, so a port
+# another server holds with SO_REUSEPORT counts as taken). Each test script
+# uses its own range, so that scripts never pick each other's ports.
 free_port() {
-	python3 - <<'PY'
+	python3 - "${1:-20000}" "${2:-29999}" <<'PY'
 import random, socket, sys
+low, high = int(sys.argv[1]), int(sys.argv[2])
 for _ in range(200):
-    p = random.randint(20000, 29999)
+    p = random.randint(low, high)
     ok = True
     for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
         s = socket.socket(socket.AF_INET, kind)

@@ -6,27 +6,8 @@
 # time), --max, usage errors. Every load is a few seconds.
 . "$(dirname "$0")/serve_lib.sh"
 
-# a port in 40000-49999 free for UDP and TCP on 127.0.0.1
-bench_port() {
-	python3 - <<'PY'
-import random, socket, sys
-for _ in range(200):
-    p = random.randint(40000, 49999)
-    ok = True
-    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-        s = socket.socket(socket.AF_INET, kind)
-        try:
-            s.bind(("127.0.0.1", p))
-        except OSError:
-            ok = False
-        finally:
-            s.close()
-    if ok:
-        print(p)
-        sys.exit(0)
-sys.exit(1)
-PY
-}
+# ports of this script's own range
+bench_port() { free_port 40000 49999; }
 
 PAT='user%05d@127.0.0.1:pw-user%05d'
 B() { "$SIPWARDEN" bench "$@"; }
@@ -41,8 +22,8 @@ expect_match "--help documents the exit codes" "$OUT" 'exit codes: 0'
 expect_exit 2 "no --target: usage error" -- B --user-pattern "$PAT"
 expect_exit 2 "no users: usage error" -- B --target 127.0.0.1:5060
 expect_exit 2 "--rate and --max together: usage error" -- B --target 127.0.0.1:5060 --user-pattern "$PAT" --rate 10 --max
-expect_exit 2 "--transport tcp is not implemented: exit 2" -- B --target 127.0.0.1:5060 --user-pattern "$PAT" --transport tcp
-expect_match "and says so" "$ERR" 'tcp is not implemented'
+expect_exit 2 "--transport tcp is not supported yet: exit 2" -- B --target 127.0.0.1:5060 --user-pattern "$PAT" --transport tcp
+expect_match "and says so" "$ERR" 'tcp is not supported'
 expect_exit 2 "a pattern with %s is refused" -- B --target 127.0.0.1:5060 --user-pattern 'u%s@d:p'
 expect_exit 2 "unknown scenario: usage error" -- B --target 127.0.0.1:5060 --user-pattern "$PAT" --scenario invite
 expect_exit 2 "--target without a port: usage error" -- B --target 127.0.0.1 --user-pattern "$PAT"

@@ -7,27 +7,8 @@
 # JSON output.
 . "$(dirname "${BASH_SOURCE[0]}")/serve_lib.sh"
 
-# a random port in 30000-39999 free for UDP and TCP on 127.0.0.1
-check_port() {
-	python3 - <<'PY'
-import random, socket, sys
-for _ in range(200):
-    p = random.randint(30000, 39999)
-    ok = True
-    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-        s = socket.socket(socket.AF_INET, kind)
-        try:
-            s.bind(("127.0.0.1", p))
-        except OSError:
-            ok = False
-        finally:
-            s.close()
-    if ok:
-        print(p)
-        sys.exit(0)
-sys.exit(1)
-PY
-}
+# ports of this script's own range
+check_port() { free_port 30000 39999; }
 
 # ids FILE: the finding ids of a JSON report, comma-separated
 ids() { json_q '",".join(f["id"] for f in j["findings"])' <"$1"; }
