@@ -105,6 +105,15 @@ struct pending {
 	char req[];
 };
 
+/* The event's detail for an accepted REGISTER: what it did. */
+static const char *ops_summary(const struct sw_binding_op *ops, size_t n)
+{
+	size_t puts = 0;
+	for (size_t i = 0; i < n; i++)
+		puts += ops[i].kind == SW_BINDING_PUT;
+	return puts == n ? "registered" : puts == 0 ? "unregistered" : "registered and unregistered contacts";
+}
+
 /* On the worker thread, once the write is durable (or failed). */
 static void register_done(struct sw_worker *w, void *arg)
 {
@@ -126,7 +135,7 @@ static void register_done(struct sw_worker *w, void *arg)
 		} else {
 			r->registrations_ok++;
 			sw__event(&q, p->aor, sw_str_from(p->auth_user, strlen(p->auth_user)),
-				  sw_str_from(p->realm, strlen(p->realm)), SW_CAUSE_OK, "registered");
+				  sw_str_from(p->realm, strlen(p->realm)), SW_CAUSE_OK, ops_summary(p->ops, p->nops));
 			reply_ok(&q, p->aor);
 		}
 	}

@@ -155,7 +155,7 @@ wait_match() {
 		if printf '%s' "$OUT" | grep -Eq -- "$re"; then ok "$desc"; return 0; fi
 		sleep 0.1
 	done
-	not_ok "$desc (no match for /$re/ in: ${OUT:0:400})"
+	not_ok "$desc (no match for /$re/ in: ${OUT:0:400})"; return 1
 }
 
 # json_q EXPR < JSON: evaluates a Python expression over the parsed JSON `j`

@@ -67,7 +67,10 @@ audio_alert		aufile,/dev/null
 module_app		account.so
 EOF
 echo "<sip:bob@127.0.0.1:$SW_PORT;transport=udp>;auth_pass=b0b-Pass;regint=60" >"$H/.baresip/accounts"
-HOME="$H" timeout 30 baresip -f "$H/.baresip" >"$T/baresip.out" 2>&1 </dev/null &
+# --foreground: a SIGTERM to timeout reaches baresip once (without it, timeout
+# also signals its process group, and baresip quits at once on a second
+# SIGTERM, sometimes before its unregistration is answered)
+HOME="$H" timeout --foreground 30 baresip -f "$H/.baresip" >"$T/baresip.out" 2>&1 </dev/null &
 BP=$!
 bg_track "$BP"
 got=
@@ -91,7 +94,12 @@ kill -TERM "$BP" 2>/dev/null
 for i in $(seq 1 50); do kill -0 "$BP" 2>/dev/null || break; sleep 0.1; done
 kill -KILL "$BP" 2>/dev/null
 wait "$BP" 2>/dev/null
-wait_match "baresip unregistered when it stopped" '^\[\]$' REGS bob@127.0.0.1
+if ! wait_match "baresip unregistered when it stopped" '^\[\]$' REGS bob@127.0.0.1; then
+	echo "# why bob: $("$SIPWARDEN" why bob@127.0.0.1 --json --last 4 --db "$SW_DB" 2>&1 | head -c 1500)"
+	echo "# baresip: $(sed 's/\x1b\[[0-9;]*m//g' "$T/baresip.out" | tail -c 1500)"
+fi
+wait_match "why bob: the last event is baresip's unregistration" '"cause":"ok".*"detail":"unregistered"' \
+	"$SIPWARDEN" why bob@127.0.0.1 --json --last 1 --db "$SW_DB"
 sw_alive "server answers after baresip"
 sw_stop
 
