@@ -19,8 +19,9 @@ static const char usage_text[] =
 	"of 'sipwarden causes'. In order, stopping where later steps cannot tell\n"
 	"more:\n"
 	"  1. where to go: --proxy, else RFC 3263 (NAPTR, SRV, A/AAAA) for DOMAIN\n"
-	"  2. OPTIONS over UDP and TCP: ICMP port unreachable is told apart from\n"
-	"     silence; UDP silent while TCP answers is udp-blocked-tcp-ok\n"
+	"  2. OPTIONS over UDP and TCP (and TLS): ICMP port unreachable is told\n"
+	"     apart from silence; UDP silent while TCP answers is udp-blocked-tcp-ok;\n"
+	"     a TLS handshake or certificate failure is tls-failed with the reason\n"
 	"  3. REGISTER without credentials: the challenge (realm, algorithms, qop)\n"
 	"  4. the answer to the challenge, its final response classified; retries\n"
 	"     with a stale nonce, with the server's Min-Expires after 423, with\n"
@@ -37,9 +38,14 @@ static const char usage_text[] =
 	"  --ha1 HEX          the MD5 HA1 (32 hex digits) instead of the password\n"
 	"  --auth-user NAME   the digest (auth) username, when it is not USER\n"
 	"  --proxy HOST[:PORT] send to HOST instead of resolving DOMAIN\n"
-	"  --transport T      udp, tcp or auto (default: UDP and TCP are probed, UDP is\n"
-	"                     used when it answers). tls is not supported yet: the\n"
-	"                     check says so and exits 3\n"
+	"  --transport T      udp, tcp, tls or auto (default auto: UDP and TCP are\n"
+	"                     probed, and TLS when NAPTR/SRV publish it; the first of\n"
+	"                     UDP, TCP, TLS that answers is used). A sips: address or\n"
+	"                     ;transport=tls means tls. TLS (port 5061 unless given)\n"
+	"                     verifies the certificate chain against OpenSSL's default\n"
+	"                     trust store (SSL_CERT_FILE, SSL_CERT_DIR) and its names\n"
+	"                     against DOMAIN, or the --proxy host; failures are\n"
+	"                     tls-failed with the reason\n"
 	"  --expires N        registration interval to ask for (default 3600)\n"
 	"  --timeout SECONDS  per transaction, UDP retransmissions included (default 4)\n"
 	"  --keep             leave the registration in place\n"
@@ -155,8 +161,13 @@ int cmd_check(int argc, char **argv)
 		.auth_user = o.auth_user, .proxy = o.proxy, .transport = SW_DOCTOR_TP_AUTO,
 		.keep = o.keep,
 	};
+	/* RFC 3263 §4.1: sips: and ;transport= of the URI choose the transport */
+	sw_str tpp;
 	if (u.scheme == SW_URI_SIPS)
 		cfg.transport = SW_TP_TLS;
+	else if (sw_param_get(u.params, "transport", &tpp))
+		cfg.transport = sw_str_ieq(tpp, "tls") ? SW_TP_TLS : sw_str_ieq(tpp, "tcp") ? SW_TP_TCP
+			      : sw_str_ieq(tpp, "udp") ? SW_TP_UDP : SW_DOCTOR_TP_AUTO;
 	if (o.transport) {
 		if (!strcmp(o.transport, "udp"))
 			cfg.transport = SW_TP_UDP;

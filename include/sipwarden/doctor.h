@@ -89,6 +89,7 @@ enum sw_doctor_xres {
 	SW_DX_TIMEOUT,      /* nothing within the timeout (after retransmissions) */
 	SW_DX_REFUSED,      /* ICMP port unreachable (UDP) or connection refused */
 	SW_DX_CLOSED,       /* the connection was closed (TCP) */
+	SW_DX_TLS_FAILED,   /* TLS handshake or certificate failure (opening only) */
 };
 
 struct sw_doctor_io {
@@ -104,17 +105,8 @@ struct sw_doctor_io {
 	int local_port;
 	char peer[80];           /* "127.0.0.1:5060" */
 	size_t last_sent;        /* bytes of the last request (set by the doctor) */
+	char tls[400];           /* TLS: protocol, cipher and the verified certificate */
 };
-
-/* A real connection to one target: a connected UDP socket (so that ICMP
- * port unreachable comes back as SW_DX_REFUSED) or a TCP connection (opened
- * within timeout_ms). Returns an enum sw_doctor_xres (ANSWER meaning open),
- * or SW_EIO/SW_EINVAL. Close with sw_doctor_conn_close(). */
-int sw_doctor_conn_open(struct sw_doctor_io *io, enum sw_transport tp, const struct sockaddr *to,
-			socklen_t tolen, unsigned timeout_ms);
-void sw_doctor_conn_close(struct sw_doctor_io *io);
-
-/* ---- the steps, usable with any io (unit tests feed canned answers) ------ */
 
 /* Where to go (lib/doctor/resolve.c). */
 struct sw_doctor_target {
@@ -122,7 +114,27 @@ struct sw_doctor_target {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	char how[96];            /* "SRV _sip._udp.example.com", "--proxy", "A example.com" */
+	/* TLS: the name the certificate must carry (RFC 5922 §4: the domain
+	 * of the URI, or the --proxy host, not the SRV target), also sent as
+	 * SNI unless it is an IP address */
+	char name[256];
 };
+
+/* A real connection to one target: a connected UDP socket (so that ICMP
+ * port unreachable comes back as SW_DX_REFUSED), a TCP connection (opened
+ * within timeout_ms), or a TLS connection over it: handshake within
+ * timeout_ms, SNI t->name, the chain verified against the default trust
+ * store (OpenSSL's, so SSL_CERT_FILE / SSL_CERT_DIR apply) and the
+ * certificate's names against t->name (host name or IP address). Returns
+ * an enum sw_doctor_xres (ANSWER meaning open; SW_DX_TLS_FAILED with the
+ * reason on the first line of why and the server certificate's subject,
+ * issuer and names, when one came, on the following lines), or
+ * SW_EIO/SW_EINVAL. Close with sw_doctor_conn_close(). */
+int sw_doctor_conn_open(struct sw_doctor_io *io, const struct sw_doctor_target *t, unsigned timeout_ms,
+			char *why, size_t whycap);
+void sw_doctor_conn_close(struct sw_doctor_io *io);
+
+/* ---- the steps, usable with any io (unit tests feed canned answers) ------ */
 #define SW_DOCTOR_MAX_TARGETS 16u
 /* RFC 3263 for cfg (or cfg->proxy). Fills up to SW_DOCTOR_MAX_TARGETS
  * targets and notes each in r; adds dns-failed when nothing resolves.

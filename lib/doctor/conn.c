@@ -1,9 +1,11 @@
 /* The doctor's real connection to a target: one connected UDP socket (so
  * that an ICMP port unreachable comes back as ECONNREFUSED and is told
- * apart from silence) or one TCP connection framed with sw_stream. A
- * request is a client transaction: over UDP it is retransmitted with the
- * RFC 3261 §17.1.2.2 timers (T1 = 500 ms doubling up to T2 = 4 s), all of
- * it bounded by the timeout. */
+ * apart from silence), or one TCP connection, or TLS over one (OpenSSL,
+ * non-blocking, verified like a careful phone: chain against the default
+ * trust store, names against the target's host name or IP address), both
+ * framed with sw_stream. A request is a client transaction: over UDP it is
+ * retransmitted with the RFC 3261 §17.1.2.2 timers (T1 = 500 ms doubling up
+ * to T2 = 4 s), all of it bounded by the timeout. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -12,7 +14,11 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include "sipwarden/doctor.h"
 #include "sipwarden/msg.h"
 
@@ -23,6 +29,9 @@
 struct conn {
 	int fd;
 	enum sw_transport tp;
+	SSL_CTX *ctx;            /* TLS only */
+	SSL *ssl;
+	X509 *leaf;              /* the server's certificate, seen while verifying */
 	struct sw_stream st;
 	char sbuf[STREAM_CAP];
 };
@@ -57,9 +66,39 @@ static int txn_key(const char *p, size_t n, char *branch, size_t bcap, char *cse
 
 /* Waits for one message until deadline: 1 and the message, 0 on timeout,
  * -1 refused (ICMP), -2 connection closed, -3 another error. */
+/* One SSL_read into the stream: 1 when data was added, 0 when it would
+ * block (*ev: what to poll for), -2 closed, -3 another error. */
+static int tls_fill(struct conn *c, short *ev)
+{
+	size_t room;
+	char *sp = sw_stream_space(&c->st, &room);
+	if (!room)
+		return -3;
+	ERR_clear_error();
+	int n = SSL_read(c->ssl, sp, room > 65536 ? 65536 : (int)room);
+	if (n > 0) {
+		sw_stream_added(&c->st, (size_t)n);
+		return 1;
+	}
+	switch (SSL_get_error(c->ssl, n)) {
+	case SSL_ERROR_WANT_READ:
+		*ev = POLLIN;
+		return 0;
+	case SSL_ERROR_WANT_WRITE:
+		*ev = POLLOUT;
+		return 0;
+	case SSL_ERROR_ZERO_RETURN:
+	case SSL_ERROR_SYSCALL: /* EOF without close_notify, or a reset */
+		return -2;
+	default:
+		return -3;
+	}
+}
+
 static int recv_one(struct conn *c, int64_t deadline, char *out, size_t cap, size_t *len)
 {
 	for (;;) {
+		short ev = POLLIN;
 		if (c->tp != SW_TP_UDP) {
 			const char *msg;
 			size_t mlen;
@@ -75,10 +114,18 @@ static int recv_one(struct conn *c, int64_t deadline, char *out, size_t cap, siz
 			if (f < 0)
 				return -3;
 		}
+		if (c->tp == SW_TP_TLS) {
+			/* decrypted bytes may wait inside OpenSSL: read before polling */
+			int f = tls_fill(c, &ev);
+			if (f == 1)
+				continue;
+			if (f < 0)
+				return f;
+		}
 		int64_t left = deadline - now_ms();
 		if (left <= 0)
 			return 0;
-		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+		struct pollfd pfd = { .fd = c->fd, .events = ev };
 		int pr = poll(&pfd, 1, (int)left);
 		if (pr < 0 && errno == EINTR)
 			continue;
@@ -86,6 +133,8 @@ static int recv_one(struct conn *c, int64_t deadline, char *out, size_t cap, siz
 			return -3;
 		if (pr == 0)
 			return 0;
+		if (c->tp == SW_TP_TLS)
+			continue;
 		if (c->tp == SW_TP_UDP) {
 			ssize_t n = recv(c->fd, out, cap, 0);
 			if (n < 0 && errno == ECONNREFUSED)
@@ -112,8 +161,32 @@ static int recv_one(struct conn *c, int64_t deadline, char *out, size_t cap, siz
 	}
 }
 
+static int tls_send_all(struct conn *c, const char *p, size_t n)
+{
+	for (int waits = 0; n && waits < 30;) {
+		ERR_clear_error();
+		int w = SSL_write(c->ssl, p, n > 65536 ? 65536 : (int)n);
+		if (w > 0) {
+			p += w;
+			n -= (size_t)w;
+			continue;
+		}
+		int e = SSL_get_error(c->ssl, w);
+		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+			struct pollfd pfd = { .fd = c->fd, .events = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT };
+			poll(&pfd, 1, 1000);
+			waits++;
+			continue;
+		}
+		return e == SSL_ERROR_ZERO_RETURN || e == SSL_ERROR_SYSCALL ? SW_DX_CLOSED : SW_EIO;
+	}
+	return n ? SW_DX_TIMEOUT : 0;
+}
+
 static int send_all(struct conn *c, const char *p, size_t n)
 {
+	if (c->tp == SW_TP_TLS)
+		return tls_send_all(c, p, n);
 	while (n) {
 		ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
@@ -192,11 +265,180 @@ static int exchange(void *self, const char *req, size_t len, char *resp, size_t 
 	}
 }
 
-int sw_doctor_conn_open(struct sw_doctor_io *io, enum sw_transport tp, const struct sockaddr *to,
-			socklen_t tolen, unsigned timeout_ms)
+/* ---- TLS ---------------------------------------------------------------- */
+
+static int verify_cb(int ok, X509_STORE_CTX *xs)
 {
-	if (tp == SW_TP_TLS)
-		return SW_EINVAL;
+	/* keep the leaf for the report, whatever the verdict */
+	SSL *ssl = X509_STORE_CTX_get_ex_data(xs, SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct conn *c = ssl ? SSL_get_app_data(ssl) : NULL;
+	X509 *leaf = X509_STORE_CTX_get0_cert(xs);
+	if (c && leaf && !c->leaf && X509_up_ref(leaf))
+		c->leaf = leaf;
+	return ok;
+}
+
+static void name_line(X509_NAME *n, char *out, size_t cap)
+{
+	out[0] = 0;
+	BIO *b = BIO_new(BIO_s_mem());
+	if (!b)
+		return;
+	X509_NAME_print_ex(b, n, 0, XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB);
+	int k = BIO_read(b, out, (int)cap - 1);
+	out[k > 0 ? k : 0] = 0;
+	BIO_free(b);
+}
+
+/* "subject CN = x, issuer CN = y, names DNS:a, IP:b" */
+static void describe_cert(X509 *x, char *out, size_t cap)
+{
+	char subj[200], iss[200], names[300] = "";
+	name_line(X509_get_subject_name(x), subj, sizeof(subj));
+	name_line(X509_get_issuer_name(x), iss, sizeof(iss));
+	GENERAL_NAMES *gn = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	for (int i = 0; gn && i < sk_GENERAL_NAME_num(gn); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gn, i);
+		size_t l = strlen(names);
+		if (g->type == GEN_DNS) {
+			snprintf(names + l, sizeof(names) - l, "%sDNS:%.*s", l ? ", " : "",
+				 ASN1_STRING_length(g->d.dNSName), (const char *)ASN1_STRING_get0_data(g->d.dNSName));
+		} else if (g->type == GEN_IPADD) {
+			char ip[INET6_ADDRSTRLEN] = "?";
+			int len = ASN1_STRING_length(g->d.iPAddress);
+			const unsigned char *d = ASN1_STRING_get0_data(g->d.iPAddress);
+			if (len == 4 || len == 16)
+				inet_ntop(len == 4 ? AF_INET : AF_INET6, d, ip, sizeof(ip));
+			snprintf(names + l, sizeof(names) - l, "%sIP:%s", l ? ", " : "", ip);
+		}
+	}
+	GENERAL_NAMES_free(gn);
+	snprintf(out, cap, "certificate subject %s, issuer %s, names %s", subj, iss,
+		 names[0] ? names : "(none: no subjectAltName)");
+}
+
+/* The reason of a failed handshake, one line. */
+static void tls_reason(struct conn *c, int sslerr, int sys_errno, char *out, size_t cap)
+{
+	long v = SSL_get_verify_result(c->ssl);
+	unsigned long e = ERR_peek_error();
+	if (v != X509_V_OK) {
+		snprintf(out, cap, "certificate verify failed: %s", X509_verify_cert_error_string(v));
+	} else if (sslerr == SSL_ERROR_SYSCALL && !e) {
+		if (sys_errno == 0 || sys_errno == EPIPE)
+			snprintf(out, cap, "handshake failure: the server closed the connection during the handshake");
+		else
+			snprintf(out, cap, "handshake failure: %s", strerror(sys_errno));
+	} else if (e) {
+		const char *rs = ERR_reason_error_string(e);
+		snprintf(out, cap, "handshake failure: %s", rs ? rs : "unknown OpenSSL error");
+	} else {
+		snprintf(out, cap, "handshake failure");
+	}
+}
+
+static bool is_ip(const char *name)
+{
+	unsigned char a[16];
+	return inet_pton(AF_INET, name, a) == 1 || inet_pton(AF_INET6, name, a) == 1;
+}
+
+/* TLS client handshake on the connected socket within timeout_ms.
+ * SW_DX_ANSWER, SW_DX_TLS_FAILED (why filled), SW_DX_TIMEOUT, SW_EIO. */
+static int tls_open(struct conn *c, const char *name, unsigned timeout_ms, char *info, size_t infocap,
+		    char *why, size_t whycap)
+{
+	ERR_clear_error();
+	c->ctx = SSL_CTX_new(TLS_client_method());
+	if (!c->ctx)
+		return SW_EIO;
+	SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION);
+	/* OpenSSL's default store: SSL_CERT_FILE / SSL_CERT_DIR, else the system's */
+	if (SSL_CTX_set_default_verify_paths(c->ctx) != 1)
+		ERR_clear_error();
+	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, verify_cb);
+	c->ssl = SSL_new(c->ctx);
+	if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1)
+		return SW_EIO;
+	SSL_set_app_data(c->ssl, c);
+	X509_VERIFY_PARAM *vp = SSL_get0_param(c->ssl);
+	if (is_ip(name)) {
+		/* RFC 6066 §3: no SNI for an address; the certificate must list it */
+		if (X509_VERIFY_PARAM_set1_ip_asc(vp, name) != 1)
+			return SW_EIO;
+	} else {
+		X509_VERIFY_PARAM_set_hostflags(vp, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+		if (SSL_set1_host(c->ssl, name) != 1 || SSL_set_tlsext_host_name(c->ssl, name) != 1)
+			return SW_EIO;
+	}
+	int64_t deadline = now_ms() + timeout_ms;
+	for (;;) {
+		ERR_clear_error();
+		errno = 0;
+		int rc = SSL_connect(c->ssl);
+		if (rc == 1)
+			break;
+		int se = errno;
+		int e = SSL_get_error(c->ssl, rc);
+		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+			int64_t left = deadline - now_ms();
+			if (left <= 0) {
+				snprintf(why, whycap, "handshake failure: no answer to the TLS handshake within the timeout");
+				return SW_DX_TLS_FAILED;
+			}
+			struct pollfd pfd = { .fd = c->fd, .events = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT };
+			if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
+				return SW_EIO;
+			continue;
+		}
+		tls_reason(c, e, se, why, whycap);
+		if (c->leaf) {
+			size_t l = strlen(why);
+			if (l + 2 < whycap) {
+				why[l] = '\n';
+				describe_cert(c->leaf, why + l + 1, whycap - l - 1);
+			}
+		}
+		return SW_DX_TLS_FAILED;
+	}
+	char cert[600] = "no certificate";
+	X509 *peer = SSL_get1_peer_certificate(c->ssl);
+	if (peer) {
+		describe_cert(peer, cert, sizeof(cert));
+		X509_free(peer);
+	}
+	int k = snprintf(info, infocap, "%s %s, verified for %s; ", SSL_get_version(c->ssl),
+			 SSL_get_cipher_name(c->ssl), name);
+	if (k > 0 && (size_t)k + 1 < infocap) {
+		/* the certificate as far as it fits: a note */
+		size_t cl = strlen(cert), room = infocap - (size_t)k - 1;
+		cl = cl < room ? cl : room;
+		memcpy(info + k, cert, cl);
+		info[(size_t)k + cl] = 0;
+	}
+	return SW_DX_ANSWER;
+}
+
+static void conn_free(struct exch *x)
+{
+	if (x->c.ssl) {
+		SSL_shutdown(x->c.ssl); /* one close_notify, no waiting */
+		SSL_free(x->c.ssl);
+	}
+	SSL_CTX_free(x->c.ctx);
+	X509_free(x->c.leaf);
+	if (x->c.fd >= 0)
+		close(x->c.fd);
+	free(x);
+}
+
+int sw_doctor_conn_open(struct sw_doctor_io *io, const struct sw_doctor_target *t, unsigned timeout_ms,
+			char *why, size_t whycap)
+{
+	enum sw_transport tp = t->tp;
+	const struct sockaddr *to = (const struct sockaddr *)&t->addr;
+	if (whycap)
+		why[0] = 0;
 	struct exch *x = calloc(1, sizeof(*x));
 	if (!x)
 		return SW_ENOMEM;
@@ -210,7 +452,8 @@ int sw_doctor_conn_open(struct sw_doctor_io *io, enum sw_transport tp, const str
 	}
 	x->c.fd = fd;
 	int res = SW_DX_ANSWER;
-	if (connect(fd, to, tolen) < 0) {
+	int64_t start = now_ms();
+	if (connect(fd, to, t->addrlen) < 0) {
 		if (errno == ECONNREFUSED) {
 			res = SW_DX_REFUSED;
 		} else if (errno == EINPROGRESS) {
@@ -234,22 +477,27 @@ int sw_doctor_conn_open(struct sw_doctor_io *io, enum sw_transport tp, const str
 			res = errno == ENETUNREACH || errno == EHOSTUNREACH ? SW_DX_TIMEOUT : SW_EIO;
 		}
 	}
+	char tls_info[sizeof(io->tls)] = "";
+	if (res == SW_DX_ANSWER && tp == SW_TP_TLS) {
+		int64_t left = (int64_t)timeout_ms - (now_ms() - start);
+		res = tls_open(&x->c, t->name[0] ? t->name : "", left > 100 ? (unsigned)left : 100, tls_info,
+			       sizeof(tls_info), why, whycap);
+	}
 	if (res != SW_DX_ANSWER) {
-		close(fd);
-		free(x);
+		conn_free(x);
 		return res;
 	}
 	struct sockaddr_storage local;
 	socklen_t ll = sizeof(local);
 	if (getsockname(fd, (struct sockaddr *)&local, &ll) < 0) {
-		close(fd);
-		free(x);
+		conn_free(x);
 		return SW_EIO;
 	}
 	memset(io, 0, sizeof(*io));
 	io->exchange = exchange;
 	io->self = x;
 	io->tp = tp;
+	snprintf(io->tls, sizeof(io->tls), "%s", tls_info);
 	char host[48];
 	sw_sockaddr_host((struct sockaddr *)&local, host, sizeof(host));
 	if (local.ss_family == AF_INET6)
@@ -266,7 +514,6 @@ void sw_doctor_conn_close(struct sw_doctor_io *io)
 	struct exch *x = io->self;
 	if (!x)
 		return;
-	close(x->c.fd);
-	free(x);
+	conn_free(x);
 	io->self = NULL;
 }

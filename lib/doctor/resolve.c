@@ -1,8 +1,12 @@
 /* Step 1 of the check: where to send (RFC 3263 §4). --proxy HOST[:PORT]
  * wins; a numeric domain or one with a port is used as is; otherwise NAPTR
  * (SIP+D2U, SIP+D2T, SIPS+D2T), else SRV (_sip._udp, _sip._tcp,
- * _sips._tcp), else A/AAAA on port 5060. The resolver is libc's
- * (res_nquery, dn_expand, getaddrinfo), with short timeouts. */
+ * _sips._tcp), else A/AAAA on port 5060 (5061 for TLS). Only the
+ * transports asked for are looked up: a sips: URI or --transport tls means
+ * SIPS+D2T and _sips._tcp only. Without DNS records saying so, auto means
+ * UDP and TCP (TLS is tried in auto only when NAPTR/SRV publish it). Every
+ * target carries the name its TLS certificate must show. The resolver is
+ * libc's (res_nquery, dn_expand, getaddrinfo), with short timeouts. */
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
 #include <netdb.h>
@@ -320,6 +324,24 @@ int sw_doctor_resolve(const struct sw_doctor_cfg *cfg, struct sw_doctor_target *
 			add_host(cfg->domain, tps[i] == SW_TP_TLS ? 5061 : 5060, tps[i], "A/AAAA, no SRV", t, &n,
 				 cap, err, sizeof(err));
 done:
+	/* RFC 5922 §4: the certificate must carry the domain of the URI (or
+	 * the outbound proxy's host), never a name DNS handed out on the way */
+	if (!cfg->proxy) {
+		size_t dl = strlen(cfg->domain);
+		if (cfg->domain[0] == '[' && dl >= 2 && dl - 2 < sizeof(host)) {
+			memcpy(host, cfg->domain + 1, dl - 2);
+			host[dl - 2] = 0;
+		} else {
+			snprintf(host, sizeof(host), "%s", cfg->domain);
+		}
+	}
+	size_t hl = strlen(host);
+	if (hl >= sizeof(t->name))
+		hl = sizeof(t->name) - 1;
+	for (unsigned i = 0; i < n; i++) {
+		memcpy(t[i].name, host, hl);
+		t[i].name[hl] = 0;
+	}
 	note_targets(r, t, 0, n);
 	if (n == 0 && !r->cannot_run) {
 		struct sw_doctor_finding *f = sw_doctor_add(r, SW_CAUSE_DNS_FAILED, "no address found for %s",
