@@ -329,6 +329,8 @@ static void tls_reason(struct conn *c, int sslerr, int sys_errno, char *out, siz
 			snprintf(out, cap, "handshake failure: the server closed the connection during the handshake");
 		else
 			snprintf(out, cap, "handshake failure: %s", strerror(sys_errno));
+	} else if (e && ERR_GET_LIB(e) == ERR_LIB_SSL && ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+		snprintf(out, cap, "handshake failure: the server closed the connection during the handshake");
 	} else if (e) {
 		const char *rs = ERR_reason_error_string(e);
 		snprintf(out, cap, "handshake failure: %s", rs ? rs : "unknown OpenSSL error");

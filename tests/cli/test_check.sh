@@ -18,7 +18,7 @@ CHECK=("$SIPWARDEN" check)
 # ---- usage ----------------------------------------------------------------
 expect_exit 0 "check --help" -- "${CHECK[@]}" --help
 expect_match "help names the exit codes" "$OUT" "3 the check itself could not run"
-expect_match "help says TLS is not supported" "$OUT" "tls is not supported yet"
+expect_match "help describes TLS verification" "$OUT" "SSL_CERT_FILE"
 expect_exit 2 "no account is a usage error" -- "${CHECK[@]}"
 expect_exit 2 "not a SIP URI" -- "${CHECK[@]}" alice@example.com --password x
 expect_exit 2 "unknown option" -- "${CHECK[@]}" sip:alice@127.0.0.1 --frobnicate
@@ -27,8 +27,6 @@ expect_exit 2 "bad expires" -- "${CHECK[@]}" sip:alice@127.0.0.1 --expires 0
 expect_exit 2 "bad timeout" -- "${CHECK[@]}" sip:alice@127.0.0.1 --timeout x
 expect_exit 2 "bad ha1" -- "${CHECK[@]}" sip:alice@127.0.0.1 --ha1 1234
 expect_exit 2 "two password sources" -- "${CHECK[@]}" sip:alice@127.0.0.1 --password a --ha1 0123456789abcdef0123456789abcdef
-expect_exit 3 "TLS: not supported, exit 3" -- "${CHECK[@]}" sip:alice@127.0.0.1 --transport tls --json
-expect_match "TLS: tls-failed says not supported" "$(printf '%s' "$OUT" | ids /dev/stdin)" "^tls-failed$"
 
 # ---- DNS --------------------------------------------------------------------
 expect_exit 1 "unresolvable proxy: exit 1" -- "${CHECK[@]}" sip:alice@example.com --proxy no-such-host.invalid --password x --json
@@ -110,6 +108,12 @@ expect_match "disabled account: 403 after a valid digest" "$(ids "$T/disabled.js
 expect_exit 1 "unknown domain: exit 1" -- "${CHECK[@]}" sip:alice@other.test --proxy "127.0.0.1:$SW_PORT" --password secret --json
 printf '%s' "$OUT" >"$T/domain.json"
 expect_match "unknown domain: domain-unknown" "$(ids "$T/domain.json")" "^domain-unknown$"
+
+expect_exit 1 "TLS to serve's plain TCP port: exit 1" -- "${CHECK[@]}" "$AOR" --password secret --transport tls --timeout 2 --json
+printf '%s' "$OUT" >"$T/tls.json"
+expect_match "TLS to a plain TCP port: tls-failed" "$(ids "$T/tls.json")" "^tls-failed$"
+expect_match "TLS to a plain TCP port: closed during the handshake" "$(jq_ "$T/tls.json" 'j["findings"][0]["observed"]')" \
+	"handshake failure: the server closed the connection during the handshake"
 
 expect_match "the server logged the doctor's wrong password" "$(cat "$T/main.log")" "wrong-password"
 sw_stop

@@ -1,0 +1,171 @@
+# Kamailio from Debian as a registrar for the doctor's tests, sourced by
+# tests/cli/test_check_kamailio.sh and test_check_tls.sh after serve_lib.sh
+# (uses $T, bg_track, not_ok). The config, the SQLite subscriber table and
+# (for TLS) the tls.cfg are written into $T; every instance listens on
+# loopback only, runs in the foreground (-DD) and is stopped by kam_stop or
+# by serve_lib's exit trap.
+
+# kam_moddir: where Debian put the modules
+kam_moddir() {
+	local d
+	for d in /usr/lib/x86_64-linux-gnu/kamailio/modules /usr/lib/*/kamailio/modules /usr/lib/kamailio/modules; do
+		[ -e "$d/registrar.so" ] && { echo "$d"; return 0; }
+	done
+	return 1
+}
+
+# kam_users DB DOMAIN USER:PASSWORD...: the subscriber table of Kamailio 5.6
+# (schema of /usr/share/kamailio/db_sqlite/standard-create.sql and
+# auth_db-create.sql) with the HA1 over realm DOMAIN, as provisioned for
+# that domain
+kam_users() {
+	python3 - "$@" <<'PY'
+import hashlib, sqlite3, sys
+path, dom = sys.argv[1], sys.argv[2]
+db = sqlite3.connect(path)
+db.executescript("""
+CREATE TABLE version (id INTEGER PRIMARY KEY NOT NULL, table_name VARCHAR(32) NOT NULL,
+  table_version INTEGER DEFAULT 0 NOT NULL, CONSTRAINT version_table_name_idx UNIQUE (table_name));
+INSERT INTO version (table_name, table_version) VALUES ('version', 1);
+CREATE TABLE subscriber (id INTEGER PRIMARY KEY NOT NULL, username VARCHAR(64) DEFAULT '' NOT NULL,
+  domain VARCHAR(64) DEFAULT '' NOT NULL, password VARCHAR(64) DEFAULT '' NOT NULL,
+  ha1 VARCHAR(128) DEFAULT '' NOT NULL, ha1b VARCHAR(128) DEFAULT '' NOT NULL,
+  CONSTRAINT subscriber_account_idx UNIQUE (username, domain));
+INSERT INTO version (table_name, table_version) VALUES ('subscriber', 7);
+""")
+for up in sys.argv[3:]:
+    u, pw = up.split(":", 1)
+    ha1 = hashlib.md5(("%s:%s:%s" % (u, dom, pw)).encode()).hexdigest()
+    db.execute("INSERT INTO subscriber (username, domain, password, ha1) VALUES (?, ?, ?, ?)", (u, dom, pw, ha1))
+db.commit()
+PY
+}
+
+# kam_cfg FILE: the registrar script. Defines passed with -A choose:
+#   DBURL      "sqlite:///path" of the subscriber table (required)
+#   REALM      the challenge realm (default: the From domain)
+#   MINEXP     registrar min_expires, answered with 423 (default 60)
+#   NONCEEXP   auth nonce_expire in seconds (default 300)
+#   HOLD200    microseconds to hold the 200 of an authenticated REGISTER
+#              that sets a binding (default 0)
+#   WITH_TLS   load tls.so with TLSCFG "path/to/tls.cfg"
+kam_cfg() {
+	cat >"$1" <<'KCFG'
+#!KAMAILIO
+debug=2
+log_stderror=yes
+children=2
+tcp_children=2
+auto_aliases=no
+dns=no
+rev_dns=no
+use_dns_cache=no
+server_header="Server: kamailio"
+
+#!ifndef REALM
+#!define REALM "$fd"
+#!endif
+#!ifndef MINEXP
+#!define MINEXP 60
+#!endif
+#!ifndef NONCEEXP
+#!define NONCEEXP 300
+#!endif
+#!ifndef HOLD200
+#!define HOLD200 0
+#!endif
+
+#!ifdef WITH_TLS
+enable_tls=yes
+loadmodule "tls.so"
+modparam("tls", "config", TLSCFG)
+#!endif
+loadmodule "tm.so"
+loadmodule "sl.so"
+loadmodule "pv.so"
+loadmodule "maxfwd.so"
+loadmodule "textops.so"
+loadmodule "cfgutils.so"
+loadmodule "usrloc.so"
+loadmodule "registrar.so"
+loadmodule "auth.so"
+loadmodule "db_sqlite.so"
+loadmodule "auth_db.so"
+
+modparam("usrloc", "db_mode", 0)
+modparam("registrar", "min_expires", MINEXP)
+modparam("registrar", "min_expires_mode", 1)
+modparam("registrar", "max_expires", 3600)
+modparam("auth", "nonce_expire", NONCEEXP)
+modparam("auth", "secret", "sipwarden-test-secret")
+modparam("auth_db", "db_url", DBURL)
+modparam("auth_db", "calculate_ha1", 0)
+modparam("auth_db", "password_column", "ha1")
+modparam("auth_db", "load_credentials", "")
+modparam("auth_db", "use_domain", 0)
+
+request_route {
+	if (!mf_process_maxfwd_header("10")) {
+		sl_send_reply("483", "Too Many Hops");
+		exit;
+	}
+	if (is_method("OPTIONS")) {
+		sl_send_reply("200", "OK");
+		exit;
+	}
+	if (!is_method("REGISTER")) {
+		sl_send_reply("405", "Method Not Allowed");
+		exit;
+	}
+	# flags 1: the From user must be the auth user
+	if (!auth_check(REALM, "subscriber", "1")) {
+		auth_challenge(REALM, "1");   # 1: qop=auth
+		exit;
+	}
+	consume_credentials();
+	if (HOLD200 > 0 && $hdr(Expires) != "0")
+		usleep(HOLD200);
+	if (!save("location")) {
+		sl_reply_error();
+	}
+	exit;
+}
+KCFG
+}
+
+# kam_start NAME [kamailio args...]: starts Kamailio (stderr in $T/NAME.err),
+# waits up to 10 s until every -l listener is bound. Sets KAM_PID.
+kam_start() {
+	local name=$1 run="$T/kam-$1" i a want=() ok
+	shift
+	mkdir -p "$run"
+	for a in "$@"; do
+		case $a in udp:* | tcp:* | tls:*) want+=("$a") ;; esac
+	done
+	timeout -k 3 120 kamailio -f "$T/kamailio.cfg" -DD -E -L "$(kam_moddir)" -m 64 -M 8 \
+		-P "$run/kamailio.pid" -Y "$run" -w "$run" "$@" >"$T/$name.out" 2>"$T/$name.err" &
+	KAM_PID=$!
+	bg_track "$KAM_PID"
+	for i in $(seq 1 100); do
+		kill -0 "$KAM_PID" 2>/dev/null || break
+		ok=1
+		for a in "${want[@]}"; do
+			local proto=${a%%:*} port=${a##*:} flag=-Hltn
+			[ "$proto" = udp ] && flag=-Hlun
+			ss "$flag" "sport = :$port" 2>/dev/null | grep -q . || ok=0
+		done
+		if [ "$ok" = 1 ]; then sleep 0.3; return 0; fi
+		sleep 0.1
+	done
+	not_ok "kamailio $name did not start: $(grep -E 'ERROR|CRITICAL' "$T/$name.err" | tail -n 5)"
+	return 1
+}
+
+# kam_stop: SIGTERM, then SIGKILL after 5 s
+kam_stop() {
+	local i
+	kill -TERM "$KAM_PID" 2>/dev/null
+	for i in $(seq 1 50); do kill -0 "$KAM_PID" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$KAM_PID" 2>/dev/null
+	wait "$KAM_PID" 2>/dev/null
+}
