@@ -13,14 +13,68 @@
 #define BUCKETS 4096u          /* per shard */
 #define MAX_ENTRIES 2000000u   /* beyond this the cache starts over */
 
+/* One allocation per name: the HA1 of each hash asked for so far, in
+ * binary, then "user\0domain\0" — about 60 bytes with MD5 alone, so a
+ * million subscribers take ~64 MB, not the ~1 GB of all-hex records. An
+ * unknown name stores no HA1. */
 struct centry {
 	struct centry *next;
 	uint64_t hash;
 	bool found, disabled;
-	struct sw_credentials cred;
-	char user[SW_STORE_USER_MAX + 1];
-	char domain[SW_STORE_DOMAIN_MAX + 1];
+	uint8_t mask;              /* which hashes are held (1 << h) */
+	uint16_t ulen;             /* strlen(user) */
+	unsigned char ha1[];       /* the held HA1s in hash order, then the names */
 };
+
+static const unsigned ha1_len[SW_HASH__COUNT] = { 16, 32, 32 };
+
+static unsigned held_bytes(uint8_t mask, unsigned upto)
+{
+	unsigned n = 0;
+	for (unsigned k = 0; k < upto; k++)
+		if (mask & (1u << k))
+			n += ha1_len[k];
+	return n;
+}
+
+static const char *entry_name(const struct centry *e)
+{
+	return (const char *)e->ha1 + held_bytes(e->mask, SW_HASH__COUNT);
+}
+
+static bool entry_is(const struct centry *e, uint64_t h, const char *user, size_t ulen, const char *domain)
+{
+	const char *n = entry_name(e);
+	return e->hash == h && e->ulen == ulen && !memcmp(n, user, ulen) && !strcmp(n + ulen + 1, domain);
+}
+
+static int unhex(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Lower-case hex of the right length only: anything else is not cached, so
+ * the verifier sees exactly what the store holds. */
+static bool pack_ha1(unsigned char *dst, const char *hex, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		int hi = unhex(hex[2 * i]), lo = hi < 0 ? -1 : unhex(hex[2 * i + 1]);
+		if (lo < 0)
+			return false;
+		dst[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return hex[2 * n] == '\0';
+}
+
+static void unpack_ha1(char *hex, const unsigned char *src, unsigned n)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (unsigned i = 0; i < n; i++) {
+		hex[2 * i] = digits[src[i] >> 4];
+		hex[2 * i + 1] = digits[src[i] & 15];
+	}
+	hex[2 * n] = '\0';
+}
 
 struct cshard {
 	pthread_mutex_t lock;
@@ -95,19 +149,25 @@ void sw_credcache_free(struct sw_credcache *c)
 	free(c);
 }
 
-int sw_credcache_get(struct sw_credcache *c, const char *user, const char *domain, bool *found,
-		     bool *disabled, struct sw_credentials *cred)
+int sw_credcache_get(struct sw_credcache *c, const char *user, const char *domain, enum sw_digest_hash hh,
+		     bool *found, bool *disabled, char *ha1)
 {
 	uint64_t h = hash2(user, domain);
+	size_t ulen = strlen(user), dlen = strlen(domain);
 	struct cshard *s = &c->shard[h % SHARDS];
 	unsigned b = (unsigned)((h / SHARDS) % BUCKETS);
+	uint8_t mask = (uint8_t)(1u << hh);
 	pthread_mutex_lock(&s->lock);
 	for (struct centry *e = s->bucket[b]; e; e = e->next)
-		if (e->hash == h && !strcmp(e->user, user) && !strcmp(e->domain, domain)) {
+		if (entry_is(e, h, user, ulen, domain)) {
+			if (e->found && !(e->mask & mask)) {
+				mask |= e->mask; /* another hash: re-read, keep both */
+				break;
+			}
 			*found = e->found;
 			*disabled = e->disabled;
 			if (e->found)
-				*cred = e->cred;
+				unpack_ha1(ha1, e->ha1 + held_bytes(e->mask, hh), ha1_len[hh]);
 			pthread_mutex_unlock(&s->lock);
 			return 0;
 		}
@@ -119,26 +179,41 @@ int sw_credcache_get(struct sw_credcache *c, const char *user, const char *domai
 	int rc = sw_store_user_get(c->st, user, domain, &sub);
 	if (rc && rc != SW_ENOTFOUND)
 		return rc;
-	struct centry *e = calloc(1, sizeof(*e));
+	*found = rc == 0;
+	*disabled = *found && sub.disabled;
+	if (*found)
+		snprintf(ha1, SW_DIGEST_HEX_MAX + 1, "%s", sub.cred.ha1[hh]);
+	if (ulen > UINT16_MAX)
+		return 0;
+	if (!*found)
+		mask = 0;
+	size_t hsz = held_bytes(mask, SW_HASH__COUNT);
+	struct centry *e = malloc(sizeof(*e) + hsz + ulen + 1 + dlen + 1);
 	if (!e)
-		return SW_ENOMEM;
-	e->hash = h;
-	e->found = rc == 0;
-	e->disabled = e->found && sub.disabled;
-	if (e->found)
-		e->cred = sub.cred;
-	snprintf(e->user, sizeof(e->user), "%s", user);
-	snprintf(e->domain, sizeof(e->domain), "%s", domain);
-	*found = e->found;
-	*disabled = e->disabled;
-	if (e->found)
-		*cred = e->cred;
+		return 0; /* answered, just not remembered */
+	*e = (struct centry){ .hash = h, .found = *found, .disabled = *disabled, .mask = mask,
+			      .ulen = (uint16_t)ulen };
+	for (unsigned k = 0; k < SW_HASH__COUNT; k++)
+		if ((mask & (1u << k)) && !pack_ha1(e->ha1 + held_bytes(mask, k), sub.cred.ha1[k], ha1_len[k])) {
+			free(e);
+			return 0;
+		}
+	memcpy(e->ha1 + hsz, user, ulen + 1);
+	memcpy(e->ha1 + hsz + ulen + 1, domain, dlen + 1);
 	pthread_mutex_lock(&s->lock);
 	if (gen != c->generation) {
 		pthread_mutex_unlock(&s->lock);
 		free(e);
 		return 0;
 	}
+	for (struct centry **pe = &s->bucket[b]; *pe; pe = &(*pe)->next)
+		if (entry_is(*pe, h, user, ulen, domain)) { /* replaced: another hash, or a race */
+			struct centry *old = *pe;
+			*pe = old->next;
+			free(old);
+			s->n--;
+			break;
+		}
 	if (s->n >= MAX_ENTRIES / SHARDS)
 		shard_clear(s); /* bounded: many distinct unknown names start it over */
 	e->next = s->bucket[b];
@@ -156,7 +231,7 @@ static void forget(void *arg, const char *user, const char *domain)
 	unsigned b = (unsigned)((h / SHARDS) % BUCKETS);
 	pthread_mutex_lock(&s->lock);
 	for (struct centry **pe = &s->bucket[b]; *pe; pe = &(*pe)->next)
-		if ((*pe)->hash == h && !strcmp((*pe)->user, user) && !strcmp((*pe)->domain, domain)) {
+		if (entry_is(*pe, h, user, strlen(user), domain)) {
 			struct centry *e = *pe;
 			*pe = e->next;
 			free(e);

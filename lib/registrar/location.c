@@ -8,18 +8,21 @@
 #define SHARDS 64u
 #define BUCKETS 4096u /* per shard */
 
+/* One allocation per binding and one per AOR, so a phone costs about 150
+ * bytes here (the contract of docs/PERFORMANCE.md: bytes per binding). */
 struct bind {
-	char *contact, *call_id;
-	uint32_t cseq;
+	struct bind *next;     /* the AOR's other bindings */
 	int64_t expires;
+	uint32_t cseq;
 	uint16_t q;
+	uint16_t contact_len;
+	char s[];              /* contact "\0" call_id "\0" */
 };
 
 struct aor {
 	struct aor *next;
-	char *name;
 	struct bind *b;
-	unsigned n, cap;
+	char name[];
 };
 
 struct shard {
@@ -51,18 +54,12 @@ int sw_location_new(struct sw_location **out)
 	return 0;
 }
 
-static void bind_free(struct bind *b)
-{
-	free(b->contact);
-	free(b->call_id);
-}
-
 static void aor_free(struct aor *a)
 {
-	for (unsigned i = 0; i < a->n; i++)
-		bind_free(&a->b[i]);
-	free(a->b);
-	free(a->name);
+	for (struct bind *b = a->b, *n; b; b = n) {
+		n = b->next;
+		free(b);
+	}
 	free(a);
 }
 
@@ -99,10 +96,19 @@ static struct aor **find(struct aor **slot, const char *aor)
 	return NULL;
 }
 
-static void drop_bind(struct shard *s, struct aor *a, unsigned i)
+static struct bind **find_contact(struct aor *a, const char *contact)
 {
-	bind_free(&a->b[i]);
-	a->b[i] = a->b[--a->n];
+	for (struct bind **pb = &a->b; *pb; pb = &(*pb)->next)
+		if (!strcmp((*pb)->s, contact))
+			return pb;
+	return NULL;
+}
+
+static void drop_bind(struct shard *s, struct bind **pb)
+{
+	struct bind *b = *pb;
+	*pb = b->next;
+	free(b);
 	s->bindings--;
 }
 
@@ -111,47 +117,41 @@ static int put(struct shard *s, struct aor **slot, const struct sw_binding *b)
 	struct aor **pa = find(slot, b->aor);
 	struct aor *a = pa ? *pa : NULL;
 	if (!a) {
-		a = calloc(1, sizeof(*a));
-		if (!a || !(a->name = strdup(b->aor))) {
-			free(a);
+		size_t n = strlen(b->aor) + 1;
+		if (!(a = malloc(sizeof(*a) + n)))
 			return SW_ENOMEM;
-		}
+		a->b = NULL;
+		memcpy(a->name, b->aor, n);
 		a->next = *slot;
 		*slot = a;
 	}
-	struct bind *t = NULL;
-	for (unsigned i = 0; i < a->n; i++)
-		if (!strcmp(a->b[i].contact, b->contact))
-			t = &a->b[i];
-	char *contact = strdup(b->contact), *call_id = strdup(b->call_id);
-	if (!contact || !call_id)
-		goto nomem;
-	if (!t) {
-		if (a->n == a->cap) {
-			unsigned cap = a->cap ? a->cap * 2 : 2;
-			struct bind *nb = realloc(a->b, cap * sizeof(*nb));
-			if (!nb)
-				goto nomem;
-			a->b = nb;
-			a->cap = cap;
-		}
-		t = &a->b[a->n++];
+	size_t cl = strlen(b->contact), il = strlen(b->call_id);
+	struct bind *nb = malloc(sizeof(*nb) + cl + 1 + il + 1);
+	if (!nb)
+		return SW_ENOMEM;
+	*nb = (struct bind){ .expires = b->expires, .cseq = b->cseq, .q = b->q, .contact_len = (uint16_t)cl };
+	memcpy(nb->s, b->contact, cl + 1);
+	memcpy(nb->s + cl + 1, b->call_id, il + 1);
+	struct bind **old = find_contact(a, b->contact);
+	if (old) { /* replace in place: the order of an AOR's bindings stays */
+		nb->next = (*old)->next;
+		free(*old);
+		*old = nb;
+	} else { /* appended: bindings keep the order they were made in */
+		struct bind **tail = &a->b;
+		while (*tail)
+			tail = &(*tail)->next;
+		nb->next = NULL;
+		*tail = nb;
 		s->bindings++;
-	} else {
-		bind_free(t);
 	}
-	*t = (struct bind){ contact, call_id, b->cseq, b->expires, b->q };
 	return 0;
-nomem:
-	free(contact);
-	free(call_id);
-	return SW_ENOMEM;
 }
 
 static void unlink_if_empty(struct aor **slot, const char *name)
 {
 	struct aor **pa = find(slot, name);
-	if (pa && (*pa)->n == 0) {
+	if (pa && !(*pa)->b) {
 		struct aor *a = *pa;
 		*pa = a->next;
 		aor_free(a);
@@ -170,11 +170,13 @@ int sw_location_apply(struct sw_location *l, const struct sw_binding_op *ops, si
 			rc = put(s, slot, b);
 		} else {
 			struct aor **pa = find(slot, b->aor);
-			if (pa) {
-				struct aor *a = *pa;
-				for (unsigned k = a->n; k-- > 0;)
-					if (ops[i].kind == SW_BINDING_DEL_AOR || !strcmp(a->b[k].contact, b->contact))
-						drop_bind(s, a, k);
+			if (pa && ops[i].kind == SW_BINDING_DEL_AOR) {
+				while ((*pa)->b)
+					drop_bind(s, &(*pa)->b);
+			} else if (pa) {
+				struct bind **pb = find_contact(*pa, b->contact);
+				if (pb)
+					drop_bind(s, pb);
 			}
 		}
 		unlink_if_empty(slot, b->aor);
@@ -192,12 +194,10 @@ unsigned sw_location_visit(struct sw_location *l, const char *aor, int64_t now,
 	pthread_mutex_lock(&s->lock);
 	struct aor **pa = find(slot, aor);
 	if (pa) {
-		const struct aor *a = *pa;
-		for (unsigned i = 0; i < a->n; i++) {
-			const struct bind *b = &a->b[i];
+		for (const struct bind *b = (*pa)->b; b; b = b->next) {
 			if (b->expires <= now)
 				continue;
-			struct sw_loc_binding v = { b->contact, b->call_id, b->cseq, b->expires, b->q };
+			struct sw_loc_binding v = { b->s, b->s + b->contact_len + 1, b->cseq, b->expires, b->q };
 			if (fn)
 				fn(arg, &v);
 			n++;
@@ -216,12 +216,14 @@ size_t sw_location_expire(struct sw_location *l, int64_t now)
 		for (unsigned k = 0; k < BUCKETS; k++) {
 			for (struct aor **pa = &s->bucket[k]; *pa;) {
 				struct aor *a = *pa;
-				for (unsigned j = a->n; j-- > 0;)
-					if (a->b[j].expires <= now) {
-						drop_bind(s, a, j);
+				for (struct bind **pb = &a->b; *pb;)
+					if ((*pb)->expires <= now) {
+						drop_bind(s, pb);
 						n++;
+					} else {
+						pb = &(*pb)->next;
 					}
-				if (a->n == 0) {
+				if (!a->b) {
 					*pa = a->next;
 					aor_free(a);
 				} else {

@@ -15,10 +15,11 @@
 struct sw_credcache;
 int sw_credcache_new(struct sw_credcache **out, struct sw_store *st);
 void sw_credcache_free(struct sw_credcache *c);
-/* The subscriber's credentials and state, from memory or the store; 0 (with
- * *found false for an unknown user) or a store error. */
-int sw_credcache_get(struct sw_credcache *c, const char *user, const char *domain, bool *found,
-		     bool *disabled, struct sw_credentials *cred);
+/* The subscriber's HA1 for hash h (hex into ha1, SW_DIGEST_HEX_MAX + 1
+ * bytes) and state, from memory or the store; 0 (with *found false for an
+ * unknown user) or a store error. */
+int sw_credcache_get(struct sw_credcache *c, const char *user, const char *domain, enum sw_digest_hash h,
+		     bool *found, bool *disabled, char *ha1);
 /* Drops what changed in the store since the last call; one thread. */
 void sw_credcache_refresh(struct sw_credcache *c);
 

@@ -84,14 +84,16 @@ static int get_ha1(void *arg, sw_str username, bool is_userhash, sw_str realm, e
 			return rc;
 	} else {
 		bool found, disabled;
-		rc = sw_credcache_get(rw->r->creds, user, domain, &found, &disabled, &rw->sub.cred);
+		rc = sw_credcache_get(rw->r->creds, user, domain, h, &found, &disabled, ha1);
 		if (rc)
 			return rc;
 		if (!found)
 			return SW_ENOTFOUND;
-		snprintf(rw->sub.user, sizeof(rw->sub.user), "%s", user);
-		snprintf(rw->sub.domain, sizeof(rw->sub.domain), "%s", domain);
-		rw->sub.disabled = disabled;
+		memcpy(rw->sub.user, user, username.len + 1); /* who owns which AOR */
+		memcpy(rw->sub.domain, domain, realm.len + 1);
+		rw->cred_found = true;
+		rw->cred_disabled = disabled;
+		return 0;
 	}
 	rw->cred_found = true;
 	rw->cred_disabled = rw->sub.disabled;
