@@ -113,6 +113,9 @@ static const struct sw_cause_info table[SW_CAUSE__COUNT] = {
 	[SW_CAUSE_STORE_UNAVAILABLE] = { SW_CAUSE_STORE_UNAVAILABLE, "store-unavailable", SW_SEV_ERROR, S,
 		"The server could not read its account database, so it could not check the password.",
 		SW_FIX_ASK_PROVIDER, "Check the server's store (disk, database or Redis connection) and its log." },
+	[SW_CAUSE_SERVER_ERROR] = { SW_CAUSE_SERVER_ERROR, "server-error", SW_SEV_ERROR, D | A,
+		"The server answered with a 5xx error: it, or a server behind it (database, next hop), failed or is overloaded; the credentials were not judged.",
+		SW_FIX_ASK_PROVIDER, "Report the status line and reason to the provider and retry after the time it gives (Retry-After); nothing is wrong on the device." },
 };
 
 #undef S

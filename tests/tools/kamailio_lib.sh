@@ -48,6 +48,11 @@ PY
 #   NONCEEXP   auth nonce_expire in seconds (default 300)
 #   HOLD200    microseconds to hold the 200 of an authenticated REGISTER
 #              that sets a binding (default 0)
+# The account "maint" is authenticated and then answered 503 with
+# Retry-After, as by a registrar whose location database is down.
+#   NO_STALE_FLAG  answer an expired nonce with a plain challenge, as
+#              Kamailio's stock kamailio.cfg does (auth_challenge without
+#              flag 16), instead of stale=true
 #   WITH_TLS   load tls.so with TLSCFG "path/to/tls.cfg"
 kam_cfg() {
 	cat >"$1" <<'KCFG'
@@ -118,11 +123,25 @@ request_route {
 		exit;
 	}
 	# flags 1: the From user must be the auth user
-	if (!auth_check(REALM, "subscriber", "1")) {
-		auth_challenge(REALM, "1");   # 1: qop=auth
+	auth_check(REALM, "subscriber", "1");
+	$var(rc) = $rc;
+#!ifndef NO_STALE_FLAG
+	if ($var(rc) == -4) {
+		auth_challenge(REALM, "17");   # -4: stale nonce; 16: stale=true, 1: qop=auth
+		exit;
+	}
+#!endif
+	if ($var(rc) < 0) {
+		auth_challenge(REALM, "1");
 		exit;
 	}
 	consume_credentials();
+	# the account "maint": a registrar whose location database is down
+	if ($fU == "maint") {
+		append_to_reply("Retry-After: 120\r\n");
+		sl_send_reply("503", "Location Database Unavailable");
+		exit;
+	}
 	if (HOLD200 > 0 && $hdr(Expires) != "0")
 		usleep(HOLD200);
 	if (!save("location")) {
