@@ -38,6 +38,18 @@ static void app(char **p, const char *end, const char *s, size_t n)
 	*p += n;
 }
 
+/* Appends ":port" to *p, within end. */
+static void app_port(char **p, const char *end, unsigned port)
+{
+	char b[12];
+	size_t n = sizeof(b);
+	do
+		b[--n] = (char)('0' + port % 10);
+	while ((port /= 10) && n > 1);
+	b[--n] = ':';
+	app(p, end, b + n, sizeof(b) - n);
+}
+
 /* Transaction key, and the flow key (Call-ID + sent-by). Lengths returned. */
 static bool keys_of(const struct sw_msg *m, char *tkey, size_t tcap, size_t *tlen, char *fkey,
 		    size_t fcap, size_t *flen, enum sw_method *method)
@@ -48,9 +60,7 @@ static bool keys_of(const struct sw_msg *m, char *tkey, size_t tcap, size_t *tle
 	if (sw_msg_top_via(m, &v, NULL) || sw_msg_cseq(m, &cs, NULL) || sw_msg_call_id(m, &cid, NULL))
 		return false;
 	/* "host" and "host:5060" are the same sent-by (RFC 3261 §18.2.1) */
-	int port = v.port >= 0 ? v.port : sw_str_ieq(v.transport, "TLS") ? 5061 : 5060;
-	char pbuf[16];
-	int pl = snprintf(pbuf, sizeof(pbuf), ":%d", port);
+	unsigned port = v.port >= 0 ? (unsigned)v.port : sw_str_ieq(v.transport, "TLS") ? 5061 : 5060;
 	bool rfc3261 = v.branch.p && v.branch.len > 7 && !memcmp(v.branch.p, "z9hG4bK", 7);
 	char *p = tkey, *end = tkey + tcap - 1;
 	if (v.branch.p)
@@ -58,7 +68,7 @@ static bool keys_of(const struct sw_msg *m, char *tkey, size_t tcap, size_t *tle
 	app(&p, end, "|", 1);
 	if (v.host.p)
 		app(&p, end, v.host.p, v.host.len > 99 ? 99 : v.host.len);
-	app(&p, end, pbuf, (size_t)pl);
+	app_port(&p, end, port);
 	app(&p, end, "|", 1);
 	if (cs.method.p)
 		app(&p, end, cs.method.p, cs.method.len > 31 ? 31 : cs.method.len);
@@ -74,7 +84,7 @@ static bool keys_of(const struct sw_msg *m, char *tkey, size_t tcap, size_t *tle
 	app(&p, end, "|", 1);
 	if (v.host.p)
 		app(&p, end, v.host.p, v.host.len > 99 ? 99 : v.host.len);
-	app(&p, end, pbuf, (size_t)pl);
+	app_port(&p, end, port);
 	*p = '\0';
 	*flen = (size_t)(p - fkey);
 	*method = cs.method_id;
@@ -99,17 +109,35 @@ static unsigned status_of(const struct sw_trace *t, unsigned msg)
 	return msg == NONE ? 0 : t->msgs[msg].m->status;
 }
 
-/* The AOR (To user@host) of a request. */
+/* Copies the C string s (at most max bytes of it) to *p, within end. */
+static void app_cstr(char **p, const char *end, const char *s, size_t max)
+{
+	app(p, end, s, strnlen(s, max));
+}
+
+/* The AOR (To user@host) of a request: at most 70 bytes of user, 80 of host. */
 static void aor_of(const struct sw_msg *m, char *out, size_t cap)
 {
 	struct sw_addr to;
 	out[0] = '\0';
 	if (sw_msg_to(m, &to, NULL) == 0) {
-		char u[128], h[128];
+		char u[128], h[128], *p = out, *end = out + cap - 1;
 		slice(u, sizeof(u), to.uri.user);
 		slice(h, sizeof(h), to.uri.host);
-		snprintf(out, cap, "%.70s%s%.80s", u, u[0] ? "@" : "", h);
+		app_cstr(&p, end, u, 70);
+		if (u[0])
+			app(&p, end, "@", 1);
+		app_cstr(&p, end, h, 80);
+		*p = '\0';
 	}
+}
+
+/* dst = src, cut to fit cap. */
+static void copy_cstr(char *dst, size_t cap, const char *src)
+{
+	char *p = dst;
+	app_cstr(&p, dst + cap - 1, src, cap - 1);
+	*p = '\0';
 }
 
 static bool keeping(const struct sw_trace *t)
@@ -219,6 +247,22 @@ static void lighten(struct sw_trace *t, unsigned slot)
 	}
 }
 
+/* Keeps a judged flow in the list: its addresses, Call-ID and own copies of
+ * the verdict's strings. false on ENOMEM (nothing kept). */
+static bool keep(struct sw_trace *t, struct sw_trace_flow *f, const struct sw_trace_msg *req)
+{
+	copy_cstr(f->client, sizeof(f->client), req->meta.src);
+	copy_cstr(f->server, sizeof(f->server), req->meta.dst);
+	sw_str cid;
+	if (sw_msg_call_id(req->m, &cid, NULL) == 0)
+		sw_str_cpy(f->call_id, sizeof(f->call_id), cid);
+	sw__verdict_strings(t, f);
+	if (flow_append(t, f))
+		return true;
+	sw__flow_strings_free(f);
+	return false;
+}
+
 /* Judges the flow of transactions tx[0..n) (taken over) and keeps it,
  * summarises it or drops it. */
 static void close_flow(struct sw_trace *t, struct sw__txn *tx, unsigned n)
@@ -229,6 +273,7 @@ static void close_flow(struct sw_trace *t, struct sw__txn *tx, unsigned n)
 	struct sw_trace_flow f;
 	memset(&f, 0, sizeof(f));
 	f.fail_msg = NONE;
+	f.detail = "";
 	unsigned total = 0;
 	for (unsigned i = 0; i < n; i++)
 		total += tx[i].nreqs + tx[i].nresps;
@@ -240,10 +285,9 @@ static void close_flow(struct sw_trace *t, struct sw__txn *tx, unsigned n)
 			for (unsigned k = 0; k < tx[i].nresps; k++)
 				f.msgs[f.nmsgs++] = tx[i].resps[k];
 		}
-	char aor[160];
-	aor_of(req->m, aor, sizeof(aor));
-	bool wanted = !t->o.user || !strcasecmp(aor, t->o.user) ||
-		      (strncasecmp(t->o.user, "sip:", 4) == 0 && !strcasecmp(aor, t->o.user + 4));
+	aor_of(req->m, f.aor, sizeof(f.aor));
+	bool wanted = !t->o.user || !strcasecmp(f.aor, t->o.user) ||
+		      (strncasecmp(t->o.user, "sip:", 4) == 0 && !strcasecmp(f.aor, t->o.user + 4));
 	if (!f.msgs || !wanted) {
 		for (unsigned i = 0; f.msgs && i < f.nmsgs; i++)
 			orphan(t, f.msgs[i]);
@@ -252,13 +296,7 @@ static void close_flow(struct sw_trace *t, struct sw__txn *tx, unsigned n)
 		return;
 	}
 	sort_msgs(t, f.msgs, f.nmsgs);
-	snprintf(f.aor, sizeof(f.aor), "%s", aor);
 	sw_str_cpy(f.method, sizeof(f.method), req->m->method);
-	snprintf(f.client, sizeof(f.client), "%s", req->meta.src);
-	snprintf(f.server, sizeof(f.server), "%s", req->meta.dst);
-	sw_str cid;
-	if (sw_msg_call_id(req->m, &cid, NULL) == 0)
-		sw_str_cpy(f.call_id, sizeof(f.call_id), cid);
 	const struct sw_trace_msg *first = &t->msgs[f.msgs[0]];
 	f.first_ts = first->meta.ts_us;
 	f.first_seq = first->seq;
@@ -272,14 +310,8 @@ static void close_flow(struct sw_trace *t, struct sw__txn *tx, unsigned n)
 		t->st.failures++;
 	if (f.failed) {
 		bool full = t->failed_full < SW_TRACE_KEEP_FAILED;
-		if (!full) {
-			for (unsigned i = 0; i < f.nmsgs; i++)
-				lighten(t, f.msgs[i]);
-			f.light = true;
-		}
-		struct sw_trace_flow *kf = flow_append(t, &f);
-		if (!kf) {
-			sw__flow_strings_free(&f);
+		f.light = !full;
+		if (!keep(t, &f, req)) {
 			for (unsigned i = 0; i < f.nmsgs; i++)
 				sw__msg_free(t, f.msgs[i]);
 			free(f.msgs);
@@ -290,16 +322,18 @@ static void close_flow(struct sw_trace *t, struct sw__txn *tx, unsigned n)
 			t->failed_full++;
 			t->ftx[t->nflows - 1] = (struct sw__ftx){ tx, n }; /* judged again at the end */
 		} else {
+			for (unsigned i = 0; i < f.nmsgs; i++)
+				lighten(t, f.msgs[i]);
 			txns_free(tx, n);
 		}
 		return;
 	}
-	if (t->ok_kept + f.nmsgs <= SW_TRACE_KEEP_OK && flow_append(t, &f)) {
+	if (t->ok_kept + f.nmsgs <= SW_TRACE_KEEP_OK && keep(t, &f, req)) {
 		t->ok_kept += f.nmsgs;
 		txns_free(tx, n);
 		return;
 	}
-	/* summarised */
+	/* summarised: the verdict's strings are not needed */
 	t->ok_kept = SW_TRACE_KEEP_OK; /* from now on successful flows are summarised */
 	t->st.summarised++;
 	if (t->nsums == t->capsums) {
@@ -325,7 +359,6 @@ static void close_flow(struct sw_trace *t, struct sw__txn *tx, unsigned n)
 		s->aor = intern(t, f.aor);
 		s->method = intern(t, f.method);
 	}
-	sw__flow_strings_free(&f);
 	for (unsigned i = 0; i < f.nmsgs; i++)
 		sw__msg_free(t, f.msgs[i]);
 	free(f.msgs);
@@ -514,6 +547,15 @@ static int cmp_sum(const void *a, const void *b)
 	return cmp_first(x->s.first_ts, x->s.first_seq, y->s.first_ts, y->s.first_seq);
 }
 
+static bool sorted(const void *v, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	const char *p = v;
+	for (size_t i = 1; i < n; i++)
+		if (cmp(p + (i - 1) * size, p + i * size) > 0)
+			return false;
+	return true;
+}
+
 int sw__flows_finish(struct sw_trace *t)
 {
 	while (t->lru_head)
@@ -530,14 +572,16 @@ int sw__flows_finish(struct sw_trace *t)
 		f->proved = f->auth = f->failed = false;
 		f->fail_msg = NONE;
 		sw__verdict(t, f, x->tx, x->n);
+		sw__verdict_strings(t, f);
 		t->st.auth_flows += (uint64_t)f->auth - (uint64_t)was_auth;
 		t->st.failures += (uint64_t)f->failed - (uint64_t)was_failed;
 		txns_free(x->tx, x->n);
 		x->tx = NULL;
 	}
-	if (t->nflows > 1)
+	/* flows are judged about in the order they began: often already sorted */
+	if (!sorted(t->flows, t->nflows, sizeof(t->flows[0]), cmp_flow))
 		qsort(t->flows, t->nflows, sizeof(t->flows[0]), cmp_flow);
-	if (t->nsums > 1)
+	if (!sorted(t->sums, t->nsums, sizeof(t->sums[0]), cmp_sum))
 		qsort(t->sums, t->nsums, sizeof(t->sums[0]), cmp_sum);
 	/* numbered from 1 in the order they began */
 	size_t i = 0, j = 0;

@@ -26,15 +26,19 @@ static uint64_t hash(const char *k, size_t n)
 	return h;
 }
 
-struct sw__hent *sw__hmap_get(const struct sw__hmap *m, const char *key, size_t klen)
+static struct sw__hent *find(const struct sw__hmap *m, const char *key, size_t klen, uint64_t h)
 {
 	if (!m->nb)
 		return NULL;
-	uint64_t h = hash(key, klen);
 	for (struct sw__hent *e = m->b[h & (m->nb - 1)]; e; e = e->next)
 		if (e->h == h && e->klen == klen && !memcmp(e->key, key, klen))
 			return e;
 	return NULL;
+}
+
+struct sw__hent *sw__hmap_get(const struct sw__hmap *m, const char *key, size_t klen)
+{
+	return m->nb ? find(m, key, klen, hash(key, klen)) : NULL;
 }
 
 static bool grow(struct sw__hmap *m)
@@ -57,7 +61,8 @@ static bool grow(struct sw__hmap *m)
 
 struct sw__hent *sw__hmap_put(struct sw__hmap *m, const char *key, size_t klen, bool *created)
 {
-	struct sw__hent *e = sw__hmap_get(m, key, klen);
+	uint64_t h = hash(key, klen);
+	struct sw__hent *e = find(m, key, klen, h);
 	if (created)
 		*created = !e;
 	if (e)
@@ -67,7 +72,7 @@ struct sw__hent *sw__hmap_put(struct sw__hmap *m, const char *key, size_t klen, 
 	e = malloc(sizeof(*e) + klen + 1);
 	if (!e)
 		return NULL;
-	e->h = hash(key, klen);
+	e->h = h;
 	e->val = NULL;
 	e->u = 0;
 	e->klen = klen;

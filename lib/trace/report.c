@@ -208,19 +208,33 @@ void sw_trace_report_text(const struct sw_trace *t, bool verbose, sw_trace_write
 	for (unsigned c = 0; c < SW_CAUSE__COUNT; c++)
 		if (counts[c])
 			printf_(o, "    %-28s %u\n", sw_cause_id((enum sw_cause)c), counts[c]);
-	/* failures grouped by AOR, in order of first appearance */
-	bool *done = calloc(t->nflows ? t->nflows : 1, sizeof(bool));
+	/* failures grouped by AOR, in order of first appearance: each failing
+	 * flow is chained to the next failing flow of its AOR */
+	size_t *next = malloc((t->nflows ? t->nflows : 1) * sizeof(*next));
+	bool *head = calloc(t->nflows ? t->nflows : 1, sizeof(*head));
+	struct sw__hmap last = { 0 }; /* AOR -> its last failing flow so far */
+	for (size_t i = 0; next && head && i < t->nflows; i++) {
+		next[i] = SIZE_MAX;
+		if (!t->flows[i].failed)
+			continue;
+		bool created = true;
+		struct sw__hent *e = sw__hmap_put(&last, t->flows[i].aor, strlen(t->flows[i].aor), &created);
+		if (created || !e)
+			head[i] = true;
+		else
+			next[e->u] = i;
+		if (e)
+			e->u = i;
+	}
+	sw__hmap_free(&last);
 	if (failed)
 		puts_(o, "\nfailures\n");
-	for (size_t i = 0; done && i < t->nflows; i++) {
-		if (done[i] || !t->flows[i].failed)
+	for (size_t i = 0; next && head && i < t->nflows; i++) {
+		if (!head[i])
 			continue;
 		printf_(o, "\n%s\n", t->flows[i].aor[0] ? t->flows[i].aor : "(no AOR)");
-		for (size_t j = i; j < t->nflows; j++)
-			if (!done[j] && t->flows[j].failed && !strcmp(t->flows[j].aor, t->flows[i].aor)) {
-				done[j] = true;
-				text_flow(o, t, &t->flows[j]);
-			}
+		for (size_t j = i; j != SIZE_MAX; j = next[j])
+			text_flow(o, t, &t->flows[j]);
 	}
 	if (verbose) {
 		puts_(o, "\nsuccesses\n");
@@ -235,7 +249,8 @@ void sw_trace_report_text(const struct sw_trace *t, bool verbose, sw_trace_write
 					sw_cause_id(sm->cause), sm->proved ? " [proved with credentials]" : "");
 		}
 	}
-	free(done);
+	free(next);
+	free(head);
 	flush(o);
 	free(o);
 }

@@ -90,44 +90,50 @@ bool sw__looks_like_sip(const char *p, size_t len)
 
 /* ---- message slots and the reorder window ------------------------------- */
 
-static bool before(const struct sw_trace *t, unsigned a, unsigned b)
+static bool before(const struct sw__wait *a, const struct sw__wait *b)
 {
-	const struct sw_trace_msg *x = &t->msgs[a], *y = &t->msgs[b];
-	if (x->meta.ts_us != y->meta.ts_us)
-		return x->meta.ts_us < y->meta.ts_us;
-	return x->seq < y->seq;
+	if (a->ts != b->ts)
+		return a->ts < b->ts;
+	return a->seq < b->seq;
 }
 
-static void heap_push(struct sw_trace *t, unsigned slot)
+static void heap_push(struct sw_trace *t, struct sw__wait w)
 {
 	size_t i = t->nheap++;
 	while (i) {
 		size_t p = (i - 1) / 2;
-		if (!before(t, slot, t->heap[p]))
+		if (!before(&w, &t->heap[p]))
 			break;
 		t->heap[i] = t->heap[p];
 		i = p;
 	}
-	t->heap[i] = slot;
+	t->heap[i] = w;
 }
 
 static unsigned heap_pop(struct sw_trace *t)
 {
-	unsigned top = t->heap[0], last = t->heap[--t->nheap];
-	size_t i = 0, n = t->nheap;
-	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= n)
-			break;
-		if (c + 1 < n && before(t, t->heap[c + 1], t->heap[c]))
+	struct sw__wait *h = t->heap;
+	unsigned top = h[0].slot;
+	size_t n = --t->nheap, i = 0;
+	if (!n)
+		return top;
+	struct sw__wait last = h[n];
+	/* the hole goes down to a leaf along the earlier children, then the
+	 * last entry climbs back: in a capture read in time order it is the
+	 * newest message and hardly climbs (one comparison a level, not two) */
+	for (size_t c; (c = 2 * i + 1) < n; i = c) {
+		if (c + 1 < n && before(&h[c + 1], &h[c]))
 			c++;
-		if (!before(t, t->heap[c], last))
-			break;
-		t->heap[i] = t->heap[c];
-		i = c;
+		h[i] = h[c];
 	}
-	if (n)
-		t->heap[i] = last;
+	while (i) {
+		size_t p = (i - 1) / 2;
+		if (!before(&last, &h[p]))
+			break;
+		h[i] = h[p];
+		i = p;
+	}
+	h[i] = last;
 	return top;
 }
 
@@ -167,6 +173,26 @@ static unsigned slot_new(struct sw_trace *t)
 	return (unsigned)t->nmsgs++;
 }
 
+/* The next message in time order leaves the window: it is parsed now, just
+ * before the correlation reads it, while its bytes are in the cache. */
+static void window_out(struct sw_trace *t)
+{
+	unsigned slot = heap_pop(t);
+	struct sw_trace_msg *tm = &t->msgs[slot];
+	struct sw_msg *m = t->scratch;
+	if (sw_msg_parse(m, tm->data, tm->len, NULL, NULL) == 0) {
+		/* keep the headers in use only: the table is sized for the worst case */
+		size_t sz = offsetof(struct sw_msg, hdrs) + m->nhdrs * sizeof(m->hdrs[0]);
+		if ((tm->m = malloc(sz)))
+			memcpy(tm->m, m, sz);
+	}
+	if (!tm->m)
+		t->st.parse_errors++;
+	else
+		tm->len = tm->m->len; /* a datagram may carry bytes past the body: keep the message only */
+	sw__flow_msg(t, slot);
+}
+
 void sw_trace_add_sip(struct sw_trace *t, const struct sw_trace_meta *meta, const char *data,
 		      size_t len)
 {
@@ -189,23 +215,10 @@ void sw_trace_add_sip(struct sw_trace *t, const struct sw_trace_meta *meta, cons
 	memcpy(tm->data, data, len);
 	tm->data[len] = '\0';
 	tm->len = len;
-	struct sw_msg *m = t->scratch;
-	if (sw_msg_parse(m, tm->data, len, NULL, NULL) == 0) {
-		/* keep the headers in use only: the table is sized for the worst case */
-		size_t sz = offsetof(struct sw_msg, hdrs) + m->nhdrs * sizeof(m->hdrs[0]);
-		if ((tm->m = malloc(sz)))
-			memcpy(tm->m, m, sz);
-	}
-	if (!tm->m) {
-		t->st.parse_errors++;
-	} else {
-		/* a datagram may carry bytes past the body: keep the message only */
-		tm->len = tm->m->len;
-	}
 	t->st.sip_msgs++;
-	heap_push(t, slot);
+	heap_push(t, (struct sw__wait){ tm->meta.ts_us, tm->seq, slot });
 	if (t->nheap > SW_TRACE_REORDER)
-		sw__flow_msg(t, heap_pop(t));
+		window_out(t);
 }
 
 static bool is_capture(const unsigned char *b, size_t len)
@@ -294,7 +307,7 @@ int sw_trace_analyze(struct sw_trace *t)
 		return 0;
 	t->analyzed = true;
 	while (t->nheap)
-		sw__flow_msg(t, heap_pop(t));
+		window_out(t);
 	return sw__flows_finish(t);
 }
 

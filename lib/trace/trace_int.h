@@ -76,6 +76,13 @@ struct sw__ftx {
 	unsigned n;
 };
 
+/* A message waiting in the reorder window: the heap orders these, so that
+ * ordering never touches the (cold) messages themselves. */
+struct sw__wait {
+	uint64_t ts, seq;
+	unsigned slot;
+};
+
 struct sw__sum {
 	struct sw_trace_flow_sum s;
 	unsigned aor, method;    /* interned */
@@ -91,8 +98,9 @@ struct sw_trace {
 	unsigned *freeslots;
 	size_t nfree, capfree;
 	uint64_t seq;
-	/* the reorder window: a min-heap of slots by (time, seq) */
-	unsigned *heap;
+	/* the reorder window: a min-heap by (time, seq); messages are parsed
+	 * when they leave it */
+	struct sw__wait *heap;
 	size_t nheap;
 	struct sw_msg *scratch;  /* parse buffer */
 	/* flows */
@@ -161,8 +169,12 @@ void sw__nonce_use(struct sw_trace *t, struct sw__txn *x, const struct sw_trace_
 /* Records that the server accepted the digest uri of x (when it is not the
  * Request-URI): such a mismatch is then not blamed. */
 void sw__uri_accepted(struct sw_trace *t, const struct sw__txn *x);
-/* Fills cause, failed, detail and evidence of a flow of transactions tx[0..n). */
+/* Fills cause, failed, auth, fail_msg and final_status of a flow of
+ * transactions tx[0..n); its detail and evidence are left in t (jdetail,
+ * jev) until sw__verdict_strings() copies them into a flow that is kept. */
 void sw__verdict(struct sw_trace *t, struct sw_trace_flow *f, const struct sw__txn *tx, unsigned n);
+/* Gives f its own copies of the detail and evidence of the last verdict. */
+void sw__verdict_strings(const struct sw_trace *t, struct sw_trace_flow *f);
 void sw__evidence(struct sw_trace *t, struct sw_trace_flow *f, unsigned msg, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 void sw__flow_strings_free(struct sw_trace_flow *f);

@@ -555,6 +555,10 @@ void sw__verdict(struct sw_trace *t, struct sw_trace_flow *f, const struct sw__t
 	f->failed = c != SW_CAUSE_OK;
 	if (f->failed)
 		f->auth = true;
+}
+
+void sw__verdict_strings(const struct sw_trace *t, struct sw_trace_flow *f)
+{
 	/* the strings, sized to fit */
 	f->detail = t->jdetail[0] ? strdup(t->jdetail) : NULL;
 	if (!f->detail)
