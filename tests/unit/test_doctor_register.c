@@ -416,12 +416,23 @@ static void test_refusals(void **state)
 	static const struct step notfound[] = { { 404, NULL, NULL } };
 	run(&cfg, notfound, 1);
 	assert_non_null(sw_doctor_find(R, SW_CAUSE_DOMAIN_UNKNOWN));
-	static const struct step err5xx[] = { { 401, NULL, CH("example.com", "n1") }, { 503, "Database Down", NULL } };
+	static const struct step err5xx[] = {
+		{ 401, NULL, CH("example.com", "n1") }, { 503, "Database Down", "Retry-After: 30 (maintenance)\r\n" },
+	};
 	run(&cfg, err5xx, 2);
-	f = sw_doctor_find(R, SW_CAUSE_REFUSED_AFTER_VALID_DIGEST);
+	assert_null(sw_doctor_find(R, SW_CAUSE_REFUSED_AFTER_VALID_DIGEST));
+	f = sw_doctor_find(R, SW_CAUSE_SERVER_ERROR);
 	assert_non_null(f);
-	assert_non_null(strstr(f->observed, "503 \"Database Down\""));
+	assert_non_null(strstr(f->observed, "503 \"Database Down\" to the answered challenge"));
 	assert_non_null(strstr(f->evidence, "SIP/2.0 503 Database Down"));
+	assert_non_null(strstr(f->evidence, "Retry-After: 30 (maintenance)"));
+	assert_non_null(strstr(f->detail, "retry after 30 s"));
+	static const struct step err500[] = { { 500, "Internal Server Error", NULL } };
+	run(&cfg, err500, 1);
+	f = sw_doctor_find(R, SW_CAUSE_SERVER_ERROR);
+	assert_non_null(f);
+	assert_non_null(strstr(f->observed, "500 \"Internal Server Error\" before any challenge"));
+	assert_int_equal(sw_doctor_exit_code(R), 1);
 }
 
 static void test_no_auth_and_no_answer(void **state)
