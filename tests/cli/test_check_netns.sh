@@ -10,6 +10,9 @@
 #   nftables masquerade        -> nat-detected, and no false sip-alg-suspected
 #   + tests/tools/sip_alg_relay.py behind a DNAT in the router (rewrites Via
 #     and Contact like a SIP ALG)   -> sip-alg-suspected
+#   a DNS server in the router (tests/tools/dns_stub.py) publishing UDP and
+#     TLS with NAPTR/SRV; the TLS server's certificate names the SRV target,
+#     not the domain              -> RFC 3263 followed, tls-failed in auto
 #   client MTU 576 and the router dropping non-first fragments before
 #     reassembly                    -> udp-fragmentation
 # Namespaces get unique names and are deleted on exit; every process started
@@ -26,6 +29,8 @@ _netns_cleanup() {
 	_serve_cleanup
 	local n
 	for n in "$CLI" "$RTR" "$SRV"; do ip netns del "$n" 2>/dev/null; done
+	rm -rf "/etc/netns/$CLI"
+	rmdir /etc/netns 2>/dev/null  # when no other namespace uses it
 }
 trap _netns_cleanup EXIT
 
@@ -59,9 +64,10 @@ if setup; then ok "namespaces $CLI, $RTR, $SRV joined by veth"; else not_ok "net
 # ---- sipwarden serve in the server namespace -----------------------------------
 SW_DB="$T/netns.db"
 "$SIPWARDEN" user add alice@10.77.2.2 --password secret --db "$SW_DB" >/dev/null
+"$SIPWARDEN" user add alice@sip.test --password secret --db "$SW_DB" >/dev/null
 # ip netns exec itself, not the in_ function: $! must be the server (a
 # backgrounded function would be a subshell that SIGTERM does not reach through)
-ip netns exec "$SRV" "$SIPWARDEN" serve --db "$SW_DB" --domain 10.77.2.2 --listen udp:10.77.2.2:5060 \
+ip netns exec "$SRV" "$SIPWARDEN" serve --db "$SW_DB" --domain 10.77.2.2 --domain sip.test --listen udp:10.77.2.2:5060 \
 	--listen tcp:10.77.2.2:5060 --workers 1 >"$T/serve.log" 2>"$T/serve.err" &
 SW_PID=$! SW_NAME=serve
 bg_track "$SW_PID"
@@ -127,8 +133,59 @@ printf '%s' "$OUT" >"$T/nat2.json"
 expect_match "ALG gone: no false sip-alg-suspected" "$(ids "$T/nat2.json")" "^nat-detected$"
 in_ "$RTR" nft delete table ip swnat
 
+# ---- RFC 3263 from a DNS server in the router: NAPTR -> SRV -> A, TLS in auto ----------
+# The TLS server's certificate names only the SRV target tls.sip.test: the
+# doctor must check it for the domain sip.test (RFC 5922) and refuse it.
+C="$T/pki"
+mkdir -p "$C"
+if openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$C/ca.key" \
+	-out "$C/ca.pem" -days 2 -subj "/CN=sipwarden test CA" -addext basicConstraints=critical,CA:TRUE \
+	-addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null &&
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$C/tls.key" \
+		-out "$C/tls.csr" -subj "/CN=tls.sip.test" 2>/dev/null &&
+	printf 'subjectAltName=DNS:tls.sip.test\nextendedKeyUsage=serverAuth\n' >"$C/tls.ext" &&
+	openssl x509 -req -in "$C/tls.csr" -CA "$C/ca.pem" -CAkey "$C/ca.key" -CAcreateserial \
+		-out "$C/tls.pem" -days 2 -extfile "$C/tls.ext" 2>/dev/null; then
+	ok "test CA and the SRV target's certificate made"
+else
+	not_ok "openssl could not make the certificates"
+fi
+ip netns exec "$SRV" openssl s_server -accept 10.77.2.2:5061 -cert "$C/tls.pem" -key "$C/tls.key" -quiet \
+	</dev/null >"$T/s_server.log" 2>&1 &
+bg_track $!
+ip netns exec "$RTR" python3 "$TOOLS/dns_stub.py" --listen 10.77.1.1:53 --lifetime 60 \
+	"NAPTR sip.test 10 10 s SIP+D2U _sip._udp.sip.test" "NAPTR sip.test 20 10 s SIPS+D2T _sips._tcp.sip.test" \
+	"SRV _sip._udp.sip.test 0 0 5060 srv.sip.test" "SRV _sips._tcp.sip.test 0 0 5061 tls.sip.test" \
+	"A srv.sip.test 10.77.2.2" "A tls.sip.test 10.77.2.2" "A sip.test 10.77.2.2" >"$T/dns.log" 2>&1 &
+bg_track $!
+# ip netns exec bind-mounts /etc/netns/NAME/resolv.conf over /etc/resolv.conf
+mkdir -p "/etc/netns/$CLI"
+printf 'nameserver 10.77.1.1\noptions timeout:1 attempts:1\n' >"/etc/netns/$CLI/resolv.conf"
+for _ in $(seq 1 50); do
+	grep -q "dns ready" "$T/dns.log" && in_ "$SRV" ss -Hltn "sport = :5061" | grep -q . && break
+	sleep 0.1
+done
+expect_exit 1 "DNS publishes UDP and TLS, TLS fails: exit 1" -- \
+	ip netns exec "$CLI" env SSL_CERT_FILE="$C/ca.pem" SSL_CERT_DIR="$C/nodir" "$SIPWARDEN" check sip:alice@sip.test --password secret --timeout 1.5 --json
+printf '%s' "$OUT" >"$T/dns.json"
+expect_match "NAPTR and SRV followed, UDP and TLS targets listed" "$(json_q '"|".join(j["steps"])' <"$T/dns.json")" \
+	"NAPTR sip.test: 2 SIP record\(s\).*target UDP 10\.77\.2\.2:5060 \(SRV _sip\._udp\.sip\.test\).*target TLS 10\.77\.2\.2:5061 \(SRV _sips\._tcp\.sip\.test\)"
+expect_match "registered over the UDP target" "$(json_q '(j["registered"], j["transport"])' <"$T/dns.json")" "^\(True, 'UDP 10.77.2.2:5060'\)$"
+expect_match "the published TLS target: tls-failed" "$(ids "$T/dns.json")" "^tls-failed$"
+expect_match "tls-failed: checked for the domain, not the SRV target" \
+	"$(finding "$T/dns.json" tls-failed 'f["observed"] + "|" + "|".join(f["evidence"])')" \
+	"hostname mismatch.*names DNS:tls\.sip\.test.*checked for \"sip\.test\""
+expect_exit 1 "sips: uses only the TLS records: exit 1" -- \
+	ip netns exec "$CLI" env SSL_CERT_FILE="$C/ca.pem" SSL_CERT_DIR="$C/nodir" "$SIPWARDEN" check sips:alice@sip.test --password secret --timeout 1.5 --json
+printf '%s' "$OUT" >"$T/sips.json"
+expect_match "sips: only the _sips._tcp target" "$(json_q '"|".join(s for s in j["steps"] if s.startswith("target"))' <"$T/sips.json")" \
+	"^target TLS 10\.77\.2\.2:5061 \(SRV _sips\._tcp\.sip\.test\)$"
+expect_match "sips: tls-failed" "$(ids "$T/sips.json")" "^tls-failed$"
+
 # ---- a small MTU and a router that drops fragments -----------------------------------------
 # Before conntrack's reassembly (priority -400): non-first fragments never pass.
+# The doctor's REGISTER without credentials (~450 bytes) fits in 576, the
+# authenticated one (~700 bytes) does not.
 in_ "$CLI" ip link set "${NS}c" mtu 576
 in_ "$RTR" ip link set "${NS}rc" mtu 576
 in_ "$RTR" nft -f - <<EOF
