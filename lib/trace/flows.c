@@ -38,16 +38,27 @@ static void app(char **p, const char *end, const char *s, size_t n)
 	*p += n;
 }
 
-/* Appends ":port" to *p, within end. */
-static void app_port(char **p, const char *end, unsigned port)
+/* ":port" into b; returns its length. */
+static size_t port_str(char b[12], unsigned port)
 {
-	char b[12];
-	size_t n = sizeof(b);
-	do
-		b[--n] = (char)('0' + port % 10);
-	while ((port /= 10) && n > 1);
-	b[--n] = ':';
-	app(p, end, b + n, sizeof(b) - n);
+	unsigned n = 1;
+	for (unsigned v = port; v >= 10; v /= 10)
+		n++;
+	b[0] = ':';
+	for (unsigned i = n; i; port /= 10)
+		b[i--] = (char)('0' + port % 10);
+	return n + 1;
+}
+
+/* The top Via. Most messages have one Via value per Via line: the parser
+ * trimmed it, so it is the top element as it is; only a line with a comma
+ * needs the element iterator of sw_msg_top_via(). */
+static int top_via(const struct sw_msg *m, struct sw_via *v)
+{
+	const struct sw_hdr *h = sw_msg_hdr(m, SW_HDR_VIA);
+	if (h && !(h->value.len && memchr(h->value.p, ',', h->value.len)))
+		return sw_via_parse(v, h->value, NULL);
+	return sw_msg_top_via(m, v, NULL);
 }
 
 /* Transaction key, and the flow key (Call-ID + sent-by). Lengths returned. */
@@ -57,10 +68,11 @@ static bool keys_of(const struct sw_msg *m, char *tkey, size_t tcap, size_t *tle
 	struct sw_via v;
 	struct sw_cseq cs;
 	sw_str cid;
-	if (sw_msg_top_via(m, &v, NULL) || sw_msg_cseq(m, &cs, NULL) || sw_msg_call_id(m, &cid, NULL))
+	if (top_via(m, &v) || sw_msg_cseq(m, &cs, NULL) || sw_msg_call_id(m, &cid, NULL))
 		return false;
 	/* "host" and "host:5060" are the same sent-by (RFC 3261 §18.2.1) */
-	unsigned port = v.port >= 0 ? (unsigned)v.port : sw_str_ieq(v.transport, "TLS") ? 5061 : 5060;
+	char pbuf[12];
+	size_t pl = port_str(pbuf, v.port >= 0 ? (unsigned)v.port : sw_str_ieq(v.transport, "TLS") ? 5061 : 5060);
 	bool rfc3261 = v.branch.p && v.branch.len > 7 && !memcmp(v.branch.p, "z9hG4bK", 7);
 	char *p = tkey, *end = tkey + tcap - 1;
 	if (v.branch.p)
@@ -68,7 +80,7 @@ static bool keys_of(const struct sw_msg *m, char *tkey, size_t tcap, size_t *tle
 	app(&p, end, "|", 1);
 	if (v.host.p)
 		app(&p, end, v.host.p, v.host.len > 99 ? 99 : v.host.len);
-	app_port(&p, end, port);
+	app(&p, end, pbuf, pl);
 	app(&p, end, "|", 1);
 	if (cs.method.p)
 		app(&p, end, cs.method.p, cs.method.len > 31 ? 31 : cs.method.len);
@@ -84,7 +96,7 @@ static bool keys_of(const struct sw_msg *m, char *tkey, size_t tcap, size_t *tle
 	app(&p, end, "|", 1);
 	if (v.host.p)
 		app(&p, end, v.host.p, v.host.len > 99 ? 99 : v.host.len);
-	app_port(&p, end, port);
+	app(&p, end, pbuf, pl);
 	*p = '\0';
 	*flen = (size_t)(p - fkey);
 	*method = cs.method_id;
@@ -400,10 +412,9 @@ static void finalise(struct sw_trace *t, struct sw__oflow *o)
 		struct sw__hent *te = o->tx[i].te;
 		if (!te)
 			continue;
-		struct sw__hent *d = sw__hmap_put(&t->done, te->key, te->klen, NULL);
-		if (d)
-			d->u = o->last_ts;
-		sw__hmap_del(&t->txmap, te);
+		/* a key is never open and judged at once: the entry moves over */
+		if (sw__hmap_move(&t->txmap, &t->done, te))
+			te->u = o->last_ts;
 		o->tx[i].te = NULL;
 	}
 	while (t->done.n > DONE_MAX)

@@ -59,6 +59,38 @@ static bool grow(struct sw__hmap *m)
 	return true;
 }
 
+/* Links e (key and hash set) into m: its bucket, the end of the order. */
+static void link_in(struct sw__hmap *m, struct sw__hent *e)
+{
+	e->next = m->b[e->h & (m->nb - 1)];
+	m->b[e->h & (m->nb - 1)] = e;
+	e->fnext = NULL;
+	e->fprev = m->ftail;
+	if (m->ftail)
+		m->ftail->fnext = e;
+	else
+		m->fhead = e;
+	m->ftail = e;
+	m->n++;
+}
+
+static void unlink_from(struct sw__hmap *m, struct sw__hent *e)
+{
+	struct sw__hent **pp = &m->b[e->h & (m->nb - 1)];
+	while (*pp != e)
+		pp = &(*pp)->next;
+	*pp = e->next;
+	if (e->fprev)
+		e->fprev->fnext = e->fnext;
+	else
+		m->fhead = e->fnext;
+	if (e->fnext)
+		e->fnext->fprev = e->fprev;
+	else
+		m->ftail = e->fprev;
+	m->n--;
+}
+
 struct sw__hent *sw__hmap_put(struct sw__hmap *m, const char *key, size_t klen, bool *created)
 {
 	uint64_t h = hash(key, klen);
@@ -78,35 +110,27 @@ struct sw__hent *sw__hmap_put(struct sw__hmap *m, const char *key, size_t klen, 
 	e->klen = klen;
 	memcpy(e->key, key, klen);
 	e->key[klen] = '\0';
-	e->next = m->b[e->h & (m->nb - 1)];
-	m->b[e->h & (m->nb - 1)] = e;
-	e->fnext = NULL;
-	e->fprev = m->ftail;
-	if (m->ftail)
-		m->ftail->fnext = e;
-	else
-		m->fhead = e;
-	m->ftail = e;
-	m->n++;
+	link_in(m, e);
 	return e;
 }
 
 void sw__hmap_del(struct sw__hmap *m, struct sw__hent *e)
 {
-	struct sw__hent **pp = &m->b[e->h & (m->nb - 1)];
-	while (*pp != e)
-		pp = &(*pp)->next;
-	*pp = e->next;
-	if (e->fprev)
-		e->fprev->fnext = e->fnext;
-	else
-		m->fhead = e->fnext;
-	if (e->fnext)
-		e->fnext->fprev = e->fprev;
-	else
-		m->ftail = e->fprev;
-	m->n--;
+	unlink_from(m, e);
 	free(e);
+}
+
+bool sw__hmap_move(struct sw__hmap *from, struct sw__hmap *to, struct sw__hent *e)
+{
+	unlink_from(from, e);
+	if (to->n + 1 > to->nb && !grow(to)) {
+		free(e);
+		return false;
+	}
+	e->val = NULL;
+	e->u = 0;
+	link_in(to, e);
+	return true;
 }
 
 void sw__hmap_free(struct sw__hmap *m)

@@ -39,21 +39,18 @@ void sw__frag_free(struct sw__frag_table *ft)
 	free(ft);
 }
 
+/* v in decimal at p (v < 100000: an address byte or a port); returns the end. */
 static char *put_dec(char *p, unsigned v)
 {
-	char tmp[12];
-	int n = 0;
-	do
-		tmp[n++] = (char)('0' + v % 10);
-	while ((v /= 10));
-	while (n)
-		*p++ = tmp[--n];
-	return p;
+	unsigned n = v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 10000 ? 4 : 5;
+	for (unsigned i = n; i--; v /= 10)
+		p[i] = (char)('0' + v % 10);
+	return p + n;
 }
 
 void sw__ipaddr_format(const struct sw__ipaddr *a, unsigned port, char *out, size_t cap)
 {
-	if (!a->v6 && cap >= 22) { /* the common case, without printf */
+	if (!a->v6 && cap >= 22 && port <= 65535) { /* the common case, without printf */
 		char *p = out;
 		for (int i = 0; i < 4; i++) {
 			p = put_dec(p, a->a[i]);

@@ -178,6 +178,13 @@ static unsigned slot_new(struct sw_trace *t)
 static void window_out(struct sw_trace *t)
 {
 	unsigned slot = heap_pop(t);
+	if (t->nheap) {
+		/* the window is larger than the cache: fetch the bytes of the next
+		 * message to leave while this one is correlated */
+		const struct sw__wait *w = &t->heap[0];
+		for (unsigned off = 0; off < w->len && off < 2048; off += 64)
+			__builtin_prefetch(w->data + off);
+	}
 	struct sw_trace_msg *tm = &t->msgs[slot];
 	struct sw_msg *m = t->scratch;
 	if (sw_msg_parse(m, tm->data, tm->len, NULL, NULL) == 0) {
@@ -216,7 +223,7 @@ void sw_trace_add_sip(struct sw_trace *t, const struct sw_trace_meta *meta, cons
 	tm->data[len] = '\0';
 	tm->len = len;
 	t->st.sip_msgs++;
-	heap_push(t, (struct sw__wait){ tm->meta.ts_us, tm->seq, slot });
+	heap_push(t, (struct sw__wait){ tm->meta.ts_us, tm->seq, tm->data, slot, (unsigned)len });
 	if (t->nheap > SW_TRACE_REORDER)
 		window_out(t);
 }

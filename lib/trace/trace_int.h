@@ -44,6 +44,9 @@ struct sw__hent *sw__hmap_get(const struct sw__hmap *m, const char *key, size_t 
 /* The entry of key, created (val NULL, u 0) when absent; NULL on ENOMEM. */
 struct sw__hent *sw__hmap_put(struct sw__hmap *m, const char *key, size_t klen, bool *created);
 void sw__hmap_del(struct sw__hmap *m, struct sw__hent *e);
+/* Moves entry e of from, whose key is not in to, into to (at the end of its
+ * order; val NULL, u 0): no copy. false when to cannot grow (e is freed). */
+bool sw__hmap_move(struct sw__hmap *from, struct sw__hmap *to, struct sw__hent *e);
 void sw__hmap_free(struct sw__hmap *m);
 
 /* One transaction: a request (and its retransmissions) and its responses. */
@@ -80,7 +83,8 @@ struct sw__ftx {
  * ordering never touches the (cold) messages themselves. */
 struct sw__wait {
 	uint64_t ts, seq;
-	unsigned slot;
+	const char *data;        /* the message bytes, to prefetch them */
+	unsigned slot, len;
 };
 
 struct sw__sum {
