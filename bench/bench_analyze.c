@@ -3,7 +3,9 @@
  * wrong password answered 403, a challenge never answered, 423 Interval Too
  * Brief) and runs the analyzer over it (lib/trace, as `sipwarden analyze
  * does by default: the text report, written to nowhere). Prints MB/s, flows/s,
- * messages/s, the verdicts and the peak RSS of the process.
+ * messages/s (wall clock), the CPU time of the analysis (MB per CPU second:
+ * less sensitive than the wall clock to other work on the machine), the verdicts and
+ * the peak RSS of the process.
  *
  *   bench_analyze                       generate 1024 MB in $TMPDIR (/tmp), analyze, delete
  *   bench_analyze --size MB [--keep]    another size; --keep leaves the file
@@ -205,6 +207,15 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* CPU time of the process (user + system): what the analysis costs even when
+ * other work on the machine delays it. */
+static double cpu_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void nowhere(void *arg, const char *p, size_t n)
 {
 	(void)p;
@@ -219,7 +230,7 @@ static int analyze(const char *path, const struct gen *g)
 	if (sw_trace_new(&t, &o))
 		return 1;
 	char why[256] = "";
-	double t0 = now_s();
+	double c0 = cpu_s(), t0 = now_s();
 	int rc = sw_trace_read_file(t, path, why, sizeof(why));
 	if (rc) {
 		fprintf(stderr, "%s: %s\n", path, why);
@@ -230,7 +241,7 @@ static int analyze(const char *path, const struct gen *g)
 	sw_trace_analyze(t);
 	uint64_t out = 0;
 	sw_trace_report_text(t, false, nowhere, &out);
-	double t2 = now_s();
+	double t2 = now_s(), c2 = cpu_s();
 	const struct sw_trace_stats *s = sw_trace_stats(t);
 	double secs = t2 - t0, mb = (double)s->bytes / 1e6;
 	unsigned counts[SW_CAUSE__COUNT] = { 0 };
@@ -246,6 +257,7 @@ static int analyze(const char *path, const struct gen *g)
 	       secs, t1 - t0, t2 - t1, (double)out / 1e6);
 	printf("speed:     %.1f MB/s, %.0f flows/s, %.0f messages/s\n", mb / secs, (double)s->flows / secs,
 	       (double)s->sip_msgs / secs);
+	printf("cpu:       %.2f s (user + system), %.1f MB per CPU second\n", c2 - c0, mb / (c2 - c0));
 	printf("flows:     %llu (failed %llu, summarised %llu, kept %zu, most open at once %llu)\n",
 	       (unsigned long long)s->flows, (unsigned long long)s->failures,
 	       (unsigned long long)s->summarised, sw_trace_flow_count(t),
