@@ -7,26 +7,59 @@
 #include <time.h>
 #include "reg_int.h"
 
+static void add_uint(struct sw_buf *b, unsigned v, unsigned min_digits)
+{
+	char d[12];
+	unsigned n = 0;
+	do {
+		d[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v || n < min_digits);
+	while (n)
+		sw_buf_addc(b, d[--n]);
+}
+
+/* "YYYY-MM-DDTHH:MM:SS" of t, formatted once per second per thread. */
+static const char *when_utc(time_t t)
+{
+	static _Thread_local time_t last = -1;
+	static _Thread_local char when[32];
+	if (t != last) {
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+		last = t;
+	}
+	return when;
+}
+
+static void add_json_field(struct sw_buf *b, const char *name, const char *v)
+{
+	sw_buf_adds(b, name);
+	sw_buf_add_json_str(b, v, strlen(v));
+}
+
 void sw__event(struct sw_req *q, const char *aor, sw_str auth_user, sw_str realm, enum sw_cause cause,
 	       const char *detail)
 {
 	struct sw_registrar *r = q->rw->r;
 	struct sw_auth_event ev;
-	memset(&ev, 0, sizeof(ev));
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
+	ev.id = 0;
 	ev.time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	sw_sockaddr_host((const struct sockaddr *)&q->from->addr, ev.source_addr, sizeof(ev.source_addr));
 	ev.source_port = (uint16_t)sw_sockaddr_port((const struct sockaddr *)&q->from->addr);
-	snprintf(ev.transport, sizeof(ev.transport), "%s", q->from->tp == SW_TP_UDP ? "udp" : q->from->tp == SW_TP_TCP ? "tcp" : "tls");
+	const char *tp = q->from->tp == SW_TP_UDP ? "udp" : q->from->tp == SW_TP_TCP ? "tcp" : "tls";
+	memcpy(ev.transport, tp, 4);
 	SW_STORE_SET(ev.method, q->m->method);
 	SW_STORE_SET(ev.aor, sw_str_from(aor, strlen(aor)));
 	SW_STORE_SET(ev.auth_user, auth_user);
 	SW_STORE_SET(ev.realm, realm);
 	const struct sw_hdr *ua = sw_msg_hdr(q->m, SW_HDR_USER_AGENT);
-	if (ua)
-		SW_STORE_SET(ev.user_agent, ua->value);
-	snprintf(ev.cause, sizeof(ev.cause), "%s", sw_cause_id(cause));
+	SW_STORE_SET(ev.user_agent, ua ? ua->value : SW_STR_NULL);
+	const char *id = sw_cause_id(cause);
+	SW_STORE_SET(ev.cause, sw_str_from(id, strlen(id)));
 	SW_STORE_SET(ev.detail, sw_str_from(detail, strlen(detail)));
 	sw_store_event_record(r->st, &ev);
 
@@ -35,24 +68,26 @@ void sw__event(struct sw_req *q, const char *aor, sw_str auth_user, sw_str realm
 	char line[2048];
 	struct sw_buf b;
 	sw_buf_init(&b, line, sizeof(line) - 1);
-	char when[32];
-	struct tm tm;
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	const char *when = when_utc(ts.tv_sec);
 	if (r->cfg.log_json) {
-		sw_buf_addf(&b, "{\"time\":\"%s.%03ldZ\",\"source\":\"%s:%u\",\"transport\":\"%s\",\"method\":",
-			    when, ts.tv_nsec / 1000000, ev.source_addr, ev.source_port, ev.transport);
-		sw_buf_add_json_str(&b, ev.method, strlen(ev.method));
-		sw_buf_adds(&b, ",\"aor\":");
-		sw_buf_add_json_str(&b, ev.aor, strlen(ev.aor));
-		sw_buf_adds(&b, ",\"auth_user\":");
-		sw_buf_add_json_str(&b, ev.auth_user, strlen(ev.auth_user));
-		sw_buf_adds(&b, ",\"realm\":");
-		sw_buf_add_json_str(&b, ev.realm, strlen(ev.realm));
-		sw_buf_adds(&b, ",\"user_agent\":");
-		sw_buf_add_json_str(&b, ev.user_agent, strlen(ev.user_agent));
-		sw_buf_addf(&b, ",\"cause\":\"%s\",\"detail\":", ev.cause);
-		sw_buf_add_json_str(&b, ev.detail, strlen(ev.detail));
+		sw_buf_adds(&b, "{\"time\":\"");
+		sw_buf_adds(&b, when);
+		sw_buf_addc(&b, '.');
+		add_uint(&b, (unsigned)(ts.tv_nsec / 1000000), 3);
+		sw_buf_adds(&b, "Z\",\"source\":\"");
+		sw_buf_adds(&b, ev.source_addr);
+		sw_buf_addc(&b, ':');
+		add_uint(&b, ev.source_port, 1);
+		sw_buf_adds(&b, "\",\"transport\":\"");
+		sw_buf_adds(&b, ev.transport);
+		sw_buf_addc(&b, '"');
+		add_json_field(&b, ",\"method\":", ev.method);
+		add_json_field(&b, ",\"aor\":", ev.aor);
+		add_json_field(&b, ",\"auth_user\":", ev.auth_user);
+		add_json_field(&b, ",\"realm\":", ev.realm);
+		add_json_field(&b, ",\"user_agent\":", ev.user_agent);
+		add_json_field(&b, ",\"cause\":", ev.cause);
+		add_json_field(&b, ",\"detail\":", ev.detail);
 		sw_buf_addc(&b, '}');
 	} else {
 		/* the store field setter already replaced control characters */

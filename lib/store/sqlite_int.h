@@ -51,9 +51,16 @@ struct sq_store {
 	bool started;
 	pthread_mutex_t qlock;
 	pthread_cond_t qcond;
-	struct sq_job *head, *tail;
+	struct sq_job *head, *tail;  /* writes and flush markers, in order */
+	struct sq_job *ehead, *etail; /* auth events */
 	size_t qlen, qevents;
+	int64_t events_due_ms;       /* monotonic: when the oldest queued event must go */
 	bool stopping;
+	int64_t newest_ms, pruned_ms; /* newest event time; when retention last ran (writer) */
+	/* the checkpointer: WAL checkpoints off the commit path */
+	pthread_t ckpt_thread;
+	bool ckpt_started, ckpt_wanted;
+	pthread_cond_t ckpt_cond;    /* under qlock */
 	struct sw_store_stats stats; /* under qlock */
 	pthread_mutex_t rlock;
 	struct sq_conn *idle;        /* reader connections not in use */

@@ -7,12 +7,22 @@
  * form the next batch, so the cost of an fsync is shared by everyone who
  * arrived during the previous one.
  *
- * Auth events do not wait: when only events are queued, the writer lingers
- * up to events_linger_ms for more before committing. */
+ * Auth events do not wait and are not waited for: they have their own queue
+ * and ride along with a commit at most every events_linger_ms (or when
+ * batch_max of them are queued, or on a flush), so a registration's durable
+ * commit carries only its binding, and the events' index pages are written
+ * once per linger, not once per commit.
+ *
+ * WAL checkpoints (copying committed pages into the database file and
+ * syncing it) run on a checkpointer thread with its own connection, so no
+ * commit, and no 200 OK waiting for one, stalls behind them. */
 #include <errno.h>
 #include <stdlib.h>
 #include <time.h>
 #include "store/sqlite_int.h"
+
+#define CHECKPOINT_PAGES 1000 /* sqlite's own default threshold */
+#define EVENTS_PER_BATCH 256
 
 static int64_t now_ms_real(void)
 {
@@ -36,7 +46,21 @@ int sw__sq_enqueue(struct sq_store *sq, struct sq_job *job)
 			pthread_mutex_unlock(&sq->qlock);
 			return SW_ENOSPC;
 		}
-		sq->qevents++;
+		if (sq->etail)
+			sq->etail->next = job;
+		else
+			sq->ehead = job;
+		sq->etail = job;
+		/* the writer needs a wake-up only to learn the deadline of a
+		 * first event, or when a full batch waits: not one per event */
+		if (sq->qevents++ == 0) {
+			sq->events_due_ms = now_ms_real() + sq->base.opts.events_linger_ms;
+			pthread_cond_signal(&sq->qcond);
+		} else if (sq->qevents == sq->base.opts.batch_max) {
+			pthread_cond_signal(&sq->qcond);
+		}
+		pthread_mutex_unlock(&sq->qlock);
+		return 0;
 	}
 	if (sq->tail)
 		sq->tail->next = job;
@@ -63,24 +87,37 @@ int sw__sq_call(struct sq_store *sq, int (*fn)(struct sq_conn *w, void *ctx), vo
 	return sw__waiter_wait(&wt);
 }
 
-/* Runs one batch (a list of jobs) in one transaction and completes them. */
-static void run_batch(struct sq_store *sq, struct sq_job *jobs, size_t n)
+/* Completes a list of jobs. A job must not be touched after its done()
+ * ran: a synchronous caller may return at once. */
+static void complete(struct sq_job *j, int err)
+{
+	for (struct sq_job *next; j; j = next) {
+		next = j->next;
+		bool owned = j->owned;
+		if (!j->err)
+			j->err = err;
+		if (j->done)
+			j->done(j->done_arg, j->err);
+		if (owned)
+			free(j);
+	}
+}
+
+/* Runs one batch (writes, and events when due) in one transaction and
+ * completes them. */
+static void run_batch(struct sq_store *sq, struct sq_job *jobs, size_t n, struct sq_job *events, bool flush)
 {
 	struct sq_conn *w = sq->w;
-	int64_t newest_ms = 0;
-	bool events = false;
 	int err = sw__sq_run(w, Q_BEGIN);
 
+	for (struct sq_job *j = events; j && !err; j = j->next) {
+		/* a lost event is counted, it does not fail the batch */
+		if (sw__sq_event_insert(w, j->event))
+			j->err = SW_EIO;
+		if (j->event->time_ms > sq->newest_ms)
+			sq->newest_ms = j->event->time_ms;
+	}
 	for (struct sq_job *j = jobs; j && !err; j = j->next) {
-		if (j->event) {
-			/* a lost event is counted, it does not fail the batch */
-			if (sw__sq_event_insert(w, j->event))
-				j->err = SW_EIO;
-			events = true;
-			if (j->event->time_ms > newest_ms)
-				newest_ms = j->event->time_ms;
-			continue;
-		}
 		if (!j->fn)
 			continue;                     /* a flush marker */
 		if ((j->err = sw__sq_run(w, Q_SAVEPOINT)))
@@ -90,81 +127,145 @@ static void run_batch(struct sq_store *sq, struct sq_job *jobs, size_t n)
 			sw__sq_run(w, Q_ROLLBACK_TO);
 		sw__sq_run(w, Q_RELEASE);
 	}
-	if (!err && events)
-		sw__sq_event_retention(w, &sq->base.opts, newest_ms, NULL);
+	/* retention: deleting old events costs index work, once a second is
+	 * enough (the limits are approximate by a second's worth of events);
+	 * a flush applies them exactly */
+	if (!err && ((events && sq->newest_ms - sq->pruned_ms >= 1000) || (flush && sq->newest_ms))) {
+		sw__sq_event_retention(w, &sq->base.opts, sq->newest_ms, NULL);
+		sq->pruned_ms = sq->newest_ms;
+	}
 	if (!err)
 		err = sw__sq_run(w, Q_COMMIT);
-	if (err) {
-		if (!sqlite3_get_autocommit(w->db))
-			sw__sq_run(w, Q_ROLLBACK);
-		for (struct sq_job *j = jobs; j; j = j->next)
-			if (!j->err)
-				j->err = err;
-	}
+	if (err && !sqlite3_get_autocommit(w->db))
+		sw__sq_run(w, Q_ROLLBACK);
 
 	pthread_mutex_lock(&sq->qlock);
 	sq->stats.commits += !err;
 	sq->stats.jobs += err ? 0 : n;
 	pthread_mutex_unlock(&sq->qlock);
 
-	/* Durable (or failed): tell everyone. A job must not be touched after
-	 * its done() ran: a synchronous caller may return at once. */
-	for (struct sq_job *j = jobs, *next; j; j = next) {
-		next = j->next;
-		bool owned = j->owned;
-		if (j->done)
-			j->done(j->done_arg, j->err);
-		if (owned) {
-			free(j);
-		}
-	}
+	complete(events, err);
+	complete(jobs, err);
 }
-
-static bool only_events(const struct sq_store *sq) { return sq->qlen == sq->qevents; }
 
 static void *writer_main(void *arg)
 {
 	struct sq_store *sq = arg;
+	const size_t max = sq->base.opts.batch_max;
+	pthread_mutex_lock(&sq->qlock);
 	for (;;) {
-		pthread_mutex_lock(&sq->qlock);
-		while (!sq->head && !sq->stopping)
-			pthread_cond_wait(&sq->qcond, &sq->qlock);
-		if (!sq->head) {
-			pthread_mutex_unlock(&sq->qlock);
-			break;
+		/* writes go at once; events when due, full, or at the end */
+		while (!sq->head && !sq->stopping &&
+		       !(sq->qevents && (sq->qevents >= max || now_ms_real() >= sq->events_due_ms))) {
+			if (!sq->qevents) {
+				pthread_cond_wait(&sq->qcond, &sq->qlock);
+				continue;
+			}
+			struct timespec ts = { .tv_sec = sq->events_due_ms / 1000,
+					       .tv_nsec = (sq->events_due_ms % 1000) * 1000000 };
+			pthread_cond_timedwait(&sq->qcond, &sq->qlock, &ts);
 		}
-		/* Lone events: wait a little for company (or for a write that
-		 * must not wait, or for close). */
-		if (only_events(sq) && !sq->stopping && sq->qlen < sq->base.opts.batch_max) {
-			int64_t deadline = now_ms_real() + sq->base.opts.events_linger_ms;
-			struct timespec ts = { .tv_sec = deadline / 1000,
-					       .tv_nsec = (deadline % 1000) * 1000000 };
-			while (only_events(sq) && !sq->stopping &&
-			       sq->qlen < sq->base.opts.batch_max)
-				if (pthread_cond_timedwait(&sq->qcond, &sq->qlock, &ts) == ETIMEDOUT)
-					break;
-		}
+		if (!sq->head && !sq->qevents)
+			break; /* stopping, nothing left */
 		struct sq_job *first = sq->head, *last = first;
-		size_t n = 1;
-		while (last->next && n < sq->base.opts.batch_max) {
-			last = last->next;
-			n++;
+		size_t n = 0;
+		bool flush = false;
+		if (first) {
+			n = 1;
+			while (last->next && n < max) {
+				last = last->next;
+				n++;
+			}
+			sq->head = last->next;
+			if (!sq->head)
+				sq->tail = NULL;
+			last->next = NULL;
+			sq->qlen -= n;
+			for (struct sq_job *j = first; j; j = j->next)
+				flush |= !j->fn;
 		}
-		sq->head = last->next;
-		if (!sq->head)
-			sq->tail = NULL;
-		last->next = NULL;
-		sq->qlen -= n;
-		for (struct sq_job *j = first; j; j = j->next)
-			sq->qevents -= j->event != NULL;
+		/* events in slices: a transaction of thousands of them would hold
+		 * up the commits that 200 OKs wait for */
+		struct sq_job *events = NULL;
+		if (sq->qevents && (flush || sq->stopping || sq->qevents >= max || now_ms_real() >= sq->events_due_ms)) {
+			size_t k = 1;
+			struct sq_job *elast = events = sq->ehead;
+			while (elast->next && (flush || k < EVENTS_PER_BATCH)) { /* a flush takes all */
+				elast = elast->next;
+				k++;
+			}
+			sq->ehead = elast->next;
+			if (!sq->ehead)
+				sq->etail = NULL;
+			elast->next = NULL;
+			sq->qevents -= k;
+			/* the rest is due as well: it goes with the next batches */
+		}
 		pthread_mutex_unlock(&sq->qlock);
-		run_batch(sq, first, n);
+		run_batch(sq, first, n, events, flush);
+		pthread_mutex_lock(&sq->qlock);
 	}
+	pthread_mutex_unlock(&sq->qlock);
+	return NULL;
+}
+
+/* The writer connection's WAL hook: past the threshold, wake the
+ * checkpointer instead of checkpointing in the commit (sqlite's default). */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	(void)db;
+	(void)name;
+	struct sq_store *sq = arg;
+	if (pages >= CHECKPOINT_PAGES) {
+		pthread_mutex_lock(&sq->qlock);
+		if (!sq->ckpt_wanted) {
+			sq->ckpt_wanted = true;
+			pthread_cond_signal(&sq->ckpt_cond);
+		}
+		pthread_mutex_unlock(&sq->qlock);
+	}
+	return SQLITE_OK;
+}
+
+static void *checkpointer_main(void *arg)
+{
+	struct sq_store *sq = arg;
+	sqlite3 *db = NULL;
+	if (sqlite3_open_v2(sq->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		sqlite3_close(db);
+		db = NULL; /* checkpoints then happen at close only */
+	}
+	if (db)
+		sqlite3_busy_timeout(db, 1000);
+	pthread_mutex_lock(&sq->qlock);
+	for (;;) {
+		while (!sq->ckpt_wanted && !sq->stopping)
+			pthread_cond_wait(&sq->ckpt_cond, &sq->qlock);
+		if (sq->stopping)
+			break;
+		sq->ckpt_wanted = false;
+		pthread_mutex_unlock(&sq->qlock);
+		/* PASSIVE: copies what no reader still needs, never blocks the
+		 * writer; what is left goes with the next one */
+		if (db) { /* a read first: a connection that never read does not see the WAL */
+			sqlite3_exec(db, "PRAGMA schema_version", NULL, NULL, NULL);
+			sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		}
+		pthread_mutex_lock(&sq->qlock);
+	}
+	pthread_mutex_unlock(&sq->qlock);
+	sqlite3_close(db);
 	return NULL;
 }
 
 int sw__sq_writer_start(struct sq_store *sq)
 {
+	pthread_cond_init(&sq->ckpt_cond, NULL);
+	if (pthread_create(&sq->ckpt_thread, NULL, checkpointer_main, sq) == 0) {
+		sq->ckpt_started = true;
+		sqlite3_wal_autocheckpoint(sq->w->db, 0);
+		sqlite3_wal_hook(sq->w->db, wal_hook, sq);
+	}
 	if (pthread_create(&sq->thread, NULL, writer_main, sq))
 		return SW_EIO;
 	sq->started = true;
@@ -174,12 +275,20 @@ int sw__sq_writer_start(struct sq_store *sq)
 /* Stops taking jobs, lets the writer commit what is queued, joins it. */
 void sw__sq_writer_stop(struct sq_store *sq)
 {
-	if (!sq->started)
-		return;
 	pthread_mutex_lock(&sq->qlock);
 	sq->stopping = true;
 	pthread_cond_broadcast(&sq->qcond);
+	if (sq->ckpt_started)
+		pthread_cond_broadcast(&sq->ckpt_cond);
 	pthread_mutex_unlock(&sq->qlock);
-	pthread_join(sq->thread, NULL);
+	if (sq->started)
+		pthread_join(sq->thread, NULL);
 	sq->started = false;
+	if (sq->ckpt_started) {
+		pthread_join(sq->ckpt_thread, NULL);
+		pthread_cond_destroy(&sq->ckpt_cond);
+		/* the writer connection's close checkpoints what is left */
+		sqlite3_wal_hook(sq->w->db, NULL, NULL);
+	}
+	sq->ckpt_started = false;
 }
