@@ -1,7 +1,9 @@
 /* A string-keyed hash map for the analyzer's lookups (open transactions and
  * flows, nonce uses, accepted digest uris, interned names): separate
  * chaining, power-of-two buckets, entries also kept in insertion order so the
- * oldest can be expired first. */
+ * oldest can be expired first. At most one entry per two buckets: the large
+ * maps (judged transactions, interned AORs) do not fit in the cache, and a
+ * lookup that finds an empty bucket costs one memory access, not two. */
 #include <stdlib.h>
 #include <string.h>
 #include "trace_int.h"
@@ -99,7 +101,7 @@ struct sw__hent *sw__hmap_put(struct sw__hmap *m, const char *key, size_t klen, 
 		*created = !e;
 	if (e)
 		return e;
-	if (m->n + 1 > m->nb && !grow(m))
+	if (2 * (m->n + 1) > m->nb && !grow(m))
 		return NULL;
 	e = malloc(sizeof(*e) + klen + 1);
 	if (!e)
@@ -123,7 +125,7 @@ void sw__hmap_del(struct sw__hmap *m, struct sw__hent *e)
 bool sw__hmap_move(struct sw__hmap *from, struct sw__hmap *to, struct sw__hent *e)
 {
 	unlink_from(from, e);
-	if (to->n + 1 > to->nb && !grow(to)) {
+	if (2 * (to->n + 1) > to->nb && !grow(to)) {
 		free(e);
 		return false;
 	}
