@@ -130,6 +130,7 @@ struct sw_trace {
 	char jdetail[512];
 	struct { unsigned msg, frame, input; char note[384]; } jev[SW_TRACE_MAX_EVIDENCE];
 	unsigned jnev;
+	bool jquiet;             /* write no detail and no evidence (a summarised flow) */
 	struct sw_trace_stats st;
 	struct sw__frag_table *frags;
 	struct sw__tcp_table *tcp;

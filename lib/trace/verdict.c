@@ -20,7 +20,7 @@
 static void evidence_at(struct sw_trace *t, unsigned msg, unsigned frame, unsigned input,
 			const char *fmt, va_list ap)
 {
-	if (t->jnev >= SW_TRACE_MAX_EVIDENCE)
+	if (t->jquiet || t->jnev >= SW_TRACE_MAX_EVIDENCE)
 		return;
 	for (unsigned i = 0; i < t->jnev; i++) /* one note per message and text */
 		if (t->jev[i].msg == msg && msg != NONE && fmt[0] == '\0')
@@ -55,6 +55,8 @@ static void evidence_frame(struct sw_trace *t, unsigned frame, unsigned input, c
 static void detail(struct sw_trace *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void detail(struct sw_trace *t, const char *fmt, ...)
 {
+	if (t->jquiet)
+		return;
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(t->jdetail, sizeof(t->jdetail), fmt, ap);
