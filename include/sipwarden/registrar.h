@@ -17,11 +17,15 @@ struct sw_location;
 
 struct sw_loc_binding {
 	const char *contact;   /* the Contact URI as registered */
-	const char *call_id;
+	uint64_t call_id_hash; /* sw_location_call_id_hash() of the Call-ID */
 	uint32_t cseq;
 	int64_t expires;       /* absolute unix seconds */
 	uint16_t q;            /* thousandths */
 };
+
+/* The index keeps a hash of the Call-ID (8 bytes instead of the string):
+ * enough for the RFC 3261 §10.3 Call-ID/CSeq rule. */
+uint64_t sw_location_call_id_hash(const char *p, size_t n);
 
 int sw_location_new(struct sw_location **out);
 void sw_location_free(struct sw_location *l);

@@ -54,7 +54,7 @@ struct sw_registrar_worker {
 	struct sw_binding_op ops[SW_REG_MAX_OPS];
 	struct sw_reg_existing {
 		char contact[SW_STORE_URI_MAX + 1];
-		char call_id[SW_STORE_TEXT_MAX + 1];
+		uint64_t call_id_hash;
 		uint32_t cseq;
 	} existing[SW_REG_MAX_EXISTING];
 	unsigned nexisting;

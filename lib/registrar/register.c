@@ -38,7 +38,7 @@ static void snapshot_one(void *arg, const struct sw_loc_binding *b)
 		return;
 	struct sw_reg_existing *e = &rw->existing[rw->nexisting++];
 	snprintf(e->contact, sizeof(e->contact), "%s", b->contact);
-	snprintf(e->call_id, sizeof(e->call_id), "%s", b->call_id);
+	e->call_id_hash = b->call_id_hash;
 	e->cseq = b->cseq;
 }
 
@@ -263,6 +263,9 @@ void sw__register(struct sw_req *q)
 	sw_str call_id;
 	struct sw_cseq cseq;
 	sw_msg_call_id(m, &call_id, NULL);
+	char stored_call_id[SW_STORE_TEXT_MAX + 1]; /* as the binding will store it */
+	SW_STORE_SET(stored_call_id, call_id);
+	const uint64_t call_id_hash = sw_location_call_id_hash(stored_call_id, strlen(stored_call_id));
 	sw_msg_cseq(m, &cseq, NULL);
 	rw->nexisting = 0;
 	unsigned current = sw_location_visit(r->loc, aor, q->now, snapshot_one, rw);
@@ -303,7 +306,7 @@ void sw__register(struct sw_req *q)
 		if (exp > max_expires)
 			exp = max_expires;
 		int ex = existing_match(rw, &a.uri);
-		if (ex >= 0 && sw_str_eq(call_id, rw->existing[ex].call_id) && cseq.num <= rw->existing[ex].cseq) {
+		if (ex >= 0 && call_id_hash == rw->existing[ex].call_id_hash && cseq.num <= rw->existing[ex].cseq) {
 			r->refusals++;
 			sw__reply_simple(q, 500, "Out of order CSeq for this Call-ID");
 			return;
@@ -334,7 +337,7 @@ void sw__register(struct sw_req *q)
 			return;
 		}
 		for (unsigned i = 0; i < rw->nexisting; i++)
-			if (sw_str_eq(call_id, rw->existing[i].call_id) && cseq.num <= rw->existing[i].cseq) {
+			if (call_id_hash == rw->existing[i].call_id_hash && cseq.num <= rw->existing[i].cseq) {
 				r->refusals++;
 				sw__reply_simple(q, 500, "Out of order CSeq for this Call-ID");
 				return;

@@ -13,6 +13,7 @@
 #include "sipwarden/server.h"
 
 #define BATCH 32
+#define OUTBOX_BYTES 65536u
 enum { EV_UDP = 1, EV_LISTEN, EV_CONN, EV_WAKE };
 #define EV(kind, idx) (((uint64_t)(kind) << 56) | (uint64_t)(idx))
 
@@ -49,6 +50,13 @@ struct sw_worker {
 	struct iovec iov[BATCH];
 	struct sockaddr_storage from[BATCH];
 	char *rbuf;
+	/* UDP responses gathered for one sendmmsg per batch (one socket) */
+	struct mmsghdr out[BATCH];
+	struct iovec out_iov[BATCH];
+	struct sockaddr_storage out_to[BATCH];
+	char obuf[OUTBOX_BYTES];
+	size_t nout, out_used;
+	int out_fd;
 	struct sw_server_stats stats;
 	uint64_t last_idle_scan;
 };
@@ -200,6 +208,7 @@ int sw_server_new(struct sw_server **out, const struct sw_server_cfg *cfg, sw_me
 }
 
 static void run_posts(struct sw_worker *w);
+static void outbox_flush(struct sw_worker *w);
 
 static void conn_close(struct sw_worker *w, struct conn *c)
 {
@@ -269,6 +278,7 @@ static void on_udp(struct sw_worker *w, unsigned li)
 			memcpy(&p.addr, &w->from[k], p.addrlen);
 			s->on_message(s->app, w, &p, w->iov[k].iov_base, len);
 		}
+		outbox_flush(w);
 		if (n < BATCH)
 			return;
 	}
@@ -443,6 +453,7 @@ static void run_posts(struct sw_worker *w)
 	for (size_t i = 0; i < n; i++)
 		list[i].fn(w, list[i].arg);
 	free(list);
+	outbox_flush(w);
 }
 
 int sw_worker_post(struct sw_worker *w, void (*fn)(struct sw_worker *, void *), void *arg)
@@ -470,9 +481,48 @@ int sw_worker_post(struct sw_worker *w, void (*fn)(struct sw_worker *, void *), 
 	return 0;
 }
 
+/* Sends the gathered UDP responses: one sendmmsg for the lot (a datagram
+ * that fails is counted and skipped). */
+static void outbox_flush(struct sw_worker *w)
+{
+	size_t i = 0;
+	while (i < w->nout) {
+		int n = sendmmsg(w->out_fd, w->out + i, (unsigned)(w->nout - i), MSG_DONTWAIT);
+		if (n > 0) {
+			w->stats.sent += (uint64_t)n;
+			i += (size_t)n;
+		} else if (n < 0 && errno == EINTR) {
+			continue;
+		} else {
+			w->stats.send_errors++;
+			i++;
+		}
+	}
+	w->nout = w->out_used = 0;
+}
+
+static void outbox_add(struct sw_worker *w, const struct sw_peer *to, const char *buf, size_t len)
+{
+	if (w->nout && (w->nout == BATCH || w->out_fd != to->fd || w->out_used + len > OUTBOX_BYTES))
+		outbox_flush(w);
+	size_t k = w->nout++;
+	char *dst = w->obuf + w->out_used;
+	memcpy(dst, buf, len);
+	w->out_used += len;
+	w->out_fd = to->fd;
+	memcpy(&w->out_to[k], &to->addr, to->addrlen);
+	w->out_iov[k] = (struct iovec){ dst, len };
+	w->out[k].msg_hdr = (struct msghdr){ .msg_name = &w->out_to[k], .msg_namelen = to->addrlen,
+					     .msg_iov = &w->out_iov[k], .msg_iovlen = 1 };
+}
+
 int sw_worker_send(struct sw_worker *w, const struct sw_peer *to, const char *buf, size_t len)
 {
 	if (to->tp == SW_TP_UDP) {
+		if (len <= OUTBOX_BYTES) {
+			outbox_add(w, to, buf, len);
+			return 0;
+		}
 		ssize_t n = sendto(to->fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)&to->addr, to->addrlen);
 		if (n < 0) {
 			w->stats.send_errors++;
@@ -528,6 +578,7 @@ static void *worker_main(void *arg)
 			next_tick = now + 100;
 			if (s->on_tick)
 				s->on_tick(s->app, w, now);
+			outbox_flush(w);
 			if (now - w->last_idle_scan >= 1000) {
 				w->last_idle_scan = now;
 				idle_scan(w, now);
