@@ -16,12 +16,13 @@
 
 /* The nonce itself is not kept: two keyed 64-bit hashes of it (the table
  * seed is random, so nobody can aim for a collision) identify it in 48
- * bytes instead of 160; a server holds one entry per live nonce. */
+ * bytes (one malloc chunk of 48) instead of 160; a server holds one entry per live nonce. */
 struct entry {
 	struct entry *next;
 	uint64_t expires;
 	uint64_t fp;
-	uint64_t h, h2;
+	uint64_t h;
+	uint32_t h2;       /* 96 bits in all: with a million live nonces a collision is ~2^-57 */
 	uint32_t nc;
 };
 
@@ -119,7 +120,7 @@ static int mem_check(void *self, const struct sw_nc_use *u, uint64_t now)
 	if (!u->nonce.p || u->nonce.len == 0 || u->nonce.len > MAX_KEY)
 		return SW_EINVAL;
 	uint64_t h = mix(hbytes(t->seed, u->nonce.p, u->nonce.len));
-	uint64_t h2 = mix(hbytes(~t->seed, u->nonce.p, u->nonce.len));
+	uint32_t h2 = (uint32_t)mix(hbytes(~t->seed, u->nonce.p, u->nonce.len));
 	uint64_t fp = hstr(hstr(hstr(t->seed ^ 0x9e3779b97f4a7c15ull, u->cnonce),
 				      u->response), u->branch);
 	struct shard *sh = &t->shards[(h >> 32) % SHARDS];

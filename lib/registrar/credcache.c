@@ -19,7 +19,6 @@
  * unknown name stores no HA1. */
 struct centry {
 	struct centry *next;
-	uint64_t hash;
 	bool found, disabled;
 	uint8_t mask;              /* which hashes are held (1 << h) */
 	uint16_t ulen;             /* strlen(user) */
@@ -42,10 +41,10 @@ static const char *entry_name(const struct centry *e)
 	return (const char *)e->ha1 + held_bytes(e->mask, SW_HASH__COUNT);
 }
 
-static bool entry_is(const struct centry *e, uint64_t h, const char *user, size_t ulen, const char *domain)
+static bool entry_is(const struct centry *e, const char *user, size_t ulen, const char *domain)
 {
 	const char *n = entry_name(e);
-	return e->hash == h && e->ulen == ulen && !memcmp(n, user, ulen) && !strcmp(n + ulen + 1, domain);
+	return e->ulen == ulen && !memcmp(n, user, ulen) && !strcmp(n + ulen + 1, domain);
 }
 
 static int unhex(char c)
@@ -159,7 +158,7 @@ int sw_credcache_get(struct sw_credcache *c, const char *user, const char *domai
 	uint8_t mask = (uint8_t)(1u << hh);
 	pthread_mutex_lock(&s->lock);
 	for (struct centry *e = s->bucket[b]; e; e = e->next)
-		if (entry_is(e, h, user, ulen, domain)) {
+		if (entry_is(e, user, ulen, domain)) {
 			if (e->found && !(e->mask & mask)) {
 				mask |= e->mask; /* another hash: re-read, keep both */
 				break;
@@ -191,7 +190,7 @@ int sw_credcache_get(struct sw_credcache *c, const char *user, const char *domai
 	struct centry *e = malloc(sizeof(*e) + hsz + ulen + 1 + dlen + 1);
 	if (!e)
 		return 0; /* answered, just not remembered */
-	*e = (struct centry){ .hash = h, .found = *found, .disabled = *disabled, .mask = mask,
+	*e = (struct centry){ .found = *found, .disabled = *disabled, .mask = mask,
 			      .ulen = (uint16_t)ulen };
 	for (unsigned k = 0; k < SW_HASH__COUNT; k++)
 		if ((mask & (1u << k)) && !pack_ha1(e->ha1 + held_bytes(mask, k), sub.cred.ha1[k], ha1_len[k])) {
@@ -207,7 +206,7 @@ int sw_credcache_get(struct sw_credcache *c, const char *user, const char *domai
 		return 0;
 	}
 	for (struct centry **pe = &s->bucket[b]; *pe; pe = &(*pe)->next)
-		if (entry_is(*pe, h, user, ulen, domain)) { /* replaced: another hash, or a race */
+		if (entry_is(*pe, user, ulen, domain)) { /* replaced: another hash, or a race */
 			struct centry *old = *pe;
 			*pe = old->next;
 			free(old);
@@ -231,7 +230,7 @@ static void forget(void *arg, const char *user, const char *domain)
 	unsigned b = (unsigned)((h / SHARDS) % BUCKETS);
 	pthread_mutex_lock(&s->lock);
 	for (struct centry **pe = &s->bucket[b]; *pe; pe = &(*pe)->next)
-		if (entry_is(*pe, h, user, strlen(user), domain)) {
+		if (entry_is(*pe, user, strlen(user), domain)) {
 			struct centry *e = *pe;
 			*pe = e->next;
 			free(e);

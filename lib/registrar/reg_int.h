@@ -58,7 +58,11 @@ struct sw_registrar_worker {
 		uint32_t cseq;
 	} existing[SW_REG_MAX_EXISTING];
 	unsigned nexisting;
+	/* pending durable writes, recycled (register.c) */
+	struct pending *free_pending;
+	unsigned nfree_pending;
 };
+void sw__pending_cache_free(struct sw_registrar_worker *rw);
 
 /* One request being answered (valid during the handling call). */
 struct sw_req {

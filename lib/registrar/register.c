@@ -90,6 +90,8 @@ static void reply_ok(struct sw_req *q, const char *aor)
 
 /* A REGISTER waiting for its durable write. */
 struct pending {
+	struct pending *next_free;   /* in the worker's cache */
+	bool standard;               /* of the standard size: goes back to the cache */
 	struct sw_registrar_worker *rw;
 	struct sw_worker *w;
 	struct sw_peer from;
@@ -100,10 +102,57 @@ struct pending {
 	char auth_user[SW_STORE_USER_MAX + 1];
 	char realm[SW_STORE_DOMAIN_MAX + 1];
 	size_t nops;
-	struct sw_binding_op *ops;
+	struct sw_binding_op *ops;   /* right after the struct */
 	size_t len;
-	char req[];
+	char *req;                   /* after the operations */
 };
+
+/* Pending writes are recycled per worker (taken and given back on the
+ * worker's thread, so no lock): a REGISTER with up to PENDING_OPS contacts
+ * and a request up to PENDING_REQ bytes allocates nothing once the cache
+ * is warm; bigger ones get their own block. */
+#define PENDING_OPS 2u
+#define PENDING_REQ 4096u
+#define PENDING_CACHE 64u
+
+static struct pending *pending_get(struct sw_registrar_worker *rw, size_t nops, size_t len)
+{
+	bool standard = nops <= PENDING_OPS && len <= PENDING_REQ;
+	struct pending *p = standard ? rw->free_pending : NULL;
+	if (p) {
+		rw->free_pending = p->next_free;
+		rw->nfree_pending--;
+	} else {
+		size_t cap_ops = standard ? PENDING_OPS : nops, cap_req = standard ? PENDING_REQ : len;
+		if (!(p = malloc(sizeof(*p) + cap_ops * sizeof(struct sw_binding_op) + cap_req)))
+			return NULL;
+	}
+	p->standard = standard;
+	p->ops = (struct sw_binding_op *)(p + 1);
+	p->req = (char *)(p->ops + (standard ? PENDING_OPS : nops));
+	return p;
+}
+
+static void pending_put(struct sw_registrar_worker *rw, struct pending *p)
+{
+	if (p->standard && rw->nfree_pending < PENDING_CACHE) {
+		p->next_free = rw->free_pending;
+		rw->free_pending = p;
+		rw->nfree_pending++;
+	} else {
+		free(p);
+	}
+}
+
+void sw__pending_cache_free(struct sw_registrar_worker *rw)
+{
+	while (rw->free_pending) {
+		struct pending *p = rw->free_pending;
+		rw->free_pending = p->next_free;
+		free(p);
+	}
+	rw->nfree_pending = 0;
+}
 
 /* The event's detail for an accepted REGISTER: what it did. */
 static const char *ops_summary(const struct sw_binding_op *ops, size_t n)
@@ -139,8 +188,7 @@ static void register_done(struct sw_worker *w, void *arg)
 			reply_ok(&q, p->aor);
 		}
 	}
-	free(p->ops);
-	free(p);
+	pending_put(rw, p);
 }
 
 /* On the store's writer thread: hand the result to the worker that owns the
@@ -152,7 +200,6 @@ static void store_done(void *arg, int err)
 	if (sw_worker_post(p->w, register_done, p)) {
 		/* out of memory: the client's retransmission will find the
 		 * transaction pending until it is forgotten */
-		free(p->ops);
 		free(p);
 	}
 }
@@ -362,32 +409,27 @@ void sw__register(struct sw_req *q)
 	}
 
 	/* 5. the durable write; the 200 OK leaves once it is committed */
-	struct pending *p = malloc(sizeof(*p) + m->len);
-	struct sw_binding_op *ops = malloc(nops * sizeof(*ops));
-	if (!p || !ops) {
-		free(p);
-		free(ops);
+	struct pending *p = pending_get(rw, nops, m->len);
+	if (!p) {
 		sw__reply_simple(q, 500, "Out of memory");
 		return;
 	}
-	memset(p, 0, sizeof(*p));
 	p->rw = rw;
 	p->from = *q->from;
 	p->key = q->key;
 	p->has_key = q->has_key;
+	p->store_err = 0;
 	snprintf(p->aor, sizeof(p->aor), "%s", aor);
 	sw_str_cpy(p->auth_user, sizeof(p->auth_user), res.username);
 	snprintf(p->realm, sizeof(p->realm), "%s", r->domains[d]);
-	memcpy(ops, rw->ops, nops * sizeof(*ops));
-	p->ops = ops;
+	memcpy(p->ops, rw->ops, nops * sizeof(*p->ops));
 	p->nops = nops;
 	p->len = m->len;
 	memcpy(p->req, m->buf, m->len);
 	p->w = q->w;
-	int rc = sw_store_bindings_submit(r->st, ops, nops, store_done, p);
+	int rc = sw_store_bindings_submit(r->st, p->ops, nops, store_done, p);
 	if (rc) {
-		free(ops);
-		free(p);
+		pending_put(rw, p);
 		r->store_errors++;
 		sw__event(q, aor, res.username, realm, SW_CAUSE_STORE_UNAVAILABLE, "the binding could not be queued");
 		sw__reply_simple(q, 500, "Registration Not Stored");

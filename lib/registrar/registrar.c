@@ -137,6 +137,7 @@ void sw_registrar_worker_free(struct sw_registrar_worker *rw)
 	for (unsigned i = 0; i < SW_REGISTRAR_MAX_DOMAINS; i++)
 		sw_verifier_free(rw->ver[i]);
 	sw_txn_table_free(rw->txn);
+	sw__pending_cache_free(rw);
 	free(rw);
 }
 

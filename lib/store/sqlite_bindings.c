@@ -47,10 +47,15 @@ static int del(struct sq_conn *w, enum sq_stmt id, const char *aor, const char *
 	return 0;
 }
 
+/* The job keeps a copy of the operations: inline for the usual one or two
+ * contacts (the job is recycled, so nothing is allocated once warm), in a
+ * block of their own beyond that. */
+#define INLINE_OPS 2u
 struct bind_job {
 	struct sq_job job;
 	size_t n;
-	struct sw_binding_op ops[];
+	struct sw_binding_op *ops;   /* inl, or an allocation */
+	struct sw_binding_op inl[INLINE_OPS];
 };
 
 static int job_ops(struct sq_conn *w, void *ctx)
@@ -75,19 +80,33 @@ static int job_ops(struct sq_conn *w, void *ctx)
 	return err;
 }
 
+static void free_ops(struct sq_job *j)
+{
+	free(((struct bind_job *)j)->ops);
+}
+
 int sw__sq_bindings_submit(struct sw_store *st, const struct sw_binding_op *ops, size_t n,
 			   sw_store_done_fn done, void *arg)
 {
-	struct bind_job *bj = malloc(sizeof(*bj) + n * sizeof(bj->ops[0]));
+	struct bind_job *bj = (struct bind_job *)sw__sq_job_get(SQ(st), SQ_FREE_BIND, sizeof(*bj));
 	if (!bj)
 		return SW_ENOMEM;
 	bj->job = (struct sq_job){ .fn = job_ops, .ctx = bj, .done = done, .done_arg = arg,
-				   .owned = true };
+				   .owned = true, .recycle = SQ_FREE_BIND };
 	bj->n = n;
-	memcpy(bj->ops, ops, n * sizeof(ops[0]));
-	int err = sw__sq_enqueue(SQ(st), &bj->job);
-	if (err)
+	bj->ops = n <= INLINE_OPS ? bj->inl : malloc(n * sizeof(*ops));
+	if (!bj->ops) {
 		free(bj);
+		return SW_ENOMEM;
+	}
+	memcpy(bj->ops, ops, n * sizeof(*ops));
+	bj->job.cleanup = n <= INLINE_OPS ? NULL : free_ops;
+	int err = sw__sq_enqueue(SQ(st), &bj->job);
+	if (err) {
+		if (bj->ops != bj->inl)
+			free(bj->ops);
+		free(bj);
+	}
 	return err;
 }
 

@@ -13,7 +13,7 @@ struct event_job {
 
 int sw__sq_event_record(struct sw_store *st, const struct sw_auth_event *ev)
 {
-	struct event_job *ej = malloc(sizeof(*ej));
+	struct event_job *ej = (struct event_job *)sw__sq_job_get(SQ(st), SQ_FREE_EVENT, sizeof(*ej));
 	if (!ej) {
 		struct sq_store *sq = SQ(st);
 		pthread_mutex_lock(&sq->qlock);
@@ -22,7 +22,7 @@ int sw__sq_event_record(struct sw_store *st, const struct sw_auth_event *ev)
 		return SW_ENOMEM;
 	}
 	ej->ev = *ev;
-	ej->job = (struct sq_job){ .event = &ej->ev, .owned = true };
+	ej->job = (struct sq_job){ .event = &ej->ev, .owned = true, .recycle = SQ_FREE_EVENT };
 	int err = sw__sq_enqueue(SQ(st), &ej->job);
 	if (err)
 		free(ej);

@@ -40,8 +40,18 @@ struct sq_job {
 	void *done_arg;
 	struct sw_auth_event *event; /* an event to insert (owned with the job) */
 	bool owned;                  /* free() the job after completion */
+	uint8_t recycle;             /* 0, or the SQ_FREE_* list an owned job goes back to */
+	void (*cleanup)(struct sq_job *j); /* before an owned job is freed or recycled */
 	int err;
 };
+
+struct sq_store;
+enum { SQ_FREE_NONE, SQ_FREE_BIND, SQ_FREE_EVENT, SQ_FREE__COUNT };
+#define SQ_FREE_MAX 1024u  /* jobs kept per list */
+
+/* An owned job of kind k from the list (or malloc'd size bytes); NULL when
+ * out of memory. */
+struct sq_job *sw__sq_job_get(struct sq_store *sq, unsigned k, size_t size);
 
 struct sq_store {
 	struct sw_store base;
@@ -51,6 +61,10 @@ struct sq_store {
 	bool started;
 	pthread_mutex_t qlock;
 	pthread_cond_t qcond;
+	/* owned jobs recycled instead of freed (under qlock): no allocation per
+	 * registration once warm */
+	struct sq_job *free_jobs[SQ_FREE__COUNT];
+	unsigned nfree[SQ_FREE__COUNT];
 	struct sq_job *head, *tail;  /* writes and flush markers, in order */
 	struct sq_job *ehead, *etail; /* auth events */
 	size_t qlen, qevents;

@@ -87,19 +87,60 @@ int sw__sq_call(struct sq_store *sq, int (*fn)(struct sq_conn *w, void *ctx), vo
 	return sw__waiter_wait(&wt);
 }
 
+struct sq_job *sw__sq_job_get(struct sq_store *sq, unsigned k, size_t size)
+{
+	pthread_mutex_lock(&sq->qlock);
+	struct sq_job *j = sq->free_jobs[k];
+	if (j) {
+		sq->free_jobs[k] = j->next;
+		sq->nfree[k]--;
+	}
+	pthread_mutex_unlock(&sq->qlock);
+	return j ? j : malloc(size);
+}
+
 /* Completes a list of jobs. A job must not be touched after its done()
  * ran: a synchronous caller may return at once. */
-static void complete(struct sq_job *j, int err)
+static void complete(struct sq_store *sq, struct sq_job *j, int err)
 {
+	struct sq_job *keep[SQ_FREE__COUNT] = { 0 };
 	for (struct sq_job *next; j; j = next) {
 		next = j->next;
 		bool owned = j->owned;
+		unsigned k = j->recycle;
 		if (!j->err)
 			j->err = err;
 		if (j->done)
 			j->done(j->done_arg, j->err);
-		if (owned)
+		if (owned && j->cleanup)
+			j->cleanup(j);
+		if (owned && k) {
+			j->next = keep[k];
+			keep[k] = j;
+		} else if (owned) {
 			free(j);
+		}
+	}
+	struct sq_job *extra = NULL;
+	pthread_mutex_lock(&sq->qlock);
+	for (unsigned k = 1; k < SQ_FREE__COUNT; k++)
+		while (keep[k]) {
+			struct sq_job *n = keep[k]->next;
+			if (sq->nfree[k] < SQ_FREE_MAX) {
+				keep[k]->next = sq->free_jobs[k];
+				sq->free_jobs[k] = keep[k];
+				sq->nfree[k]++;
+			} else {
+				keep[k]->next = extra;
+				extra = keep[k];
+			}
+			keep[k] = n;
+		}
+	pthread_mutex_unlock(&sq->qlock);
+	while (extra) {
+		struct sq_job *n = extra->next;
+		free(extra);
+		extra = n;
 	}
 }
 
@@ -144,8 +185,8 @@ static void run_batch(struct sq_store *sq, struct sq_job *jobs, size_t n, struct
 	sq->stats.jobs += err ? 0 : n;
 	pthread_mutex_unlock(&sq->qlock);
 
-	complete(events, err);
-	complete(jobs, err);
+	complete(sq, events, err);
+	complete(sq, jobs, err);
 }
 
 static void *writer_main(void *arg)

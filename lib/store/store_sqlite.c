@@ -58,6 +58,12 @@ static void sq_close(struct sw_store *st)
 		sq->idle = c->next;
 		sw__sq_conn_close(c);
 	}
+	for (unsigned k = 0; k < SQ_FREE__COUNT; k++)
+		while (sq->free_jobs[k]) {
+			struct sq_job *j = sq->free_jobs[k];
+			sq->free_jobs[k] = j->next;
+			free(j);
+		}
 	pthread_mutex_destroy(&sq->qlock);
 	pthread_cond_destroy(&sq->qcond);
 	pthread_mutex_destroy(&sq->rlock);
