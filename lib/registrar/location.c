@@ -13,12 +13,13 @@
  * bytes per binding). */
 struct bind {
 	struct bind *next;     /* the AOR's other bindings */
-	int64_t expires;
-	uint64_t call_id_hash;
+	uint64_t cid_q;        /* Call-ID hash (low 48 bits) | q << 48 */
+	uint32_t expires;      /* unix seconds (to 2106) */
 	uint32_t cseq;
-	uint16_t q;
-	char contact[];
+	char contact[];        /* at offset 24: a phone's binding fits a 64-byte malloc chunk */
 };
+
+#define CID_MASK ((1ull << 48) - 1)
 
 struct aor {
 	struct aor *next;
@@ -49,7 +50,7 @@ uint64_t sw_location_call_id_hash(const char *p, size_t n)
 	uint64_t h = 1469598103934665603ull;
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
-	return h;
+	return (h ^ h >> 48) & CID_MASK; /* 48 bits: compared within one AOR only */
 }
 
 int sw_location_new(struct sw_location **out)
@@ -138,8 +139,9 @@ static int put(struct shard *s, struct aor **slot, const struct sw_binding *b)
 	struct bind *nb = malloc(sizeof(*nb) + cl + 1);
 	if (!nb)
 		return SW_ENOMEM;
-	*nb = (struct bind){ .expires = b->expires, .cseq = b->cseq, .q = b->q,
-			     .call_id_hash = sw_location_call_id_hash(b->call_id, strlen(b->call_id)) };
+	uint64_t cid = sw_location_call_id_hash(b->call_id, strlen(b->call_id)) & CID_MASK;
+	*nb = (struct bind){ .cid_q = cid | (uint64_t)b->q << 48, .cseq = b->cseq,
+			     .expires = b->expires < 0 ? 0 : b->expires > UINT32_MAX ? UINT32_MAX : (uint32_t)b->expires };
 	memcpy(nb->contact, b->contact, cl + 1);
 	struct bind **old = find_contact(a, b->contact);
 	if (old) { /* replace in place: the order of an AOR's bindings stays */
@@ -204,9 +206,10 @@ unsigned sw_location_visit(struct sw_location *l, const char *aor, int64_t now,
 	struct aor **pa = find(slot, aor);
 	if (pa) {
 		for (const struct bind *b = (*pa)->b; b; b = b->next) {
-			if (b->expires <= now)
+			if ((int64_t)b->expires <= now)
 				continue;
-			struct sw_loc_binding v = { b->contact, b->call_id_hash, b->cseq, b->expires, b->q };
+			struct sw_loc_binding v = { b->contact, b->cid_q & CID_MASK, b->cseq, b->expires,
+						    (uint16_t)(b->cid_q >> 48) };
 			if (fn)
 				fn(arg, &v);
 			n++;
