@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include "reg_int.h"
 
@@ -14,16 +15,19 @@
 #define MAX_ENTRIES 2000000u   /* beyond this the cache starts over */
 
 /* One allocation per name: the HA1 of each hash asked for so far, in
- * binary, then "user\0domain\0" — about 60 bytes with MD5 alone, so a
- * million subscribers take ~64 MB, not the ~1 GB of all-hex records. An
- * unknown name stores no HA1. */
+ * binary, then the user name, then the domain unless it is one of the few
+ * known ones (held once in the cache's domain table) — 48 bytes with MD5
+ * alone, so a million subscribers take ~48 MB, not the ~1 GB of all-hex
+ * records. An unknown name stores no HA1 and its domain inline. */
 struct centry {
 	struct centry *next;
 	bool found, disabled;
 	uint8_t mask;              /* which hashes are held (1 << h) */
-	uint16_t ulen;             /* strlen(user) */
+	uint8_t dom;               /* 1 + index in the domain table, or 0: inline */
+	uint8_t ulen;              /* strlen(user) (at most SW_STORE_USER_MAX) */
 	unsigned char ha1[];       /* the held HA1s in hash order, then the names */
 };
+#define ENTRY_HEAD offsetof(struct centry, ha1)
 
 static const unsigned ha1_len[SW_HASH__COUNT] = { 16, 32, 32 };
 
@@ -41,10 +45,13 @@ static const char *entry_name(const struct centry *e)
 	return (const char *)e->ha1 + held_bytes(e->mask, SW_HASH__COUNT);
 }
 
-static bool entry_is(const struct centry *e, const char *user, size_t ulen, const char *domain)
+/* dom: the domain's table slot (1 + index) or 0 when it has none */
+static bool entry_is(const struct centry *e, const char *user, size_t ulen, const char *domain, unsigned dom)
 {
 	const char *n = entry_name(e);
-	return e->ulen == ulen && !memcmp(n, user, ulen) && !strcmp(n + ulen + 1, domain);
+	if (e->ulen != ulen || memcmp(n, user, ulen))
+		return false;
+	return e->dom ? e->dom == dom : !strcmp(n + ulen + 1, domain);
 }
 
 static int unhex(char c)
@@ -81,8 +88,15 @@ struct cshard {
 	unsigned n;
 };
 
+#define DOMAINS_MAX 64u
+
 struct sw_credcache {
 	struct sw_store *st;
+	/* the domains of known subscribers, each held once: append-only,
+	 * published by the count (release/acquire) */
+	pthread_mutex_t dlock;
+	char *domains[DOMAINS_MAX];
+	_Atomic unsigned ndomains;
 	struct cshard shard[SHARDS];
 	uint64_t version;          /* the store's user version the cache reflects */
 	bool primed;
@@ -110,10 +124,37 @@ int sw_credcache_new(struct sw_credcache **out, struct sw_store *st)
 	c->st = st;
 	for (unsigned i = 0; i < SHARDS; i++)
 		pthread_mutex_init(&c->shard[i].lock, NULL);
+	pthread_mutex_init(&c->dlock, NULL);
 	/* the version first: a change made after this is seen by the next refresh */
 	c->primed = sw_store_user_version(st, &c->version) == 0;
 	*out = c;
 	return 0;
+}
+
+static unsigned domain_find(struct sw_credcache *c, const char *domain)
+{
+	unsigned n = atomic_load_explicit(&c->ndomains, memory_order_acquire);
+	for (unsigned i = 0; i < n; i++)
+		if (!strcmp(c->domains[i], domain))
+			return i + 1;
+	return 0;
+}
+
+/* The domain's slot, added when there is room; 0 when the table is full. */
+static unsigned domain_intern(struct sw_credcache *c, const char *domain)
+{
+	unsigned d = domain_find(c, domain);
+	if (d)
+		return d;
+	pthread_mutex_lock(&c->dlock);
+	unsigned n = atomic_load_explicit(&c->ndomains, memory_order_relaxed);
+	d = domain_find(c, domain);
+	if (!d && n < DOMAINS_MAX && (c->domains[n] = strdup(domain))) {
+		atomic_store_explicit(&c->ndomains, n + 1, memory_order_release);
+		d = n + 1;
+	}
+	pthread_mutex_unlock(&c->dlock);
+	return d;
 }
 
 static void shard_clear(struct cshard *s)
@@ -145,6 +186,9 @@ void sw_credcache_free(struct sw_credcache *c)
 		shard_clear(&c->shard[i]);
 		pthread_mutex_destroy(&c->shard[i].lock);
 	}
+	for (unsigned i = 0; i < c->ndomains; i++)
+		free(c->domains[i]);
+	pthread_mutex_destroy(&c->dlock);
 	free(c);
 }
 
@@ -153,12 +197,13 @@ int sw_credcache_get(struct sw_credcache *c, const char *user, const char *domai
 {
 	uint64_t h = hash2(user, domain);
 	size_t ulen = strlen(user), dlen = strlen(domain);
+	unsigned dom = domain_find(c, domain);
 	struct cshard *s = &c->shard[h % SHARDS];
 	unsigned b = (unsigned)((h / SHARDS) % BUCKETS);
 	uint8_t mask = (uint8_t)(1u << hh);
 	pthread_mutex_lock(&s->lock);
 	for (struct centry *e = s->bucket[b]; e; e = e->next)
-		if (entry_is(e, user, ulen, domain)) {
+		if (entry_is(e, user, ulen, domain, dom)) {
 			if (e->found && !(e->mask & mask)) {
 				mask |= e->mask; /* another hash: re-read, keep both */
 				break;
@@ -182,23 +227,30 @@ int sw_credcache_get(struct sw_credcache *c, const char *user, const char *domai
 	*disabled = *found && sub.disabled;
 	if (*found)
 		snprintf(ha1, SW_DIGEST_HEX_MAX + 1, "%s", sub.cred.ha1[hh]);
-	if (ulen > UINT16_MAX)
+	if (ulen > UINT8_MAX)
 		return 0;
 	if (!*found)
 		mask = 0;
+	/* only a real subscriber's domain takes a table slot */
+	unsigned edom = *found ? domain_intern(c, domain) : 0;
 	size_t hsz = held_bytes(mask, SW_HASH__COUNT);
-	struct centry *e = malloc(sizeof(*e) + hsz + ulen + 1 + dlen + 1);
+	struct centry *e = malloc(ENTRY_HEAD + hsz + ulen + 1 + (edom ? 0 : dlen + 1));
 	if (!e)
 		return 0; /* answered, just not remembered */
-	*e = (struct centry){ .found = *found, .disabled = *disabled, .mask = mask,
-			      .ulen = (uint16_t)ulen };
+	e->next = NULL;
+	e->found = *found;
+	e->disabled = *disabled;
+	e->mask = mask;
+	e->dom = (uint8_t)edom;
+	e->ulen = (uint8_t)ulen;
 	for (unsigned k = 0; k < SW_HASH__COUNT; k++)
 		if ((mask & (1u << k)) && !pack_ha1(e->ha1 + held_bytes(mask, k), sub.cred.ha1[k], ha1_len[k])) {
 			free(e);
 			return 0;
 		}
 	memcpy(e->ha1 + hsz, user, ulen + 1);
-	memcpy(e->ha1 + hsz + ulen + 1, domain, dlen + 1);
+	if (!edom)
+		memcpy(e->ha1 + hsz + ulen + 1, domain, dlen + 1);
 	pthread_mutex_lock(&s->lock);
 	if (gen != c->generation) {
 		pthread_mutex_unlock(&s->lock);
@@ -206,7 +258,7 @@ int sw_credcache_get(struct sw_credcache *c, const char *user, const char *domai
 		return 0;
 	}
 	for (struct centry **pe = &s->bucket[b]; *pe; pe = &(*pe)->next)
-		if (entry_is(*pe, user, ulen, domain)) { /* replaced: another hash, or a race */
+		if (entry_is(*pe, user, ulen, domain, domain_find(c, domain))) { /* replaced: another hash, or a race */
 			struct centry *old = *pe;
 			*pe = old->next;
 			free(old);
@@ -227,10 +279,10 @@ static void forget(void *arg, const char *user, const char *domain)
 	struct sw_credcache *c = arg;
 	uint64_t h = hash2(user, domain);
 	struct cshard *s = &c->shard[h % SHARDS];
-	unsigned b = (unsigned)((h / SHARDS) % BUCKETS);
+	unsigned b = (unsigned)((h / SHARDS) % BUCKETS), dom = domain_find(c, domain);
 	pthread_mutex_lock(&s->lock);
 	for (struct centry **pe = &s->bucket[b]; *pe; pe = &(*pe)->next)
-		if (entry_is(*pe, user, strlen(user), domain)) {
+		if (entry_is(*pe, user, strlen(user), domain, dom)) {
 			struct centry *e = *pe;
 			*pe = e->next;
 			free(e);

@@ -22,7 +22,7 @@
 #include "store/sqlite_int.h"
 
 #define CHECKPOINT_PAGES 1000 /* sqlite's own default threshold */
-#define EVENTS_PER_BATCH 256
+#define EVENTS_PER_BATCH 64
 
 static int64_t now_ms_real(void)
 {
