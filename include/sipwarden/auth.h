@@ -187,7 +187,9 @@ enum sw_nonce_status sw_nonce_verify(struct sw_nonce_ctx *nc, sw_str nonce, uint
 
 /* ==== nonce-count tracking (lib/auth/nctrack.c) ========================== */
 
-enum sw_nc_verdict { SW_NC_NEW = 0, SW_NC_RETRANSMISSION, SW_NC_REPLAY };
+/* FORGOTTEN: a full tracker dropped what it knew of this (older) nonce, so
+ * it cannot tell a replay: the client must take a new one (stale=true). */
+enum sw_nc_verdict { SW_NC_NEW = 0, SW_NC_RETRANSMISSION, SW_NC_REPLAY, SW_NC_FORGOTTEN };
 
 /* One verified use of a nonce. Retransmission = same nc, cnonce, response
  * and Via branch as the last accepted use. */

@@ -32,6 +32,7 @@ struct shard {
 	size_t nbuckets;              /* power of two */
 	size_t count;
 	size_t inserts;               /* since the last full sweep */
+	uint64_t floor;               /* nonces expiring at or before this were forgotten */
 };
 
 struct memtrack {
@@ -151,11 +152,23 @@ static int mem_check(void *self, const struct sw_nc_use *u, uint64_t now)
 		}
 		goto out;
 	}
+	if (u->expires <= sh->floor) {
+		verdict = SW_NC_FORGOTTEN;
+		goto out;
+	}
 	if (sh->count >= t->max_per_shard || sh->inserts >= sh->nbuckets)
 		sweep(sh, now);
 	if (sh->count >= t->max_per_shard) {
-		verdict = SW_ENOSPC;
-		goto out;
+		/* Full of live nonces (a sustained rate above max / lifetime):
+		 * forget the older half and remember that everything expiring
+		 * that early is unknown; such a nonce is then answered "stale",
+		 * never taken for new, so a replay cannot slip through. */
+		uint64_t cut = now + (u->expires > now ? (u->expires - now) / 2 : 0);
+		sweep(sh, cut);
+		if (sh->count >= t->max_per_shard)
+			sweep(sh, cut = u->expires - 1);
+		if (cut > sh->floor)
+			sh->floor = cut;
 	}
 	e = malloc(sizeof(*e));
 	if (!e) {

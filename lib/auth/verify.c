@@ -275,6 +275,11 @@ enum sw_cause sw_auth_verify_parts(struct sw_verifier *v, const struct sw_verify
 		int verdict = v->nc->ops->check(v->nc->self, &u, now);
 		if (verdict < 0)
 			return finish(v, res, SW_CAUSE_STORE_UNAVAILABLE, "the nonce-count tracker failed");
+		if (verdict == SW_NC_FORGOTTEN) {
+			res->stale = true;
+			return finish(v, res, SW_CAUSE_STALE_NONCE,
+				      "the server had to forget this nonce under load; challenge again with stale=true");
+		}
 		if (verdict == SW_NC_REPLAY)
 			return finish(v, res, SW_CAUSE_NONCE_REPLAY, v->cfg.one_time
 				      ? "this one-time nonce was already used"
