@@ -5,68 +5,10 @@
 # each capture must name the scenario's cause. Needs dumpcap able to capture
 # on lo (root or the capture capabilities) and sipp; skipped otherwise.
 . "$(dirname "$0")/serve_lib.sh"
+. "$(dirname "$0")/capture_lib.sh"
 
-if ! command -v dumpcap >/dev/null || ! command -v sipp >/dev/null; then
-	echo "# skip: dumpcap or sipp missing"; exit 0
-fi
-if ! timeout 5 dumpcap -i lo -f "udp port 9" -a duration:1 -w "$T/probe.pcapng" -q >/dev/null 2>&1; then
-	echo "# skip: dumpcap cannot capture on lo"; exit 0
-fi
-
-# cap_start NAME COUNT: dumpcap on lo, the server's UDP port, into
-# $T/NAME.pcapng until it has COUNT packets (20 s at most); waits up to 5 s
-# until it says it captures. Stopping it with SIGINT right after the scenario
-# loses the packets still in the kernel's capture buffer (the last one, often),
-# so it stops by itself on the scenario's packet count.
-cap_start() {
-	CAP_NAME=$1
-	dumpcap -i lo -f "udp port $SW_PORT" -a duration:20 -c "$2" -w "$T/$1.pcapng" -q \
-		>/dev/null 2>"$T/$1.dumpcap" &
-	CAP_PID=$!
-	bg_track "$CAP_PID"
-	local i
-	for i in $(seq 1 50); do
-		grep -q 'Capturing on' "$T/$1.dumpcap" && break
-		kill -0 "$CAP_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	grep -q 'Capturing on' "$T/$1.dumpcap" || not_ok "dumpcap $1 does not capture: $(tail -c 300 "$T/$1.dumpcap")"
-	sleep 0.3 # margin after the message, before the first packet
-}
-
-# cap_stop: waits up to 3 s for dumpcap to reach its count and exit, then
-# stops it with SIGINT (it writes out what it has; a missing packet shows in
-# the checks that follow)
-cap_stop() {
-	local i
-	for i in $(seq 1 30); do kill -0 "$CAP_PID" 2>/dev/null || break; sleep 0.1; done
-	if kill -0 "$CAP_PID" 2>/dev/null; then
-		echo "# dumpcap $CAP_NAME: packet count not reached within 3 s, SIGINT"
-		kill -INT "$CAP_PID" 2>/dev/null
-		for i in $(seq 1 50); do kill -0 "$CAP_PID" 2>/dev/null || break; sleep 0.1; done
-	fi
-	if kill -0 "$CAP_PID" 2>/dev/null; then
-		kill -KILL "$CAP_PID"
-		not_ok "dumpcap $CAP_NAME did not stop within 5 s of SIGINT"
-	fi
-	wait "$CAP_PID" 2>/dev/null
-}
-
-# analyze ARGS...: `sipwarden analyze` with the server's port decoded as SIP
-analyze() { "$SIPWARDEN" analyze --port "$SW_PORT" "$@"; }
-
-# causes: the verdict causes of the flows of the JSON on stdin, in order
-causes() { json_q '" ".join(f["verdict"]["cause"] for f in j["flows"])'; }
-
-# expect_causes DESC WANT [analyze args...]: `analyze --json` gives flows
-# with exactly these causes, and exit 0 if all are ok, else 1
-expect_causes() {
-	local desc=$1 want=$2 rc=1 got; shift 2
-	if [ -z "$(printf '%s' "$want" | tr ' ' '\n' | grep -vx ok)" ]; then rc=0; fi
-	expect_exit $rc "$desc: exit $rc" -- analyze --json "$@"
-	got=$(printf '%s' "$OUT" | causes 2>&1)
-	[ "$got" = "$want" ] && ok "$desc: $want" || not_ok "$desc: causes '$got', wanted '$want'"
-}
+if ! command -v sipp >/dev/null; then echo "# skip: sipp missing"; exit 0; fi
+if ! why=$(cap_usable); then echo "# skip: $why"; exit 0; fi
 
 cat >"$T/serve.conf" <<'CONF'
 [auth]
