@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# sipwarden analyze on captures made here against a registrar nobody here
+# wrote (issue 6): dumpcap records the loopback while sipp talks to Kamailio
+# from Debian (kamailio, kamailio-sqlite-modules; config, SQLite subscriber
+# table and HA1 written by tests/tools/kamailio_lib.sh, random loopback
+# ports 59000-59999) in known fault scenarios: wrong and right password
+# (proved with --credentials), an unanswered challenge, 423, a stale nonce
+# (nonce_expire 1 s), a challenge realm other than the domain the HA1 was
+# provisioned for. Then sipsak with a wrong password against `sipwarden
+# serve`, and a REGISTER larger than the MTU of a veth pair between two
+# network namespaces, sent in IP fragments (reassembled: ok; the server side
+# dropping the non-first fragments: udp-fragmentation). Every verdict is
+# checked by its cause id in `analyze --json`. Every process started here is
+# stopped, the namespaces deleted, on exit. Prints "# SKIP" and exits 0 only
+# when dumpcap, sipp or Kamailio cannot run here.
+. "$(dirname "${BASH_SOURCE[0]}")/serve_lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/capture_lib.sh"
+. "$TOOLS/kamailio_lib.sh"
+
+if ! command -v sipp >/dev/null; then echo "# SKIP sipp missing"; exit 0; fi
+if ! why=$(cap_usable); then echo "# SKIP $why"; exit 0; fi
+if ! command -v kamailio >/dev/null || ! KMOD=$(kam_moddir) || [ ! -e "$KMOD/db_sqlite.so" ]; then
+	echo "# SKIP kamailio or kamailio-sqlite-modules not installed (make deps)"
+	exit 0
+fi
+START=$SECONDS
+kport() { free_port 59000 59999; }
+# json_flows EXPR: EXPR over the JSON of the last analyze ($OUT)
+json_flows() { printf '%s' "$OUT" | json_q "$1"; }
+
+kam_cfg "$T/kamailio.cfg"
+kam_users "$T/kam.db" 127.0.0.1 alice:secret carol:carolpw dave:davepw
+DB=(-A "DBURL=\"sqlite:///$T/kam.db\"")
+for u in alice bob carol dave; do users_csv "$T/$u.csv" "$u"; done
+echo 'alice@127.0.0.1,secret' >"$T/creds"
+
+# ---- Kamailio: min_expires 60, nonce_expire 1 s ---------------------------------
+SW_PORT=$(kport)
+kam_start main -l "udp:127.0.0.1:$SW_PORT" "${DB[@]}" -A NONCEEXP=1 || { finish; exit 1; }
+
+# 1. wrong password: on the wire only "rejected"; with the real password
+# analyze proves the answer was computed with another one
+cap_start kwrong 4
+sipp_run kwrong -sf "$SIPP_DIR/register_rejected.xml" -inf "$T/alice.csv" -au alice -ap not-the-secret -m 1
+cap_stop
+sipp_expect "Kamailio, wrong password: the answer is challenged again" 0 kwrong
+expect_causes "capture, Kamailio, wrong password" credentials-rejected "$T/kwrong.pcapng"
+expect_causes "capture, Kamailio, wrong password, --credentials" wrong-password --credentials "$T/creds" "$T/kwrong.pcapng"
+expect_match "the wrong password is proved" "$(json_flows 'j["flows"][0]["proved"]')" '^True$'
+
+# the right password: ok, and proved
+cap_start kgood 4
+sipp_run kgood -sf "$SIPP_DIR/register_auth.xml" -inf "$T/alice.csv" -au alice -ap secret -m 1
+cap_stop
+sipp_expect "Kamailio, right password: 200" 0 kgood
+expect_causes "capture, Kamailio, right password" ok "$T/kgood.pcapng"
+expect_causes "capture, Kamailio, right password, --credentials" ok --credentials "$T/creds" "$T/kgood.pcapng"
+expect_match "the right password is proved" "$(json_flows 'j["flows"][0]["proved"]')" '^True$'
+
+# 2. the challenge is never answered
+cap_start knoanswer 2
+sipp_run knoanswer -sf "$SIPP_DIR/analyze_noanswer.xml" -inf "$T/bob.csv" -m 1
+cap_stop
+sipp_expect "Kamailio, no answer: 401, sipp stops there" 0 knoanswer
+expect_causes "capture, Kamailio, unanswered challenge" challenge-not-answered "$T/knoanswer.pcapng"
+
+# 3. Expires: 10 below min_expires 60: Kamailio's 423, no retry
+cap_start kbrief 4
+sipp_run kbrief -sf "$SIPP_DIR/analyze_423.xml" -inf "$T/carol.csv" -au carol -ap carolpw -m 1
+cap_stop
+sipp_expect "Kamailio, Expires: 10 gets 423 with Min-Expires: 60" 0 kbrief
+expect_causes "capture, Kamailio, 423" expires-too-brief "$T/kbrief.pcapng"
+
+# 4. stale nonce: dave registers, waits 3 s and answers the old challenge
+# again; Kamailio (nonce_expire 1 s) says 401 stale=true and dave gives up
+cap_start kstale 6
+sipp_run kstale -sf "$SIPP_DIR/analyze_stale.xml" -inf "$T/dave.csv" -au dave -ap davepw -m 1
+cap_stop
+sipp_expect "Kamailio, stale: the old answer gets 401 stale=true" 0 kstale
+expect_causes "capture, Kamailio, stale nonce, not retried" "ok stale-nonce" "$T/kstale.pcapng"
+kam_stop
+
+echo "# run time $((SECONDS - START)) s"
+finish
