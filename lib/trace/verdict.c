@@ -420,7 +420,18 @@ static enum sw_cause rejected(struct sw_trace *t, struct sw_trace_flow *f, const
 	if (proved) {
 		if (pc == SW_CAUSE_OK) {
 			first_line(fin, b1, sizeof(b1));
-			detail(t, "the response is right for the stored credentials, yet the server answered \"%s\"", b1);
+			/* a server whose HA1 was computed over its domain but that
+			 * challenges with another realm refuses right answers */
+			struct sw_addr to;
+			char dom[128], realm[128];
+			if (an.match && sw_msg_to(t->msgs[an.msg].m, &to, NULL) == 0 && to.uri.host.p &&
+			    !sw_str_ieq_str(to.uri.host, an.match->realm))
+				detail(t, "the response is right for the stored credentials, yet the server answered \"%s\"; "
+				       "its challenge realm \"%s\" is not the domain \"%s\": an HA1 stored for the domain "
+				       "does not verify answers for that realm",
+				       b1, S(an.match->realm, realm, sizeof(realm)), S(to.uri.host, dom, sizeof(dom)));
+			else
+				detail(t, "the response is right for the stored credentials, yet the server answered \"%s\"", b1);
 			return SW_CAUSE_REFUSED_AFTER_VALID_DIGEST;
 		}
 		return pc;

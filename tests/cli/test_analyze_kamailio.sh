@@ -80,5 +80,32 @@ sipp_expect "Kamailio, stale: the old answer gets 401 stale=true" 0 kstale
 expect_causes "capture, Kamailio, stale nonce, not retried" "ok stale-nonce" "$T/kstale.pcapng"
 kam_stop
 
+# ---- Kamailio challenging with realm voip.example.test; the HA1 was
+# provisioned for the domain 127.0.0.1 ---------------------------------------------
+SW_PORT=$(kport)
+kam_start realm -l "udp:127.0.0.1:$SW_PORT" "${DB[@]}" -A 'REALM="voip.example.test"' || { finish; exit 1; }
+cap_start krealm 4
+sipp_run krealm -sf "$SIPP_DIR/register_rejected.xml" -inf "$T/alice.csv" -au alice -ap secret -m 1
+cap_stop
+sipp_expect "Kamailio, realm differs: the right password is challenged again" 0 krealm
+expect_causes "capture, Kamailio, realm differs" credentials-rejected "$T/krealm.pcapng"
+# the client answered right for the realm it was asked about: analyze
+# proves the answer right and cannot name a client mistake; the server's HA1
+# (over 127.0.0.1) is what refuses it, which the detail says
+expect_causes "capture, Kamailio, realm differs, --credentials" refused-after-valid-digest --credentials "$T/creds" "$T/krealm.pcapng"
+expect_match "the detail names the challenge realm and the domain" "$(json_flows 'j["flows"][0]["verdict"]["detail"]')" \
+	'challenge realm "voip\.example\.test" is not the domain "127\.0\.0\.1"'
+
+# a phone with the realm hard-coded to its domain answers for 127.0.0.1
+cap_start krealm2 4
+sipp_run krealm2 -sf "$SIPP_DIR/analyze_realm.xml" -inf "$T/alice.csv" -m 1
+cap_stop
+sipp_expect "Kamailio, answer for another realm: challenged again" 0 krealm2
+expect_causes "capture, Kamailio, answer for another realm" realm-mismatch "$T/krealm2.pcapng"
+expect_match "the evidence is the answer's realm" "$(json_flows '[e["note"] for e in j["flows"][0]["evidence"]]')" \
+	'answer: realm="127\.0\.0\.1"'
+expect_causes "capture, Kamailio, answer for another realm, --credentials" realm-mismatch --credentials "$T/creds" "$T/krealm2.pcapng"
+kam_stop
+
 echo "# run time $((SECONDS - START)) s"
 finish
