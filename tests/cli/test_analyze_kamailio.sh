@@ -107,5 +107,37 @@ expect_match "the evidence is the answer's realm" "$(json_flows '[e["note"] for 
 expect_causes "capture, Kamailio, answer for another realm, --credentials" realm-mismatch --credentials "$T/creds" "$T/krealm2.pcapng"
 kam_stop
 
+# ---- sipsak against sipwarden serve ------------------------------------------------
+# sipsak -U registers (usrloc mode); -u alice: its digest username would
+# otherwise be "alice@" (see test_serve_clients.sh)
+if command -v sipsak >/dev/null; then
+	SW_DB="$T/serve.db" SW_PORT=$(kport)
+	sw_user add alice@127.0.0.1 --password secret >/dev/null || not_ok "user add alice"
+	sw_start sipsak || { finish; exit 1; }
+	sipsak_reg() { # NAME PASSWORD: one registration, exit code in $SIPSAK_RC
+		local lp; lp=$(kport)
+		timeout 20 sipsak -U -C "sip:alice@127.0.0.1:$lp" -x 120 -s "sip:alice@127.0.0.1:$SW_PORT" \
+			-u alice -a "$2" -i >"$T/$1.out" 2>&1 </dev/null
+		SIPSAK_RC=$?
+	}
+	cap_start swrong 4
+	sipsak_reg swrong wrong-secret
+	cap_stop
+	[ "$SIPSAK_RC" -ne 0 ] && ok "sipsak, wrong password: fails (exit $SIPSAK_RC)" || not_ok "sipsak with a wrong password succeeded"
+	expect_causes "capture, sipsak, wrong password" credentials-rejected "$T/swrong.pcapng"
+	expect_causes "capture, sipsak, wrong password, --credentials" wrong-password --credentials "$T/creds" "$T/swrong.pcapng"
+	expect_match "the text names sipsak's flow and the verdict" "$("$SIPWARDEN" analyze --port "$SW_PORT" --credentials "$T/creds" "$T/swrong.pcapng")" \
+		'verdict: wrong-password'
+	cap_start sgood 4
+	sipsak_reg sgood secret
+	cap_stop
+	[ "$SIPSAK_RC" -eq 0 ] && ok "sipsak, right password: registers" || not_ok "sipsak, right password: exit $SIPSAK_RC: $(tail -c 400 "$T/sgood.out")"
+	expect_causes "capture, sipsak, right password, --credentials" ok --credentials "$T/creds" "$T/sgood.pcapng"
+	expect_match "sipsak's right password is proved" "$(json_flows 'j["flows"][0]["proved"]')" '^True$'
+	sw_stop
+else
+	echo "# SKIP sipsak: not installed (scripts/deps.sh installs it)"
+fi
+
 echo "# run time $((SECONDS - START)) s"
 finish
