@@ -24,6 +24,14 @@ if ! command -v kamailio >/dev/null || ! KMOD=$(kam_moddir) || [ ! -e "$KMOD/db_
 	exit 0
 fi
 START=$SECONDS
+NS="swak$$" # the namespaces of the fragmentation case, deleted on exit
+CLI="$NS-c" SRV="$NS-s"
+_analyze_cleanup() {
+	_serve_cleanup
+	ip netns del "$CLI" 2>/dev/null
+	ip netns del "$SRV" 2>/dev/null
+}
+trap _analyze_cleanup EXIT
 kport() { free_port 59000 59999; }
 # json_flows EXPR: EXPR over the JSON of the last analyze ($OUT)
 json_flows() { printf '%s' "$OUT" | json_q "$1"; }
@@ -137,6 +145,76 @@ if command -v sipsak >/dev/null; then
 	sw_stop
 else
 	echo "# SKIP sipsak: not installed (scripts/deps.sh installs it)"
+fi
+
+# ---- a REGISTER larger than the MTU, in IP fragments ---------------------------------
+#   client ns 10.79.1.2 (sipp) --veth, MTU 1280-- 10.79.1.1 server ns (sipwarden serve)
+# dumpcap on the server's veth; each REGISTER carries 3000 bytes of padding,
+# so it leaves the client in 3 fragments. Reassembled by the server: the flow
+# is ok, and analyze reassembles it too. Then the server's side drops every
+# non-first fragment before reassembly (nftables, prerouting priority -450):
+# nothing comes back, udp-fragmentation.
+in_() { local n=$1; shift; ip netns exec "$n" "$@"; }
+netns_setup() {
+	ip netns add "$CLI" 2>/dev/null && ip netns add "$SRV" &&
+		ip link add "${NS}c" netns "$CLI" mtu 1280 type veth peer name "${NS}s" netns "$SRV" mtu 1280 &&
+		in_ "$CLI" ip addr add 10.79.1.2/24 dev "${NS}c" && in_ "$SRV" ip addr add 10.79.1.1/24 dev "${NS}s" &&
+		in_ "$CLI" ip link set lo up && in_ "$SRV" ip link set lo up &&
+		in_ "$CLI" ip link set "${NS}c" up && in_ "$SRV" ip link set "${NS}s" up
+}
+if ! command -v ip >/dev/null || ! command -v nft >/dev/null || ! netns_setup; then
+	echo "# SKIP fragmentation: cannot create network namespaces here (needs root, iproute2 and nftables)"
+else
+	ok "namespaces $CLI, $SRV joined by a veth pair with MTU 1280"
+	SW_DB="$T/frag.db" SW_PORT=5060
+	"$SIPWARDEN" user add alice@10.79.1.1 --password secret --db "$SW_DB" >/dev/null || not_ok "user add alice@10.79.1.1"
+	# ip netns exec itself, so that $! is the server
+	ip netns exec "$SRV" "$SIPWARDEN" serve --db "$SW_DB" --domain 10.79.1.1 --listen udp:10.79.1.1:5060 \
+		--workers 1 >"$T/frag.log" 2>"$T/frag.err" &
+	SW_PID=$! SW_NAME=frag
+	bg_track "$SW_PID"
+	for _ in $(seq 1 50); do in_ "$SRV" ss -Hlun "sport = :5060" | grep -q . && break; sleep 0.1; done
+	echo 'SEQUENTIAL' >"$T/frag.csv"; echo 'alice;10.79.1.1' >>"$T/frag.csv"
+	echo 'alice@10.79.1.1,secret' >"$T/frag.creds"
+	PAD=$(printf '%03000d' 0 | tr 0 x)
+	frag_sipp() { # NAME [sipp args...]: sipp in the client namespace
+		local name=$1; shift
+		in_ "$CLI" timeout 20 sipp 10.79.1.1:5060 -i 10.79.1.2 -p 5070 -nostdin -trace_msg \
+			-message_file "$T/$name.msg" -trace_err -error_file "$T/$name.errs" \
+			-sf "$SIPP_DIR/analyze_large.xml" -inf "$T/frag.csv" -au alice -ap secret -key pad "$PAD" -m 1 "$@" \
+			>"$T/$name.out" 2>&1 </dev/null
+		SIPP_RC=$?
+	}
+	# 3 + 1 + 3 + 1 packets
+	CAP_NETNS=$SRV cap_start frag 8 "${NS}s" "ip host 10.79.1.2"
+	frag_sipp frag
+	cap_stop
+	sipp_expect "large REGISTER in fragments: 401, then 200" 0 frag
+	expect_causes "capture, fragmented REGISTER reassembled" ok --credentials "$T/frag.creds" "$T/frag.pcapng"
+	expect_match "the flow holds both REGISTERs whole" \
+		"$(json_flows '(len(j["flows"][0]["messages"]), j["flows"][0]["proved"])')" '^\(4, True\)$'
+	expect_match "both REGISTERs were reassembled from 3 fragments each" \
+		"$(json_flows '(j["stats"]["ip_fragments"], j["stats"]["reassembled"], [m["fragments"] for m in j["flows"][0]["messages"]])')" \
+		'^\(6, 2, \[3, 1, 3, 1\]\)$'
+
+	in_ "$SRV" nft -f - <<'NFT'
+table ip swakfrag {
+	chain pre {
+		type filter hook prerouting priority -450; policy accept;
+		ip frag-off & 0x1fff != 0 counter drop
+	}
+}
+NFT
+	# the first REGISTER's 3 fragments; sipp gives up after 2 s
+	CAP_NETNS=$SRV cap_start fragdrop 3 "${NS}s" "ip host 10.79.1.2"
+	frag_sipp fragdrop -timeout 2 -timeout_error
+	cap_stop
+	[ "$SIPP_RC" -ne 0 ] && ok "fragments dropped: sipp gets no answer (exit $SIPP_RC)" || not_ok "fragments dropped: sipp succeeded"
+	expect_causes "capture, fragments dropped on the way" udp-fragmentation "$T/fragdrop.pcapng"
+	expect_match "the evidence names the fragments" "$(json_flows '[e["note"] for e in j["flows"][0]["evidence"]]')" \
+		'in 3 IP fragments, no answer'
+	expect_match "nftables dropped the non-first fragments" "$(in_ "$SRV" nft list table ip swakfrag)" 'packets [1-9]'
+	sw_stop
 fi
 
 echo "# run time $((SECONDS - START)) s"
