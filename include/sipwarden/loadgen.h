@@ -121,6 +121,7 @@ struct sw_lg_cfg {
 	unsigned max_inflight;       /* per thread; 0: 16384 */
 	uint32_t t1_ms;              /* 0: 500 */
 	uint32_t expires;            /* Expires of each REGISTER; 0: 3600 */
+	bool tcp;                    /* one TCP connection per thread instead of UDP */
 };
 
 struct sw_lg_stats {

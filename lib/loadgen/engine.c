@@ -1,11 +1,17 @@
 /* The load run: one thread per --threads, each with its own connected UDP
- * socket (so a SO_REUSEPORT server spreads them over its workers), its own
- * slots and timers. A thread's loop: fire due timers, start the
- * registrations the rate schedule asks for, send everything queued with one
- * sendmmsg, drain the socket with recvmmsg, then sleep in ppoll until the
- * next start or timer. Nothing is shared between threads until the end,
- * when their statistics are merged. */
+ * socket or TCP connection (so a SO_REUSEPORT server spreads them over its
+ * workers), its own slots and timers. A thread's loop: fire due timers,
+ * start the registrations the rate schedule asks for, send everything
+ * queued (one sendmmsg on UDP; one write of the gathered bytes on TCP),
+ * drain the socket (recvmmsg; on TCP, read and frame by Content-Length),
+ * then sleep in ppoll until the next start or timer. Over TCP nothing is
+ * retransmitted (RFC 3261 §17.1.2.2: Timer E is for unreliable transports);
+ * Timer F still ends a transaction that gets no answer. Nothing is shared
+ * between threads until the end, when their statistics are merged. */
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -41,9 +47,16 @@ struct worker {
 	struct iovec riov[BATCH];
 	char (*rbuf)[RBUF];
 	struct sw_msg m;
+	/* TCP: bytes waiting to be written, and the framing of what comes */
+	char *obuf;
+	size_t olen, ocap;
+	struct sw_stream rs;
+	char *rsbuf;
 	pthread_t th;
 	int err;
 };
+
+#define TCP_RBUF (256u * 1024u)
 
 static uint64_t now_ns(void)
 {
@@ -52,8 +65,32 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* TCP: writes what it can of the gathered bytes; the rest waits for the
+ * socket to drain (POLLOUT in the loop's sleep). */
+static int flush_tcp(struct worker *w)
+{
+	size_t off = 0;
+	while (off < w->olen) {
+		ssize_t n = write(w->fd, w->obuf + off, w->olen - off);
+		if (n > 0) {
+			off += (size_t)n;
+		} else if (n < 0 && errno == EINTR) {
+			continue;
+		} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			break;
+		} else {
+			return SW_EIO;     /* the server closed or reset the connection */
+		}
+	}
+	memmove(w->obuf, w->obuf + off, w->olen - off);
+	w->olen -= off;
+	return 0;
+}
+
 static int flush(struct worker *w)
 {
+	if (w->cfg->tcp)
+		return flush_tcp(w);
 	unsigned off = 0;
 	while (off < w->nsend) {
 		int n = sendmmsg(w->fd, w->smsg + off, w->nsend - off, 0);
@@ -76,6 +113,20 @@ static int flush(struct worker *w)
 
 static int queue_send(struct worker *w, struct sw__slot *s)
 {
+	if (w->cfg->tcp) {
+		if (w->olen + s->req_len > w->ocap) {
+			size_t cap = w->ocap * 2 > w->olen + s->req_len ? w->ocap * 2 : w->olen + s->req_len;
+			char *nb = realloc(w->obuf, cap);
+			if (!nb)
+				return SW_ENOMEM;
+			w->obuf = nb;
+			w->ocap = cap;
+		}
+		memcpy(w->obuf + w->olen, s->req, s->req_len);
+		w->olen += s->req_len;
+		w->st.requests++;
+		return 0;
+	}
 	if (w->nsend == BATCH) {
 		int err = flush(w);
 		if (err)
@@ -92,8 +143,11 @@ static int queue_send(struct worker *w, struct sw__slot *s)
 static int arm(struct worker *w, uint32_t i, uint64_t now, bool with_f)
 {
 	struct sw__slot *s = &w->slots[i];
-	unsigned lv = sw__timers_level(&w->tm, s->sends, s->provisional);
-	int err = sw__tq_push(&w->tm.level[lv], now, i, s->tseq);
+	int err = 0;
+	if (!w->cfg->tcp) { /* no retransmissions over a reliable transport */
+		unsigned lv = sw__timers_level(&w->tm, s->sends, s->provisional);
+		err = sw__tq_push(&w->tm.level[lv], now, i, s->tseq);
+	}
 	if (!err && with_f)
 		err = sw__tq_push(&w->tm.f, now, i, s->tseq);
 	return err;
@@ -221,9 +275,46 @@ static int on_datagram(struct worker *w, const char *buf, size_t len, uint64_t n
 	return 0;
 }
 
+/* TCP: reads what the connection holds and handles every whole message. */
+static int drain_tcp(struct worker *w, uint64_t *now, int *err)
+{
+	int any = 0;
+	for (unsigned round = 0; round < 8; round++) {
+		size_t room;
+		char *at = sw_stream_space(&w->rs, &room);
+		ssize_t n = room ? read(w->fd, at, room) : 0;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0) {
+			if (n == 0) /* closed by the server (or a message beyond the buffer) */
+				errno = room ? ECONNRESET : EMSGSIZE;
+			*err = SW_EIO;
+			return any;
+		}
+		any = 1;
+		*now = now_ns();
+		sw_stream_added(&w->rs, (size_t)n);
+		const char *msg;
+		size_t len;
+		int r;
+		while ((r = sw_stream_next(&w->rs, &msg, &len)) == 1)
+			if ((*err = on_datagram(w, msg, len, *now)))
+				return any;
+		if (r < 0) {
+			*err = SW_EPARSE;
+			return any;
+		}
+	}
+	return any;
+}
+
 /* Reads what the socket holds: 1 when anything came, 0 when empty. */
 static int drain_socket(struct worker *w, uint64_t *now, int *err)
 {
+	if (w->cfg->tcp)
+		return drain_tcp(w, now, err);
 	int any = 0;
 	for (unsigned round = 0; round < 8; round++) {
 		for (unsigned k = 0; k < BATCH; k++) {
@@ -329,7 +420,7 @@ static void *worker_main(void *arg)
 		if (wait > 100000000u)
 			wait = 100000000u;  /* look at *stop ten times a second */
 		struct timespec ts = { (time_t)(wait / 1000000000u), (long)(wait % 1000000000u) };
-		struct pollfd pfd = { .fd = w->fd, .events = POLLIN };
+		struct pollfd pfd = { .fd = w->fd, .events = POLLIN | (w->olen ? POLLOUT : 0) };
 		ppoll(&pfd, 1, &ts, NULL);
 	}
 	w->st.send_s = (double)(w->last_start - w->t0) / 1e9;
@@ -341,9 +432,16 @@ static void *worker_main(void *arg)
 static int open_socket(struct worker *w)
 {
 	const struct sw_lg_cfg *cfg = w->cfg;
-	int fd = socket(cfg->target.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	/* TCP connects blocking (the handshake is not part of the load), then
+	 * goes non-blocking */
+	int fd = socket(cfg->target.ss_family,
+			(cfg->tcp ? SOCK_STREAM : SOCK_DGRAM | SOCK_NONBLOCK) | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return SW_EIO;
+	if (cfg->tcp) {
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
 	int sz = 4 << 20;
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)))
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
@@ -358,13 +456,18 @@ static int open_socket(struct worker *w)
 		errno = e;
 		return SW_EIO;
 	}
+	if (cfg->tcp && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)) {
+		close(fd);
+		return SW_EIO;
+	}
 	sw_sockaddr_format((const struct sockaddr *)&local, w->c.local, sizeof(w->c.local));
 	char host[56];
 	sw_sockaddr_host((const struct sockaddr *)&local, host, sizeof(host));
+	const char *tp = cfg->tcp ? ";transport=tcp" : "";
 	if (local.ss_family == AF_INET6)
-		snprintf(w->c.contact_host, sizeof(w->c.contact_host), "[%s]", host);
+		snprintf(w->c.contact_host, sizeof(w->c.contact_host), "[%s]%s", host, tp);
 	else
-		snprintf(w->c.contact_host, sizeof(w->c.contact_host), "%s", host);
+		snprintf(w->c.contact_host, sizeof(w->c.contact_host), "%s%s", host, tp);
 	w->fd = fd;
 	return 0;
 }
@@ -376,6 +479,8 @@ static void worker_free(struct worker *w)
 	free(w->slots);
 	free(w->freel);
 	free(w->rbuf);
+	free(w->obuf);
+	free(w->rsbuf);
 	sw__timers_free(&w->tm);
 	sw_digest_ctx_free(w->c.dc);
 }
@@ -387,7 +492,7 @@ static int worker_init(struct worker *w, const struct sw_lg_cfg *cfg, unsigned t
 	w->fd = -1;
 	w->c.cfg = cfg;
 	w->c.thread = t;
-	w->c.via_tp = "UDP";
+	w->c.via_tp = cfg->tcp ? "TCP" : "UDP";
 	snprintf(w->c.run_id, sizeof(w->c.run_id), "%s", run_id);
 	sw_lg_stats_init(&w->st);
 	sw__timers_init(&w->tm, cfg->t1_ms);
@@ -403,6 +508,14 @@ static int worker_init(struct worker *w, const struct sw_lg_cfg *cfg, unsigned t
 	w->rbuf = malloc(BATCH * sizeof(*w->rbuf));
 	if (!w->slots || !w->freel || !w->rbuf)
 		return SW_ENOMEM;
+	if (cfg->tcp) {
+		w->ocap = 64u * 1024u;
+		w->obuf = malloc(w->ocap);
+		w->rsbuf = malloc(TCP_RBUF);
+		if (!w->obuf || !w->rsbuf)
+			return SW_ENOMEM;
+		sw_stream_init(&w->rs, w->rsbuf, TCP_RBUF);
+	}
 	/* hand out low slot numbers first: their memory stays warm */
 	for (uint32_t i = 0; i < w->nslots; i++)
 		w->freel[i] = w->nslots - 1 - i;

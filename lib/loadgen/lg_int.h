@@ -68,7 +68,7 @@ struct sw__lg_ctx {
 	unsigned thread;
 	char run_id[9];
 	char local[64];              /* "127.0.0.1:PORT": the Via sent-by */
-	char contact_host[64];       /* "127.0.0.1" or "[::1]": the Contact host */
+	char contact_host[80];       /* "127.0.0.1" or "[::1]", then ";transport=tcp" on TCP */
 	const char *via_tp;          /* "UDP" */
 	struct sw_digest_ctx *dc;
 	uint64_t rnd;                /* xorshift state for cnonces and tags */

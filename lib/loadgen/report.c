@@ -63,8 +63,9 @@ void sw_lg_report_text(struct sw_buf *b, const struct sw_lg_cfg *cfg, const stru
 	char target[80];
 	sw_sockaddr_format((const struct sockaddr *)&cfg->target, target, sizeof(target));
 	const char *what = cfg->scenario == SW_LG_OPTIONS ? "transactions" : "registrations";
-	sw_buf_addf(b, "scenario %s against %s (UDP), %u thread%s\n",
-		    sw_lg_scenario_name(cfg->scenario), target, cfg->threads ? cfg->threads : 1,
+	sw_buf_addf(b, "scenario %s against %s (%s), %u thread%s\n",
+		    sw_lg_scenario_name(cfg->scenario), target, cfg->tcp ? "TCP" : "UDP",
+		    cfg->threads ? cfg->threads : 1,
 		    cfg->threads > 1 ? "s" : "");
 	sw_buf_addf(b, "%s: %llu started, %llu completed, %llu failed in %.2f s\n", what,
 		    (unsigned long long)st->started, (unsigned long long)st->completed,
@@ -126,7 +127,8 @@ void sw_lg_report_json(struct sw_buf *b, const struct sw_lg_cfg *cfg, const stru
 			    strlen(sw_lg_scenario_name(cfg->scenario)));
 	sw_buf_adds(b, ",\"target\":");
 	sw_buf_add_json_str(b, target, strlen(target));
-	sw_buf_addf(b, ",\"transport\":\"udp\",\"threads\":%u", cfg->threads ? cfg->threads : 1);
+	sw_buf_addf(b, ",\"transport\":\"%s\",\"threads\":%u", cfg->tcp ? "tcp" : "udp",
+		    cfg->threads ? cfg->threads : 1);
 	sw_buf_addf(b, ",\"started\":%llu,\"completed\":%llu,\"failed\":%llu",
 		    (unsigned long long)st->started, (unsigned long long)st->completed,
 		    (unsigned long long)st->failed);

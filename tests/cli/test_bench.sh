@@ -22,8 +22,10 @@ expect_match "--help documents the exit codes" "$OUT" 'exit codes: 0'
 expect_exit 2 "no --target: usage error" -- B --user-pattern "$PAT"
 expect_exit 2 "no users: usage error" -- B --target 127.0.0.1:5060
 expect_exit 2 "--rate and --max together: usage error" -- B --target 127.0.0.1:5060 --user-pattern "$PAT" --rate 10 --max
-expect_exit 2 "--transport tcp is not supported yet: exit 2" -- B --target 127.0.0.1:5060 --user-pattern "$PAT" --transport tcp
-expect_match "and says so" "$ERR" 'tcp is not supported'
+expect_exit 3 "TCP with nothing listening: exit 3" -- B --target "127.0.0.1:$(bench_port)" --user-pattern "$PAT" --transport tcp
+expect_match "and says the connection was refused" "$ERR" 'refused'
+expect_exit 2 "--transport sctp: exit 2" -- B --target 127.0.0.1:5060 --user-pattern "$PAT" --transport sctp
+expect_match "and says which transports there are" "$ERR" 'udp or tcp'
 expect_exit 2 "a pattern with %s is refused" -- B --target 127.0.0.1:5060 --user-pattern 'u%s@d:p'
 expect_exit 2 "unknown scenario: usage error" -- B --target 127.0.0.1:5060 --user-pattern "$PAT" --scenario invite
 expect_exit 2 "--target without a port: usage error" -- B --target 127.0.0.1 --user-pattern "$PAT"
@@ -98,6 +100,7 @@ expect_exit 1 "30 wrong passwords of 300: exit 1" -- B --target "$TGT" --users-f
 expect_eq "270 completed, 30 failed" "$(jf '(j["completed"], j["failed"])')" "(270, 30)"
 expect_eq "the 30 failures are 401s, no timeouts" "$(jf '(j["failures_by_status"], j["timeouts"])')" "({'401': 30}, 0)"
 expect_exit 1 "a wrong password pattern: exit 1" -- B --target "$TGT" --user-pattern 'user%05d@127.0.0.1:nope%05d' --users 300 --count 200 --rate 1000 --json
+
 expect_eq "every registration failed with 401" "$(jf '(j["completed"], j["failed"], j["failures_by_status"])')" "(0, 200, {'401': 200})"
 
 # unknown users get the same 401
@@ -127,5 +130,19 @@ expect_eq "--max: steps and max_rate in the JSON" "$(jf 'len(j["steps"]) >= 1 an
 [ "$el" -lt 15000 ] && ok "--max --duration 5 stopped after ${el} ms" || not_ok "--max took ${el} ms"
 
 sw_alive "the server still answers after the load"
+# ---- TCP: one connection per thread, requests pipelined, no retransmissions
+expect_exit 0 "TCP: 300 registrations over 2 threads: exit 0" -- B --target "$TGT" --user-pattern "$PAT" --users 300 \
+	--count 300 --rate 1000 --threads 2 --transport tcp --json
+expect_eq "TCP: completed 300, failed 0, no retransmissions, transport tcp" \
+	"$(jf '(j["completed"], j["failed"], j["retransmissions"], j["transport"])')" "(300, 0, 0, 'tcp')"
+expect_eq "TCP: 600 requests, 600 responses, nothing unmatched" \
+	"$(jf '(j["requests"], j["responses"], j["stray"], j["malformed"])')" "(600, 600, 0, 0)"
+expect_eq "TCP: 300 more bindings, made over TCP with Contact ;transport=tcp (the UDP ones stay)" \
+	"$(REGS | json_q 'len(j), sum(b["transport"] == "tcp" and b["contact"].endswith(";transport=tcp") for b in j)')" "(600, 300)"
+expect_exit 1 "TCP: 30 wrong passwords of 300: exit 1" -- B --target "$TGT" --users-file "$T/mixed.csv" --count 300 \
+	--rate 1000 --transport tcp --json
+expect_eq "TCP: 270 completed, 30 failed with 401, no timeouts" \
+	"$(jf '(j["completed"], j["failed"], j["failures_by_status"], j["timeouts"])')" "(270, 30, {'401': 30}, 0)"
+
 sw_stop
 finish
