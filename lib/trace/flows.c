@@ -543,6 +543,8 @@ void sw__flow_msg(struct sw_trace *t, unsigned slot)
 		x->challenge = slot;
 	if (m->status >= 200 && x->final == NONE) {
 		x->final = slot;
+		if (m->status < 300 && x->has_creds)
+			sw__nonce_accepted(t, x);
 		if (x == &o->tx[o->n - 1] && m->status != 401 && m->status != 407 && m->status != 423)
 			finalise(t, o); /* complete */
 	}

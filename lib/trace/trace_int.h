@@ -59,8 +59,9 @@ struct sw__txn {
 	bool has_creds;          /* Authorization / Proxy-Authorization sent */
 	bool replay;             /* an earlier transaction used the same nonce and nc */
 	bool uri_differs;        /* the digest uri is not the Request-URI as written */
+	bool nonce_accepted;     /* the server accepted (2xx) an earlier answer with the same nonce */
 	enum sw_method method;
-	unsigned replay_frame, replay_input; /* where that earlier request was */
+	unsigned replay_frame, replay_input; /* where that earlier request (replay, nonce_accepted) was */
 	struct sw__hent *te;     /* entry in the open-transaction map */
 };
 
@@ -171,6 +172,9 @@ void sw__flows_free(struct sw_trace *t);
 /* verdict.c */
 /* At a new transaction with credentials: nonce and nc reuse. */
 void sw__nonce_use(struct sw_trace *t, struct sw__txn *x, const struct sw_trace_msg *req);
+/* At a 2xx to a transaction with credentials: its nonce was accepted, so a
+ * later refusal of the same nonce with a new challenge means it expired. */
+void sw__nonce_accepted(struct sw_trace *t, const struct sw__txn *x);
 /* Records that the server accepted the digest uri of x (when it is not the
  * Request-URI): such a mismatch is then not blamed. */
 void sw__uri_accepted(struct sw_trace *t, const struct sw__txn *x);

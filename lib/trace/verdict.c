@@ -147,7 +147,8 @@ static bool known_addr(const char *a) { return a[0] && strcmp(a, "local") && str
 void sw__nonce_use(struct sw_trace *t, struct sw__txn *x, const struct sw_trace_msg *req)
 {
 	/* per nonce: the highest nc and the last request that used it (u:
-	 * nc << 32 | frame; val: the input), the oldest forgotten first */
+	 * nc << 32 | frame; val: the input << 1 | 1 once an answer with it was
+	 * accepted), the oldest forgotten first */
 	struct sw_auth a;
 	if (!req->m || !creds_of(req->m, &a))
 		return;
@@ -160,20 +161,32 @@ void sw__nonce_use(struct sw_trace *t, struct sw__txn *x, const struct sw_trace_
 	struct sw__hent *e = sw__hmap_put(&t->nonces, a.nonce.p, a.nonce.len, &created);
 	if (!e)
 		return;
+	uintptr_t accepted = 0;
 	if (!created) {
 		uint32_t last = (uint32_t)(e->u >> 32);
-		if (!a.qop.p || nc <= last) {
-			x->replay = true;
-			x->replay_frame = (unsigned)(e->u & 0xffffffffu);
-			x->replay_input = (unsigned)(uintptr_t)e->val;
-		}
+		accepted = (uintptr_t)e->val & 1u;
+		x->replay = !a.qop.p || nc <= last;
+		x->nonce_accepted = accepted;
+		x->replay_frame = (unsigned)(e->u & 0xffffffffu);
+		x->replay_input = (unsigned)((uintptr_t)e->val >> 1);
 		if (nc < last)
 			nc = last;
 	}
 	e->u = (uint64_t)nc << 32 | req->meta.frame;
-	e->val = (void *)(uintptr_t)req->meta.input;
+	e->val = (void *)((uintptr_t)req->meta.input << 1 | accepted);
 	while (t->nonces.n > NONCES_MAX)
 		sw__hmap_del(&t->nonces, t->nonces.fhead);
+}
+
+void sw__nonce_accepted(struct sw_trace *t, const struct sw__txn *x)
+{
+	struct sw_auth a;
+	const struct sw_trace_msg *r = &t->msgs[x->reqs[0]];
+	if (!r->m || !creds_of(r->m, &a) || !a.nonce.p)
+		return;
+	struct sw__hent *e = sw__hmap_get(&t->nonces, a.nonce.p, a.nonce.len);
+	if (e)
+		e->val = (void *)((uintptr_t)e->val | 1u);
 }
 
 /* The key of the server + digest uri map. */
@@ -410,10 +423,22 @@ static enum sw_cause rejected(struct sw_trace *t, struct sw_trace_flow *f, const
 	}
 	enum sw_cause pc;
 	bool proved = prove(t, f, &an, &pc);
-	if (nagain && reason_says_nonce(fin->m) && (!proved || pc == SW_CAUSE_OK)) {
+	/* a nonce the server accepted before, refused now with a new one: it
+	 * expired (Kamailio's stock config answers so, without stale=true) */
+	bool expired = x->nonce_accepted && nagain;
+	for (unsigned i = 0; expired && i < nagain; i++)
+		if (again[i].nonce.p && sw_str_eq_str(again[i].nonce, an.a.nonce))
+			expired = false;
+	if (nagain && (reason_says_nonce(fin->m) || expired) && (!proved || pc == SW_CAUSE_OK)) {
 		first_line(fin, b1, sizeof(b1));
-		detail(t, "the server refused the nonce (\"%s\") but sent the new challenge without stale=true, so the client gave up",
-		       b1);
+		if (reason_says_nonce(fin->m))
+			detail(t, "the server refused the nonce (\"%s\") but sent the new challenge without stale=true, so the client gave up",
+			       b1);
+		else
+			detail(t, "the server had accepted nonce \"%s\" before, then refused it with a new challenge (\"%s\") without stale=true: the nonce expired, and the client gave up",
+			       S(an.a.nonce, b2, sizeof(b2)), b1);
+		if (expired)
+			evidence_frame(t, x->replay_frame, x->replay_input, "earlier use of that nonce; the server accepted it");
 		sw__evidence(t, f, x->final, "new challenge without stale=true");
 		return SW_CAUSE_STALE_WITHOUT_FLAG;
 	}

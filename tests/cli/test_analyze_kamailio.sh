@@ -5,7 +5,8 @@
 # table and HA1 written by tests/tools/kamailio_lib.sh, random loopback
 # ports 59000-59999) in known fault scenarios: wrong and right password
 # (proved with --credentials), an unanswered challenge, 423, a stale nonce
-# (nonce_expire 1 s), a challenge realm other than the domain the HA1 was
+# (nonce_expire 1 s; with stale=true, and without it as the stock
+# kamailio.cfg answers), a challenge realm other than the domain the HA1 was
 # provisioned for. Then sipsak with a wrong password against `sipwarden
 # serve`, and a REGISTER larger than the MTU of a veth pair between two
 # network namespaces, sent in IP fragments (reassembled: ok; the server side
@@ -113,6 +114,23 @@ expect_causes "capture, Kamailio, answer for another realm" realm-mismatch "$T/k
 expect_match "the evidence is the answer's realm" "$(json_flows '[e["note"] for e in j["flows"][0]["evidence"]]')" \
 	'answer: realm="127\.0\.0\.1"'
 expect_causes "capture, Kamailio, answer for another realm, --credentials" realm-mismatch --credentials "$T/creds" "$T/krealm2.pcapng"
+kam_stop
+
+# ---- the same expired nonce answered as Kamailio's stock kamailio.cfg does:
+# a new challenge without stale=true (auth_challenge without flag 16) ------
+SW_PORT=$(kport)
+kam_start nostale -l "udp:127.0.0.1:$SW_PORT" "${DB[@]}" -A NONCEEXP=1 -A NO_STALE_FLAG || { finish; exit 1; }
+cap_start knostale 6
+sipp_run knostale -sf "$SIPP_DIR/analyze_stale.xml" -inf "$T/dave.csv" -au dave -ap davepw -m 1
+cap_stop
+sipp_expect "Kamailio, expired nonce without stale=true: sipp misses stale=true and stops" 1 knostale
+echo 'dave@127.0.0.1,davepw' >"$T/dave.creds"
+expect_causes "capture, Kamailio, expired nonce without stale=true" "ok stale-without-flag" "$T/knostale.pcapng"
+# the reason is a plain "Unauthorized": the nonce the server accepted 3 s
+# before, refused now with a new one, is what names it
+expect_match "the evidence is the earlier, accepted use of the nonce" \
+	"$(json_flows '[e["note"] for e in j["flows"][1]["evidence"]]')" 'the server accepted it'
+expect_causes "capture, Kamailio, expired nonce without stale=true, --credentials" "ok stale-without-flag" --credentials "$T/dave.creds" "$T/knostale.pcapng"
 kam_stop
 
 # ---- sipsak against sipwarden serve ------------------------------------------------
