@@ -7,8 +7,9 @@
 # (proved with --credentials), an unanswered challenge, 423, a stale nonce
 # (nonce_expire 1 s; with stale=true, and without it as the stock
 # kamailio.cfg answers), a challenge realm other than the domain the HA1 was
-# provisioned for. Then sipsak with a wrong password against `sipwarden
-# serve`, and a REGISTER larger than the MTU of a veth pair between two
+# provisioned for (a right answer refused), and a phone answering for a
+# realm of its own (realm-mismatch). Then sipsak with a wrong and the right
+# password against `sipwarden serve`, and a REGISTER larger than the MTU of a veth pair between two
 # network namespaces, sent in IP fragments (reassembled: ok; the server side
 # dropping the non-first fragments: udp-fragmentation). Every verdict is
 # checked by its cause id in `analyze --json`. Every process started here is
