@@ -186,7 +186,10 @@ int sw__sq_conn_open(const char *path, bool create, bool writer, struct sq_conn 
 	sqlite3_extended_result_codes(c->db, 0);
 	/* journal_mode=WAL is persistent in the file; setting it needs a
 	 * write lock only the first time. */
+	/* journal_size_limit: once a checkpoint let the WAL restart, a file a
+	 * load peak made large is cut back to 64 MiB */
 	err = exec(c->db, writer ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+				   "PRAGMA journal_size_limit=67108864;"
 				   "PRAGMA foreign_keys=ON;"
 				 : "PRAGMA query_only=1;");
 out:
