@@ -98,6 +98,8 @@ struct pending {
 	struct sw_txn_key key;
 	bool has_key;
 	int store_err;
+	int64_t now;                 /* when the REGISTER was handled: the 200 states the
+					granted intervals even if the commit crosses a second */
 	char aor[SW_STORE_AOR_MAX + 1];
 	char auth_user[SW_STORE_USER_MAX + 1];
 	char realm[SW_STORE_DOMAIN_MAX + 1];
@@ -170,7 +172,7 @@ static void register_done(struct sw_worker *w, void *arg)
 	struct sw_registrar_worker *rw = p->rw;
 	struct sw_registrar *r = rw->r;
 	struct sw_req q = { .rw = rw, .w = w, .from = &p->from, .m = &rw->msg, .key = p->key,
-			    .has_key = p->has_key, .now = (int64_t)time(NULL) };
+			    .has_key = p->has_key, .now = p->now };
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	q.now_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
@@ -419,6 +421,7 @@ void sw__register(struct sw_req *q)
 	p->key = q->key;
 	p->has_key = q->has_key;
 	p->store_err = 0;
+	p->now = q->now;
 	snprintf(p->aor, sizeof(p->aor), "%s", aor);
 	sw_str_cpy(p->auth_user, sizeof(p->auth_user), res.username);
 	snprintf(p->realm, sizeof(p->realm), "%s", r->domains[d]);

@@ -74,6 +74,7 @@ struct sq_store {
 	/* the checkpointer: WAL checkpoints off the commit path */
 	pthread_t ckpt_thread;
 	bool ckpt_started, ckpt_wanted;
+	bool ckpt_inline;            /* the WAL passed its cap (writer thread only) */
 	pthread_cond_t ckpt_cond;    /* under qlock */
 	struct sw_store_stats stats; /* under qlock */
 	pthread_mutex_t rlock;

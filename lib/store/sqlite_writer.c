@@ -22,6 +22,8 @@
 #include "store/sqlite_int.h"
 
 #define CHECKPOINT_PAGES 1000 /* sqlite's own default threshold */
+#define CHECKPOINT_GAP_MS 50
+#define WAL_CAP_PAGES 8192    /* 32 MiB: the writer completes a checkpoint itself */
 #define EVENTS_PER_BATCH 64
 
 static int64_t now_ms_real(void)
@@ -244,6 +246,15 @@ static void *writer_main(void *arg)
 		}
 		pthread_mutex_unlock(&sq->qlock);
 		run_batch(sq, first, n, events, flush);
+		if (sq->ckpt_inline) {
+			/* The background checkpointer never catches up with a WAL that
+			 * grows while it copies, and the WAL only restarts from its
+			 * beginning once a checkpoint has copied all of it. Past the
+			 * cap the writer finishes the job between two batches: most
+			 * pages are copied already, so the pause is short. */
+			sq->ckpt_inline = false;
+			sqlite3_wal_checkpoint_v2(sq->w->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		}
 		pthread_mutex_lock(&sq->qlock);
 	}
 	pthread_mutex_unlock(&sq->qlock);
@@ -257,6 +268,8 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 	(void)db;
 	(void)name;
 	struct sq_store *sq = arg;
+	if (pages >= WAL_CAP_PAGES)
+		sq->ckpt_inline = true; /* the writer's own thread: no lock */
 	if (pages >= CHECKPOINT_PAGES) {
 		pthread_mutex_lock(&sq->qlock);
 		if (!sq->ckpt_wanted) {
@@ -293,6 +306,15 @@ static void *checkpointer_main(void *arg)
 			sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 		}
 		pthread_mutex_lock(&sq->qlock);
+		/* at most one per CHECKPOINT_GAP_MS: under a steady stream of small
+		 * commits the WAL stays above the threshold, and a checkpoint (with
+		 * its fsync of the database) after every commit cost more than the
+		 * commits themselves */
+		int64_t until = now_ms_real() + CHECKPOINT_GAP_MS;
+		struct timespec ts = { .tv_sec = until / 1000, .tv_nsec = (until % 1000) * 1000000 };
+		while (!sq->stopping)
+			if (pthread_cond_timedwait(&sq->ckpt_cond, &sq->qlock, &ts) == ETIMEDOUT)
+				break;
 	}
 	pthread_mutex_unlock(&sq->qlock);
 	sqlite3_close(db);
