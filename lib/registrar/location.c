@@ -139,7 +139,7 @@ static int put(struct shard *s, struct aor **slot, const struct sw_binding *b)
 	struct bind *nb = malloc(sizeof(*nb) + cl + 1);
 	if (!nb)
 		return SW_ENOMEM;
-	uint64_t cid = sw_location_call_id_hash(b->call_id, strlen(b->call_id)) & CID_MASK;
+	uint64_t cid = sw_location_call_id_hash(b->call_id, strlen(b->call_id)); /* 48 bits */
 	*nb = (struct bind){ .cid_q = cid | (uint64_t)b->q << 48, .cseq = b->cseq,
 			     .expires = b->expires < 0 ? 0 : b->expires > UINT32_MAX ? UINT32_MAX : (uint32_t)b->expires };
 	memcpy(nb->contact, b->contact, cl + 1);
