@@ -208,6 +208,9 @@ int cmd_serve(int argc, char **argv)
 		make_parent(cfg.db);
 	struct sw_store_opts so = { .create = true };
 	sw_config_store_opts(&cfg, &so);
+	/* the workers commit their own batches (sw_registrar_on_idle): no
+	 * thread hand-off and wake-up per registration */
+	so.caller_commits = true;
 	struct sw_store *st = NULL;
 	int rc = sw_store_open(&st, spec, &so);
 	if (rc) {
@@ -250,6 +253,8 @@ int cmd_serve(int argc, char **argv)
 				      .tcp_idle_timeout = cfg.tcp_idle_timeout };
 	struct sw_server *srv = NULL;
 	rc = sw_server_new(&srv, &scfg, sw_registrar_on_message, sw_registrar_on_tick, reg, why, sizeof(why));
+	if (!rc)
+		sw_server_set_idle(srv, sw_registrar_on_idle);
 	struct sw_registrar_worker **rws = NULL;
 	if (!rc) {
 		rws = calloc(sw_server_workers(srv), sizeof(*rws));
@@ -290,6 +295,8 @@ int cmd_serve(int argc, char **argv)
 	struct housekeeper hk = { .reg = reg, .argc = argc, .argv = argv, .running = &cfg };
 	pthread_t hk_thread;
 	bool hk_started = pthread_create(&hk_thread, NULL, housekeeping, &hk) == 0;
+	if (hk_started)
+		pthread_setname_np(hk_thread, "sw-housekeeping");
 	rc = sw_server_run(srv);
 	hk.stop = 1;
 	if (hk_started)
@@ -299,9 +306,12 @@ int cmd_serve(int argc, char **argv)
 out:;
 	unsigned nworkers = srv ? sw_server_workers(srv) : 0;
 	/* the store first: it commits what is queued and posts the completions,
-	 * which freeing the server then runs (the last 200 OKs still leave) */
-	sw_store_close(st);
+	 * which freeing the server then runs (the last 200 OKs still leave, and
+	 * their events go to the store, closed last) */
+	if (st)
+		sw_store_flush(st);
 	sw_server_free(srv);
+	sw_store_close(st);
 	for (unsigned i = 0; rws && i < nworkers; i++)
 		sw_registrar_worker_free(rws[i]);
 	free(rws);

@@ -37,11 +37,19 @@ typedef void (*sw_message_fn)(void *app, struct sw_worker *w, const struct sw_pe
 			      const char *buf, size_t len);
 /* Called on each worker thread about ten times a second. */
 typedef void (*sw_tick_fn)(void *app, struct sw_worker *w, uint64_t now_ms);
+/* Called on a worker thread after it handled everything one wake-up brought
+ * (and after each tick), before it waits again: where the application
+ * finishes the batch's work, such as one group commit for all of it. true
+ * when work is left: the worker looks at its sockets without waiting and
+ * calls again. */
+typedef bool (*sw_idle_fn)(void *app, struct sw_worker *w);
 
 /* Binds every listen address for every worker. On failure writes the
  * reason ("udp:127.0.0.1:5060: Address already in use") to why. */
 int sw_server_new(struct sw_server **out, const struct sw_server_cfg *cfg, sw_message_fn on_message,
 		  sw_tick_fn on_tick, void *app, char *why, size_t why_cap);
+/* Sets the idle callback (before sw_server_run). */
+void sw_server_set_idle(struct sw_server *s, sw_idle_fn on_idle);
 /* Runs the workers until sw_server_stop(); returns 0 or SW_EIO. */
 int sw_server_run(struct sw_server *s);
 /* Asks the workers to stop; async-signal-safe. */

@@ -46,6 +46,8 @@ struct sw_store_opts {
 	uint32_t events_max_pending; /* events queued for the writer: 0 = 65,536; more are dropped */
 	uint32_t batch_max;          /* jobs per group commit: 0 = 1,024 */
 	uint32_t events_linger_ms;   /* how long lone events may wait for a batch: 0 = 100 ms */
+	bool caller_commits;         /* sqlite: no writer thread; queued writes wait for
+					sw_store_commit() (or a synchronous call) */
 };
 
 /* Opens "sqlite:PATH" or "memory:" (opts may be NULL: defaults, no create).
@@ -177,9 +179,11 @@ struct sw_binding_op {
 };
 
 /* Called once per submitted write after it is durable (err 0) or failed.
- * It runs on the store's writer thread (sqlite) or, for the memory backend,
- * in the submitting thread before sw_store_bindings_submit returns. Keep it
- * short: signal a worker (eventfd, condition), do not call into the store. */
+ * It runs on the thread that commits: the store's writer thread (sqlite),
+ * the thread in sw_store_commit() (sqlite with caller_commits), or, for the
+ * memory backend, the submitting thread before sw_store_bindings_submit
+ * returns. Keep it short: signal a worker (eventfd, condition, a queue), do
+ * not call into the store. */
 typedef void (*sw_store_done_fn)(void *arg, int err);
 
 /* The registrar's write: the n operations of one REGISTER, applied in one
@@ -248,6 +252,15 @@ void sw_store_field_set(char *dst, size_t cap, sw_str src);
 int sw_store_event_record(struct sw_store *st, const struct sw_auth_event *ev);
 /* Waits until every event recorded before the call is committed. */
 int sw_store_flush(struct sw_store *st);
+/* With caller_commits: commits the queued writes in this thread, batch after
+ * batch until none is left, calling their completions here; when another
+ * thread is committing, returns at once and that thread takes them. Several
+ * threads submitting and calling this after each batch of work share one
+ * sync per commit (group commit). Due events go along one slice per call
+ * (they are not waited for; a large backlog goes at once): 1 when due
+ * events are left, so that the caller comes back soon, else 0.
+ * Without caller_commits, or for the memory backend: nothing to do, 0. */
+int sw_store_commit(struct sw_store *st);
 
 struct sw_event_query {
 	const char *user, *domain;   /* both set: events whose aor is user@domain

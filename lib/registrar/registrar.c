@@ -363,6 +363,13 @@ void sw_registrar_on_tick(void *app, struct sw_worker *w, uint64_t now_ms)
 	sw_txn_expire(rw->txn, now_ms);
 }
 
+bool sw_registrar_on_idle(void *app, struct sw_worker *w)
+{
+	(void)w;
+	struct sw_registrar *r = app;
+	return sw_store_commit(r->st) == 1;
+}
+
 void sw_registrar_housekeeping(struct sw_registrar *r, int64_t now)
 {
 	sw_credcache_refresh(r->creds);

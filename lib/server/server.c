@@ -45,6 +45,7 @@ struct sw_worker {
 	pthread_mutex_t lock;       /* guards the post queue */
 	struct post *posts;
 	size_t nposts, cap_posts;
+	bool own_posts;             /* the worker posted to itself: run them before sleeping */
 	/* recvmmsg buffers */
 	struct mmsghdr msgs[BATCH];
 	struct iovec iov[BATCH];
@@ -66,6 +67,7 @@ struct sw_server {
 	struct sw_listen listen[32];
 	sw_message_fn on_message;
 	sw_tick_fn on_tick;
+	sw_idle_fn on_idle;
 	void *app;
 	unsigned nworkers;
 	struct sw_worker *w;
@@ -207,7 +209,7 @@ int sw_server_new(struct sw_server **out, const struct sw_server_cfg *cfg, sw_me
 	return 0;
 }
 
-static void run_posts(struct sw_worker *w);
+static void run_posts(struct sw_worker *w, bool woken);
 static void outbox_flush(struct sw_worker *w);
 
 static void conn_close(struct sw_worker *w, struct conn *c)
@@ -230,7 +232,7 @@ void sw_server_free(struct sw_server *s)
 	for (unsigned i = 0; i < s->nworkers; i++) {
 		struct sw_worker *w = &s->w[i];
 		if (w->wake >= 0)
-			run_posts(w); /* completions posted after the workers stopped */
+			run_posts(w, true); /* completions posted after the workers stopped */
 		for (unsigned k = 0; w->conns && k < w->nslots; k++)
 			if (w->conns[k])
 				conn_close(w, w->conns[k]);
@@ -439,11 +441,15 @@ static void on_conn(struct sw_worker *w, unsigned slot, uint32_t events)
 	}
 }
 
-static void run_posts(struct sw_worker *w)
+/* The worker running on this thread, if any. */
+static __thread struct sw_worker *self;
+
+static void run_posts(struct sw_worker *w, bool woken)
 {
 	uint64_t v;
-	while (read(w->wake, &v, sizeof(v)) > 0)
+	while (woken && read(w->wake, &v, sizeof(v)) > 0)
 		;
+	w->own_posts = false;
 	pthread_mutex_lock(&w->lock);
 	struct post *list = w->posts;
 	size_t n = w->nposts;
@@ -470,10 +476,13 @@ int sw_worker_post(struct sw_worker *w, void (*fn)(struct sw_worker *, void *), 
 		w->cap_posts = cap;
 	}
 	w->posts[w->nposts++] = (struct post){ fn, arg };
-	/* one wake-up per batch: the worker drains the whole queue */
+	/* one wake-up per batch: the worker drains the whole queue; none when
+	 * the worker posts to itself (it runs its posts before it sleeps) */
 	bool first = w->nposts == 1;
+	if (w == self)
+		w->own_posts = true;
 	pthread_mutex_unlock(&w->lock);
-	if (first) {
+	if (first && w != self) {
 		uint64_t one = 1;
 		ssize_t r = write(w->wake, &one, sizeof(one));
 		(void)r;
@@ -559,8 +568,10 @@ static void *worker_main(void *arg)
 	struct sw_server *s = w->srv;
 	struct epoll_event evs[64];
 	uint64_t next_tick = now_ms();
+	bool more = false; /* the idle callback has work left */
+	self = w;
 	while (!s->stopping) {
-		int n = epoll_wait(w->ep, evs, 64, 100);
+		int n = epoll_wait(w->ep, evs, 64, more ? 0 : 100);
 		for (int i = 0; i < n; i++) {
 			unsigned kind = (unsigned)(evs[i].data.u64 >> 56);
 			unsigned idx = (unsigned)(evs[i].data.u64 & 0xffffffffu);
@@ -571,7 +582,7 @@ static void *worker_main(void *arg)
 			else if (kind == EV_CONN)
 				on_conn(w, idx, evs[i].events);
 			else if (kind == EV_WAKE)
-				run_posts(w);
+				run_posts(w, true);
 		}
 		uint64_t now = now_ms();
 		if (now >= next_tick) {
@@ -584,21 +595,33 @@ static void *worker_main(void *arg)
 				idle_scan(w, now);
 			}
 		}
+		more = s->on_idle && s->on_idle(s->app, w);
+		if (w->own_posts)
+			run_posts(w, false);
 	}
-	run_posts(w); /* completions that arrived while stopping */
+	run_posts(w, true); /* completions that arrived while stopping */
 	return NULL;
+}
+
+void sw_server_set_idle(struct sw_server *s, sw_idle_fn on_idle)
+{
+	s->on_idle = on_idle;
 }
 
 int sw_server_run(struct sw_server *s)
 {
 	unsigned started = 0;
 	int rc = 0;
-	for (; started < s->nworkers; started++)
+	for (; started < s->nworkers; started++) {
 		if (pthread_create(&s->w[started].thread, NULL, worker_main, &s->w[started])) {
 			rc = SW_EIO;
 			s->stopping = 1;
 			break;
 		}
+		char name[16]; /* what top -H and /proc/PID/task/N/comm show */
+		snprintf(name, sizeof name, "sw-worker%u", started % 1000u);
+		pthread_setname_np(s->w[started].thread, name);
+	}
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(s->w[i].thread, NULL);
 	return rc;

@@ -11,6 +11,7 @@
  * use (sqlite_schema.c holds the SQL). */
 enum sq_stmt {
 	Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO,
+	Q_SYNC_FULL, Q_SYNC_NORMAL,
 	Q_READ_BEGIN, Q_READ_END,
 	Q_USER_GET, Q_USER_GET_UH0, Q_USER_GET_UH1, Q_USER_GET_UH2,
 	Q_USER_INSERT, Q_USER_SET_CRED, Q_USER_SET_DISABLED, Q_USER_DEL, Q_USER_LIST,
@@ -58,7 +59,8 @@ struct sq_store {
 	char *path;
 	struct sq_conn *w;           /* the writer's connection */
 	pthread_t thread;
-	bool started;
+	bool started;                /* the writer thread runs (not caller_commits) */
+	pthread_mutex_t commit_lock; /* held by whoever commits: the write connection */
 	pthread_mutex_t qlock;
 	pthread_cond_t qcond;
 	/* owned jobs recycled instead of freed (under qlock): no allocation per
@@ -71,10 +73,12 @@ struct sq_store {
 	int64_t events_due_ms;       /* monotonic: when the oldest queued event must go */
 	bool stopping;
 	int64_t newest_ms, pruned_ms; /* newest event time; when retention last ran (writer) */
+	bool sync_normal;            /* the write connection commits without fsync (events only) */
 	/* the checkpointer: WAL checkpoints off the commit path */
 	pthread_t ckpt_thread;
 	bool ckpt_started, ckpt_wanted;
-	bool ckpt_inline;            /* the WAL passed its cap (writer thread only) */
+	bool ckpt_catchup;           /* the WAL passed its cap: the next checkpoint
+					holds the commits back until it is through */
 	pthread_cond_t ckpt_cond;    /* under qlock */
 	struct sw_store_stats stats; /* under qlock */
 	pthread_mutex_t rlock;
@@ -104,6 +108,10 @@ int sw__sq_enqueue(struct sq_store *sq, struct sq_job *job);
 /* Runs fn(w, ctx) on the writer in the next group commit and waits until it
  * is committed: its error, or the commit's. */
 int sw__sq_call(struct sq_store *sq, int (*fn)(struct sq_conn *w, void *ctx), void *ctx);
+/* sw_store_commit(): commits what is due in this thread, unless another
+ * thread is committing (it takes these jobs too); 1 when due events are
+ * left for a next call. */
+int sw__sq_commit(struct sq_store *sq);
 
 /* Reader connections: one per concurrent reader, pooled. */
 int sw__sq_reader_get(struct sq_store *sq, struct sq_conn **out);

@@ -16,6 +16,8 @@
 
 static const char *const sql[Q__COUNT] = {
 	[Q_BEGIN] = "BEGIN IMMEDIATE",
+	[Q_SYNC_FULL] = "PRAGMA synchronous=FULL",
+	[Q_SYNC_NORMAL] = "PRAGMA synchronous=NORMAL",
 	[Q_COMMIT] = "COMMIT",
 	[Q_ROLLBACK] = "ROLLBACK",
 	[Q_SAVEPOINT] = "SAVEPOINT job",

@@ -86,6 +86,8 @@ int sw__sq_call(struct sq_store *sq, int (*fn)(struct sq_conn *w, void *ctx), vo
 		sw__waiter_wait(&wt);
 		return err;
 	}
+	if (!sq->started)
+		sw__sq_commit(sq); /* no writer thread: this thread commits, or the one committing now */
 	return sw__waiter_wait(&wt);
 }
 
@@ -151,6 +153,13 @@ static void complete(struct sq_store *sq, struct sq_job *j, int err)
 static void run_batch(struct sq_store *sq, struct sq_job *jobs, size_t n, struct sq_job *events, bool flush)
 {
 	struct sq_conn *w = sq->w;
+	/* Events alone are not worth an fsync: nobody waits for them. They
+	 * reach the disk with the next durable commit (WAL frames are synced
+	 * in order), or at worst are lost with the last moments before a power
+	 * cut. Writes and flushes are synced (synchronous=FULL). */
+	bool normal = !jobs;
+	if (normal != sq->sync_normal && !sw__sq_run(w, normal ? Q_SYNC_NORMAL : Q_SYNC_FULL))
+		sq->sync_normal = normal;
 	int err = sw__sq_run(w, Q_BEGIN);
 
 	for (struct sq_job *j = events; j && !err; j = j->next) {
@@ -191,15 +200,116 @@ static void run_batch(struct sq_store *sq, struct sq_job *jobs, size_t n, struct
 	complete(sq, jobs, err);
 }
 
+/* The work of one commit, taken from the queues under qlock. */
+struct batch {
+	struct sq_job *jobs, *events;
+	size_t n;
+	bool flush;
+};
+
+/* Events go when the oldest has waited events_linger_ms, when a full batch
+ * waits, or at the end. Under qlock. */
+static bool events_due(struct sq_store *sq)
+{
+	return sq->qevents && (sq->stopping || sq->qevents >= sq->base.opts.batch_max ||
+			       now_ms_real() >= sq->events_due_ms);
+}
+
+/* Takes up to batch_max writes, and one slice of events when they are due
+ * (all of them for a flush) unless `writes_only`. false when nothing is
+ * due. Under qlock. */
+static bool take_batch(struct sq_store *sq, struct batch *b, bool writes_only)
+{
+	const size_t max = sq->base.opts.batch_max;
+	*b = (struct batch){ 0 };
+	if (sq->head) {
+		struct sq_job *last = b->jobs = sq->head;
+		b->n = 1;
+		while (last->next && b->n < max) {
+			last = last->next;
+			b->n++;
+		}
+		sq->head = last->next;
+		if (!sq->head)
+			sq->tail = NULL;
+		last->next = NULL;
+		sq->qlen -= b->n;
+		for (struct sq_job *j = b->jobs; j; j = j->next)
+			b->flush |= !j->fn;
+	}
+	/* events in slices: a transaction of thousands of them would hold up
+	 * the commits that 200 OKs wait for */
+	if (sq->qevents && (b->flush || (!writes_only && events_due(sq)))) {
+		size_t k = 1;
+		struct sq_job *elast = b->events = sq->ehead;
+		while (elast->next && (b->flush || k < EVENTS_PER_BATCH)) { /* a flush takes all */
+			elast = elast->next;
+			k++;
+		}
+		sq->ehead = elast->next;
+		if (!sq->ehead)
+			sq->etail = NULL;
+		elast->next = NULL;
+		sq->qevents -= k;
+		/* the rest is due as well: it goes with the next batches */
+	}
+	return b->jobs || b->events;
+}
+
+/* Commits batch after batch until no write is left and the events are not
+ * due. With `one_slice`, at most one slice of events per call unless they
+ * pile up: a worker committing its own writes should not stall (and keep
+ * datagrams and 200 OKs waiting) on a backlog of events that nobody waits
+ * for; the rest goes with its next calls. The caller holds commit_lock. */
+static void drain(struct sq_store *sq, bool one_slice)
+{
+	bool slice_done = false;
+	for (;;) {
+		struct batch b;
+		pthread_mutex_lock(&sq->qlock);
+		bool writes_only = one_slice && slice_done &&
+				   sq->qevents < sq->base.opts.batch_max && !sq->stopping;
+		bool any = take_batch(sq, &b, writes_only);
+		pthread_mutex_unlock(&sq->qlock);
+		if (!any)
+			return;
+		slice_done |= b.events != NULL;
+		run_batch(sq, b.jobs, b.n, b.events, b.flush);
+	}
+}
+
+/* 2: writes are queued; 1: only events, and they are due; 0: nothing due. */
+static int queued(struct sq_store *sq)
+{
+	pthread_mutex_lock(&sq->qlock);
+	int q = sq->head ? 2 : events_due(sq);
+	pthread_mutex_unlock(&sq->qlock);
+	return q;
+}
+
+int sw__sq_commit(struct sq_store *sq)
+{
+	/* Leader and followers: whoever holds commit_lock commits for all.
+	 * A thread that finds it taken returns; the holder looks at the
+	 * queue again after letting go, so a write queued meanwhile is never
+	 * left behind (events wait for the next call: nobody waits for them). */
+	int q;
+	do {
+		if (pthread_mutex_trylock(&sq->commit_lock))
+			return 0;
+		drain(sq, true);
+		pthread_mutex_unlock(&sq->commit_lock);
+	} while ((q = queued(sq)) == 2);
+	return q; /* due events left: the caller should come back soon */
+}
+
 static void *writer_main(void *arg)
 {
 	struct sq_store *sq = arg;
-	const size_t max = sq->base.opts.batch_max;
 	pthread_mutex_lock(&sq->qlock);
 	for (;;) {
 		/* writes go at once; events when due, full, or at the end */
-		while (!sq->head && !sq->stopping &&
-		       !(sq->qevents && (sq->qevents >= max || now_ms_real() >= sq->events_due_ms))) {
+		while (!sq->head && !sq->stopping && !events_due(sq)) {
 			if (!sq->qevents) {
 				pthread_cond_wait(&sq->qcond, &sq->qlock);
 				continue;
@@ -210,51 +320,10 @@ static void *writer_main(void *arg)
 		}
 		if (!sq->head && !sq->qevents)
 			break; /* stopping, nothing left */
-		struct sq_job *first = sq->head, *last = first;
-		size_t n = 0;
-		bool flush = false;
-		if (first) {
-			n = 1;
-			while (last->next && n < max) {
-				last = last->next;
-				n++;
-			}
-			sq->head = last->next;
-			if (!sq->head)
-				sq->tail = NULL;
-			last->next = NULL;
-			sq->qlen -= n;
-			for (struct sq_job *j = first; j; j = j->next)
-				flush |= !j->fn;
-		}
-		/* events in slices: a transaction of thousands of them would hold
-		 * up the commits that 200 OKs wait for */
-		struct sq_job *events = NULL;
-		if (sq->qevents && (flush || sq->stopping || sq->qevents >= max || now_ms_real() >= sq->events_due_ms)) {
-			size_t k = 1;
-			struct sq_job *elast = events = sq->ehead;
-			while (elast->next && (flush || k < EVENTS_PER_BATCH)) { /* a flush takes all */
-				elast = elast->next;
-				k++;
-			}
-			sq->ehead = elast->next;
-			if (!sq->ehead)
-				sq->etail = NULL;
-			elast->next = NULL;
-			sq->qevents -= k;
-			/* the rest is due as well: it goes with the next batches */
-		}
 		pthread_mutex_unlock(&sq->qlock);
-		run_batch(sq, first, n, events, flush);
-		if (sq->ckpt_inline) {
-			/* The background checkpointer never catches up with a WAL that
-			 * grows while it copies, and the WAL only restarts from its
-			 * beginning once a checkpoint has copied all of it. Past the
-			 * cap the writer finishes the job between two batches: most
-			 * pages are copied already, so the pause is short. */
-			sq->ckpt_inline = false;
-			sqlite3_wal_checkpoint_v2(sq->w->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-		}
+		pthread_mutex_lock(&sq->commit_lock);
+		drain(sq, false);
+		pthread_mutex_unlock(&sq->commit_lock);
 		pthread_mutex_lock(&sq->qlock);
 	}
 	pthread_mutex_unlock(&sq->qlock);
@@ -268,10 +337,9 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 	(void)db;
 	(void)name;
 	struct sq_store *sq = arg;
-	if (pages >= WAL_CAP_PAGES)
-		sq->ckpt_inline = true; /* the writer's own thread: no lock */
 	if (pages >= CHECKPOINT_PAGES) {
 		pthread_mutex_lock(&sq->qlock);
+		sq->ckpt_catchup |= pages >= WAL_CAP_PAGES;
 		if (!sq->ckpt_wanted) {
 			sq->ckpt_wanted = true;
 			pthread_cond_signal(&sq->ckpt_cond);
@@ -298,12 +366,27 @@ static void *checkpointer_main(void *arg)
 		if (sq->stopping)
 			break;
 		sq->ckpt_wanted = false;
+		bool catchup = sq->ckpt_catchup;
+		sq->ckpt_catchup = false;
 		pthread_mutex_unlock(&sq->qlock);
 		/* PASSIVE: copies what no reader still needs, never blocks the
-		 * writer; what is left goes with the next one */
+		 * writer; what is left goes with the next one.
+		 * Such a checkpoint never catches up with a WAL that grows while it
+		 * copies, and the WAL only restarts from its beginning once a
+		 * checkpoint has copied all of it. Past the cap this one holds the
+		 * commits back (commit_lock) until it is through: most pages are
+		 * copied already, so the pause is short, and only the writes wait
+		 * (a worker goes on answering; its writes queue). */
+		if (catchup)
+			pthread_mutex_lock(&sq->commit_lock);
 		if (db) { /* a read first: a connection that never read does not see the WAL */
 			sqlite3_exec(db, "PRAGMA schema_version", NULL, NULL, NULL);
 			sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		}
+		if (catchup) {
+			pthread_mutex_unlock(&sq->commit_lock);
+			if (!sq->started)
+				sw__sq_commit(sq); /* what queued meanwhile: nobody else may come */
 		}
 		pthread_mutex_lock(&sq->qlock);
 		/* at most one per CHECKPOINT_GAP_MS: under a steady stream of small
@@ -325,12 +408,16 @@ int sw__sq_writer_start(struct sq_store *sq)
 {
 	pthread_cond_init(&sq->ckpt_cond, NULL);
 	if (pthread_create(&sq->ckpt_thread, NULL, checkpointer_main, sq) == 0) {
+		pthread_setname_np(sq->ckpt_thread, "sw-checkpoint");
 		sq->ckpt_started = true;
 		sqlite3_wal_autocheckpoint(sq->w->db, 0);
 		sqlite3_wal_hook(sq->w->db, wal_hook, sq);
 	}
+	if (sq->base.opts.caller_commits)
+		return 0;
 	if (pthread_create(&sq->thread, NULL, writer_main, sq))
 		return SW_EIO;
+	pthread_setname_np(sq->thread, "sw-writer");
 	sq->started = true;
 	return 0;
 }
@@ -344,8 +431,13 @@ void sw__sq_writer_stop(struct sq_store *sq)
 	if (sq->ckpt_started)
 		pthread_cond_broadcast(&sq->ckpt_cond);
 	pthread_mutex_unlock(&sq->qlock);
-	if (sq->started)
+	if (sq->started) {
 		pthread_join(sq->thread, NULL);
+	} else { /* no writer thread: commit what is left here */
+		pthread_mutex_lock(&sq->commit_lock);
+		drain(sq, false);
+		pthread_mutex_unlock(&sq->commit_lock);
+	}
 	sq->started = false;
 	if (sq->ckpt_started) {
 		pthread_join(sq->ckpt_thread, NULL);

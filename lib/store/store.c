@@ -343,6 +343,7 @@ int sw_store_bindings_apply(struct sw_store *st, const struct sw_binding_op *ops
 		sw__waiter_wait(&w);
 		return err;
 	}
+	sw_store_commit(st); /* caller_commits: commit it here, or the thread committing now does */
 	return sw__waiter_wait(&w);
 }
 
@@ -416,6 +417,8 @@ int sw_store_event_record(struct sw_store *st, const struct sw_auth_event *ev)
 }
 
 int sw_store_flush(struct sw_store *st) { return st->vt->flush(st); }
+
+int sw_store_commit(struct sw_store *st) { return st->vt->commit ? st->vt->commit(st) : 0; }
 
 int sw_store_event_query(struct sw_store *st, const struct sw_event_query *q,
 			 sw_store_event_fn fn, void *arg)

@@ -43,6 +43,7 @@ struct sw_store_vt {
 
 	int (*event_record)(struct sw_store *st, const struct sw_auth_event *ev);
 	int (*flush)(struct sw_store *st);
+	int (*commit)(struct sw_store *st); /* NULL: writes never wait for it */
 	int (*event_query)(struct sw_store *st, const struct sw_event_query *q,
 			   sw_store_event_fn fn, void *arg);
 	int (*event_prune)(struct sw_store *st, int64_t now_ms, size_t *removed);

@@ -48,6 +48,11 @@ static int sq_flush(struct sw_store *st)
 	return sw__sq_call(SQ(st), NULL, NULL);
 }
 
+static int sq_commit(struct sw_store *st)
+{
+	return sw__sq_commit(SQ(st));
+}
+
 static void sq_close(struct sw_store *st)
 {
 	struct sq_store *sq = SQ(st);
@@ -64,6 +69,7 @@ static void sq_close(struct sw_store *st)
 			sq->free_jobs[k] = j->next;
 			free(j);
 		}
+	pthread_mutex_destroy(&sq->commit_lock);
 	pthread_mutex_destroy(&sq->qlock);
 	pthread_cond_destroy(&sq->qcond);
 	pthread_mutex_destroy(&sq->rlock);
@@ -93,6 +99,7 @@ static const struct sw_store_vt sqlite_vt = {
 	.nc_tracker = sw__sq_nc_tracker,
 	.event_record = sw__sq_event_record,
 	.flush = sq_flush,
+	.commit = sq_commit,
 	.event_query = sw__sq_event_query,
 	.event_prune = sw__sq_event_prune,
 };
@@ -124,6 +131,7 @@ int sw__store_sqlite_open(struct sw_store **out, const char *path,
 		return SW_ENOMEM;
 	sq->base.vt = &sqlite_vt;
 	sq->base.opts = *opts;
+	pthread_mutex_init(&sq->commit_lock, NULL);
 	pthread_mutex_init(&sq->qlock, NULL);
 	pthread_cond_init(&sq->qcond, NULL);
 	pthread_mutex_init(&sq->rlock, NULL);

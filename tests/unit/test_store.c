@@ -19,6 +19,7 @@
 #include "sipwarden/store.h"
 
 static bool sqlite_mode;
+static bool caller_commits; /* the sqlite store without its writer thread, as `serve` opens it */
 
 struct fx {
 	char dir[64];
@@ -31,6 +32,7 @@ static int fx_open(struct fx *f, const struct sw_store_opts *opts)
 {
 	struct sw_store_opts o = opts ? *opts : (struct sw_store_opts){ 0 };
 	o.create = true;
+	o.caller_commits |= caller_commits;
 	return sw_store_open(&f->st, f->spec, &o);
 }
 
@@ -539,6 +541,10 @@ static void *conc_worker(void *arg)
 			pthread_mutex_unlock(&w->c->lock);
 		} else if (sw_store_bindings_submit(w->c->f->st, op, 1, conc_done, &w->tickets[i])) {
 			w->errs++;
+		} else if (i % 3 == 1) {
+			/* with caller_commits the submitters commit (or leave it to the
+			 * thread committing now); elsewhere a no-op */
+			sw_store_commit(w->c->f->st);
 		}
 	}
 	free(op);
@@ -930,7 +936,7 @@ static void ack_done(void *arg, int err)
 static void child_writer(const char *spec)
 {
 	struct sw_store *st;
-	struct sw_store_opts o = { .create = true };
+	struct sw_store_opts o = { .create = true, .caller_commits = caller_commits };
 	struct sw_binding_op *op = calloc(1, sizeof(*op));
 	if (!op || sw_store_open(&st, spec, &o))
 		_exit(2);
@@ -941,6 +947,8 @@ static void child_writer(const char *spec)
 		mkbind(&op->b, "k@ex.com", c, 100000 + i, 0);
 		if (sw_store_bindings_submit(st, op, 1, ack_done, (void *)(uintptr_t)i))
 			_exit(4);
+		if (i % 4 == 3)
+			sw_store_commit(st);    /* caller_commits: what a worker does */
 		if (i % 16 == 15)
 			sw_store_flush(st);     /* keep the queue bounded */
 	}
@@ -1122,6 +1130,83 @@ static void test_report(void **state)
 	assert_null(strstr(sw_buf_cstr(&b), "ha1"));
 }
 
+/* caller_commits: nothing is committed until a thread calls
+ * sw_store_commit(); the completions run in that thread; due events go one
+ * slice per call along with writes, and the call says when some are left. */
+struct self_done {
+	pthread_t thread;
+	int calls, foreign, errs;
+};
+
+static void self_done_fn(void *arg, int err)
+{
+	struct self_done *d = arg;
+	d->calls++;
+	d->foreign += !pthread_equal(pthread_self(), d->thread);
+	d->errs += err != 0;
+}
+
+static int count_event(void *arg, const struct sw_auth_event *ev)
+{
+	(void)ev;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+static void test_caller_commits(void **state)
+{
+	struct fx *f = *state;
+	struct sw_store_opts o = { .caller_commits = true, .events_linger_ms = 1 };
+	fx_reopen(f, &o);
+	struct self_done d = { .thread = pthread_self() };
+	struct sw_binding_op op = { .kind = SW_BINDING_PUT };
+	mkbind(&op.b, "cc@ex.com", "sip:cc@10.4.0.1", 99999, 0);
+	assert_int_equal(sw_store_bindings_submit(f->st, &op, 1, self_done_fn, &d), 0);
+	usleep(20000);
+	assert_int_equal(d.calls, 0);              /* no writer thread took it */
+	size_t n = 0;
+	assert_int_equal(sw_store_binding_list(f->st, "cc@ex.com", 0, count_binding, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(sw_store_commit(f->st), 0);
+	assert_int_equal(d.calls, 1);
+	assert_int_equal(d.foreign, 0);            /* completed in the committing thread */
+	assert_int_equal(d.errs, 0);
+	assert_int_equal(sw_store_binding_list(f->st, "cc@ex.com", 0, count_binding, &n), 0);
+	assert_int_equal(n, 1);
+
+	/* 200 due events and a write: the write's commit takes one slice of
+	 * events along and says that more are due; calls until 0 take the rest */
+	struct sw_auth_event ev = { .time_ms = 5000000 };
+	strcpy(ev.cause, "ok");
+	strcpy(ev.aor, "cc@ex.com");
+	for (int i = 0; i < 200; i++)
+		assert_int_equal(sw_store_event_record(f->st, &ev), 0);
+	usleep(5000);                               /* past the 1 ms linger */
+	mkbind(&op.b, "cc@ex.com", "sip:cc@10.4.0.2", 99999, 0);
+	assert_int_equal(sw_store_bindings_submit(f->st, &op, 1, self_done_fn, &d), 0);
+	int rc = sw_store_commit(f->st), calls = 1;
+	assert_int_equal(rc, 1);
+	assert_int_equal(d.calls, 2);
+	struct sw_event_query q = { .cause = "ok", .since_ms = 5000000 };
+	n = 0;
+	assert_int_equal(sw_store_event_query(f->st, &q, count_event, &n), 0);
+	assert_true(n > 0 && n < 200);
+	while ((rc = sw_store_commit(f->st)) == 1)
+		assert_true(++calls < 10);
+	assert_int_equal(rc, 0);
+	assert_true(calls >= 2);
+	n = 0;
+	assert_int_equal(sw_store_event_query(f->st, &q, count_event, &n), 0);
+	assert_int_equal(n, 200);
+
+	/* a synchronous call commits by itself (no writer thread to wait for) */
+	mkbind(&op.b, "cc@ex.com", "sip:cc@10.4.0.3", 99999, 0);
+	assert_int_equal(sw_store_bindings_apply(f->st, &op, 1), 0);
+	n = 0;
+	assert_int_equal(sw_store_binding_list(f->st, "cc@ex.com", 0, count_binding, &n), 0);
+	assert_int_equal(n, 3);
+}
+
 #define BOTH(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 static const struct CMUnitTest common[] = {
@@ -1136,6 +1221,7 @@ static const struct CMUnitTest sqlite_only[] = {
 	BOTH(test_sqlite_schema),
 	BOTH(test_sqlite_two_handles),
 	BOTH(test_sqlite_kill9),
+	BOTH(test_caller_commits),
 };
 
 static const struct CMUnitTest plain[] = {
@@ -1151,6 +1237,10 @@ int main(void)
 	sqlite_mode = true;
 	fails += cmocka_run_group_tests_name("store sqlite", common, NULL, NULL);
 	fails += cmocka_run_group_tests_name("store sqlite only", sqlite_only, NULL, NULL);
+	caller_commits = true;      /* again, as `sipwarden serve` opens it */
+	fails += cmocka_run_group_tests_name("store sqlite, caller commits", common, NULL, NULL);
+	fails += cmocka_run_group_tests_name("store sqlite only, caller commits", sqlite_only, NULL, NULL);
+	caller_commits = false;
 	fails += cmocka_run_group_tests_name("store reports", plain, NULL, NULL);
 	return fails ? 1 : 0;
 }
