@@ -37,7 +37,7 @@ trap cleanup EXIT
 for i in $(seq 0 9999); do printf 'user%05d@127.0.0.1,pw-user%05d\n' "$i" "$i"; done >"$tmp/users.csv"
 { echo SEQUENTIAL; for i in $(seq 0 9999); do printf 'user%05d;127.0.0.1;[authentication username=user%05d password=pw-user%05d]\n' "$i" "$i" "$i"; done; } >"$tmp/sipp.csv"
 hz=$(getconf CLK_TCK)
-threads() { for t in /proc/$server/task/*; do printf '%s:%s %s\n' "$(cat "$t/comm")" "${t##*/}" "$(awk '{print $14 + $15}' "$t/stat")"; done | sort; }
+threads() { for t in "/proc/$server"/task/*; do printf '%s:%s %s\n' "$(cat "$t/comm")" "${t##*/}" "$(awk '{print $14 + $15}' "$t/stat")"; done | sort; }
 
 for bin in "${bins[@]}"; do
 	rm -f "$tmp"/db*
