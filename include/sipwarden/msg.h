@@ -288,6 +288,9 @@ int sw_msg_call_id(const struct sw_msg *m, sw_str *call_id, struct sw_perr *err)
 int sw_msg_expires(const struct sw_msg *m, uint32_t *out, struct sw_perr *err);
 int sw_msg_min_expires(const struct sw_msg *m, uint32_t *out, struct sw_perr *err);
 int sw_msg_max_forwards(const struct sw_msg *m, uint32_t *out, struct sw_perr *err);
+/* Retry-After's delta-seconds (RFC 3261 §20.33; a comment or parameters after
+ * it are ignored). */
+int sw_msg_retry_after(const struct sw_msg *m, uint32_t *out, struct sw_perr *err);
 int sw_msg_ruri(const struct sw_msg *m, struct sw_uri *u, struct sw_perr *err);
 
 /* ---- printer ----------------------------------------------------------- */

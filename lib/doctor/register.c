@@ -174,13 +174,8 @@ static void on_other_final(struct flow *f, bool after_digest)
 	} else if (st >= 500 && st < 600) {
 		fd = sw_doctor_add(f->r, SW_CAUSE_SERVER_ERROR, "the server answered %u \"%s\"%s", st, reason,
 				   after_digest ? " to the answered challenge" : " before any challenge");
-		/* Retry-After: delta-seconds [(comment)] *(;params) */
-		const struct sw_hdr *h = sw_msg_hdr(f->m, SW_HDR_RETRY_AFTER);
-		size_t k = 0;
-		while (h && k < h->value.len && k < 9 && h->value.p[k] >= '0' && h->value.p[k] <= '9')
-			k++;
 		uint32_t ra = 0;
-		if (k && sw_uint_parse(&ra, sw_str_from(h->value.p, k), 999999999u, NULL) == 0)
+		if (sw_msg_retry_after(f->m, &ra, NULL) == 0)
 			sw_doctor_detail(fd, "It asks to retry after %u s.", ra);
 		sw_doctor_detail(fd, "A %u is a failure inside the server (or one behind it: its database, "
 				     "the next hop), not a verdict on the credentials%s.", st,

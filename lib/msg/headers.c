@@ -381,6 +381,18 @@ int sw_msg_max_forwards(const struct sw_msg *m, uint32_t *out, struct sw_perr *e
 	return one_uint(m, SW_HDR_MAX_FORWARDS, 255, out, err);
 }
 
+int sw_msg_retry_after(const struct sw_msg *m, uint32_t *out, struct sw_perr *err)
+{
+	const struct sw_hdr *h = sw_msg_hdr(m, SW_HDR_RETRY_AFTER);
+	if (!h)
+		return missing(m, SW_HDR_RETRY_AFTER, err);
+	/* delta-seconds [ comment ] *( SEMI retry-param ): the number alone */
+	size_t k = 0;
+	while (k < h->value.len && h->value.p[k] >= '0' && h->value.p[k] <= '9')
+		k++;
+	return locate(m, h, err, sw_uint_parse(out, sw_str_from(h->value.p, k), UINT32_MAX, err));
+}
+
 int sw_msg_ruri(const struct sw_msg *m, struct sw_uri *u, struct sw_perr *err)
 {
 	if (!m->is_request)

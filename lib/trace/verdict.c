@@ -554,6 +554,19 @@ void sw__verdict(struct sw_trace *t, struct sw_trace_flow *f, const struct sw__t
 		f->fail_msg = last->final;
 		c = rejected(t, f, prev, last);
 		sw__evidence(t, f, last->final, "refused");
+	} else if (st >= 500 && st < 600 && (last->has_creds || !strcmp(f->method, "REGISTER"))) {
+		/* not a verdict on the credentials: the server (or one behind it)
+		 * failed; a registration that gets one is not registered */
+		f->fail_msg = last->final;
+		first_line(&t->msgs[last->final], b1, sizeof(b1));
+		uint32_t ra = 0;
+		char rab[48] = "";
+		if (sw_msg_retry_after(t->msgs[last->final].m, &ra, NULL) == 0)
+			snprintf(rab, sizeof(rab), "; it asks to retry after %u s", ra);
+		detail(t, "the server answered \"%s\"%s%s: a failure inside the server or behind it, not a verdict on the credentials",
+		       b1, last->has_creds ? " to the request with credentials" : "", rab);
+		sw__evidence(t, f, last->final, "%u from the server", st);
+		c = SW_CAUSE_SERVER_ERROR;
 	} else if (st >= 300 && last->has_creds && st != 403) {
 		c = SW_CAUSE_OK; /* authentication passed; the request failed for other reasons */
 		first_line(&t->msgs[last->final], b1, sizeof(b1));

@@ -4,7 +4,8 @@
 # from Debian (kamailio, kamailio-sqlite-modules; config, SQLite subscriber
 # table and HA1 written by tests/tools/kamailio_lib.sh, random loopback
 # ports 59000-59999) in known fault scenarios: wrong and right password
-# (proved with --credentials), an unanswered challenge, 423, a stale nonce
+# (proved with --credentials), an unanswered challenge, a 503 after the
+# answered challenge (server-error, Retry-After), 423, a stale nonce
 # (nonce_expire 1 s; with stale=true, and without it as the stock
 # kamailio.cfg answers), a challenge realm other than the domain the HA1 was
 # provisioned for (a right answer refused), and a phone answering for a
@@ -39,9 +40,9 @@ kport() { free_port 59000 59999; }
 json_flows() { printf '%s' "$OUT" | json_q "$1"; }
 
 kam_cfg "$T/kamailio.cfg"
-kam_users "$T/kam.db" 127.0.0.1 alice:secret carol:carolpw dave:davepw
+kam_users "$T/kam.db" 127.0.0.1 alice:secret carol:carolpw dave:davepw maint:m4int
 DB=(-A "DBURL=\"sqlite:///$T/kam.db\"")
-for u in alice bob carol dave; do users_csv "$T/$u.csv" "$u"; done
+for u in alice bob carol dave maint; do users_csv "$T/$u.csv" "$u"; done
 echo 'alice@127.0.0.1,secret' >"$T/creds"
 
 # ---- Kamailio: min_expires 60, nonce_expire 1 s ---------------------------------
@@ -73,6 +74,17 @@ sipp_run knoanswer -sf "$SIPP_DIR/analyze_noanswer.xml" -inf "$T/bob.csv" -m 1
 cap_stop
 sipp_expect "Kamailio, no answer: 401, sipp stops there" 0 knoanswer
 expect_causes "capture, Kamailio, unanswered challenge" challenge-not-answered "$T/knoanswer.pcapng"
+
+# 2b. the challenge answered, then 503 with Retry-After (the config's "maint"
+# account: a registrar whose location database is down): the server failed,
+# the credentials were not judged
+cap_start k503 4
+sipp_run k503 -sf "$SIPP_DIR/analyze_503.xml" -inf "$T/maint.csv" -au maint -ap m4int -m 1
+cap_stop
+sipp_expect "Kamailio, 503 after the challenge was answered" 0 k503
+expect_causes "capture, Kamailio, 503: server-error" server-error "$T/k503.pcapng"
+expect_match "503: the status line and Retry-After in the detail" "$(json_flows 'j["flows"][0]["verdict"]["detail"]')" \
+	'503 Location Database Unavailable.*to the request with credentials; it asks to retry after 120 s'
 
 # 3. Expires: 10 below min_expires 60: Kamailio's 423, no retry
 cap_start kbrief 4

@@ -214,6 +214,15 @@ static void test_cseq_callid_numbers(void **state)
 	with_header("Max-Forwards", "70");
 	assert_int_equal(sw_msg_max_forwards(&M, &v, &e), 0);
 	assert_int_equal(v, 70);
+	assert_int_equal(sw_msg_retry_after(&M, &v, &e), SW_ENOTFOUND);
+	with_header("Retry-After", "18000;duration=3600");  /* RFC 3261 §20.33 */
+	assert_int_equal(sw_msg_retry_after(&M, &v, &e), 0);
+	assert_int_equal(v, 18000);
+	with_header("Retry-After", "120 (I'm in a meeting)");
+	assert_int_equal(sw_msg_retry_after(&M, &v, &e), 0);
+	assert_int_equal(v, 120);
+	with_header("Retry-After", "soon");
+	assert_int_equal(sw_msg_retry_after(&M, &v, &e), SW_EPARSE);
 
 	sw_str id;
 	with_header("X", "y");

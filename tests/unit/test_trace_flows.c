@@ -286,6 +286,53 @@ static void test_423_loop(void **state)
 	expect(&L, NULL, 0, SW_CAUSE_OK, false);
 }
 
+/* The detail of flow 0 contains `want`. */
+static void expect_detail(const struct log *l, const char *want)
+{
+	struct sw_trace *t;
+	char why[128];
+	assert_int_equal(sw_trace_new(&t, NULL), 0);
+	assert_int_equal(sw_trace_read_mem(t, "test.log", l->text, l->len, why, sizeof(why)), 0);
+	assert_int_equal(sw_trace_analyze(t), 0);
+	const struct sw_trace_flow *f = sw_trace_flow_get(t, 0);
+	assert_non_null(f);
+	if (!f->detail || !strstr(f->detail, want))
+		fail_msg("detail \"%s\" lacks \"%s\"", f->detail ? f->detail : "", want);
+	sw_trace_free(t);
+}
+
+/* A 5xx to a REGISTER is the server's failure, not a verdict on the
+ * credentials: server-error, with Retry-After when it gives one. */
+static void test_server_error(void **state)
+{
+	(void)state;
+	memset(&L, 0, sizeof(L));
+	reg(&L, CLIENT, SERVER, "b1", 1, "", NULL);
+	resp(&L, SERVER, CLIENT, "b1", 1, "503 Service Unavailable", "Retry-After: 30 (maintenance);duration=60");
+	expect(&L, NULL, 0, SW_CAUSE_SERVER_ERROR, false);
+	expect_detail(&L, "\"SIP/2.0 503 Service Unavailable\"; it asks to retry after 30 s");
+
+	/* after the challenge was answered (with the right password: still
+	 * not proved wrong, nor right) */
+	char auth[512];
+	memset(&L, 0, sizeof(L));
+	reg(&L, CLIENT, SERVER, "b1", 1, "", NULL);
+	challenge(&L, "b1", 1, "N1", NULL);
+	answer(auth, sizeof(auth), "N1", (struct ans){ 0 });
+	reg(&L, CLIENT, SERVER, "b2", 2, auth, NULL);
+	resp(&L, SERVER, CLIENT, "b2", 2, "500 Server Internal Error", NULL);
+	expect(&L, CREDS, 0, SW_CAUSE_SERVER_ERROR, false);
+	expect_detail(&L, "to the request with credentials");
+
+	/* a 4xx other than the auth ones is not a server error */
+	memset(&L, 0, sizeof(L));
+	reg(&L, CLIENT, SERVER, "b1", 1, "", NULL);
+	challenge(&L, "b1", 1, "N1", NULL);
+	reg(&L, CLIENT, SERVER, "b2", 2, auth, NULL);
+	resp(&L, SERVER, CLIENT, "b2", 2, "480 Temporarily Unavailable", NULL);
+	expect(&L, NULL, 0, SW_CAUSE_OK, false);
+}
+
 static void sink(void *arg, const char *p, size_t n)
 {
 	size_t *total = arg;
@@ -321,6 +368,7 @@ int main(void)
 		cmocka_unit_test(test_stale),
 		cmocka_unit_test(test_replay_and_other_server),
 		cmocka_unit_test(test_423_loop),
+		cmocka_unit_test(test_server_error),
 		cmocka_unit_test(test_reports),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
