@@ -3,6 +3,7 @@
  * workers until SIGINT/SIGTERM. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +38,7 @@ static const char usage_text[] =
 	"start (or the configuration is invalid, with the reason), 2 usage error.\n";
 
 static struct sw_server *running;
-static volatile sig_atomic_t reload_requested;
+static atomic_int reload_requested; /* set by SIGHUP, taken by the housekeeping thread */
 
 static int build_config(int argc, char **argv, struct sw_config *cfg, char *why, size_t cap);
 static void registrar_settings(const struct sw_config *cfg, struct sw_registrar_cfg *rc);
@@ -51,7 +52,7 @@ static void on_signal(int sig)
 
 struct housekeeper {
 	struct sw_registrar *reg;
-	volatile int stop;
+	atomic_int stop;
 	int argc;
 	char **argv;
 	const struct sw_config *running;
@@ -80,13 +81,11 @@ static void reload(struct housekeeper *h)
 static void *housekeeping(void *arg)
 {
 	struct housekeeper *h = arg;
-	while (!h->stop) {
-		if (reload_requested) {
-			reload_requested = 0;
+	while (!atomic_load(&h->stop)) {
+		if (atomic_exchange(&reload_requested, 0))
 			reload(h);
-		}
 		sw_registrar_housekeeping(h->reg, (int64_t)time(NULL));
-		for (int i = 0; i < 10 && !h->stop; i++) {
+		for (int i = 0; i < 10 && !atomic_load(&h->stop); i++) {
 			usleep(100000);
 			sw_registrar_flush_log(h->reg);
 		}
@@ -163,7 +162,7 @@ static void registrar_settings(const struct sw_config *cfg, struct sw_registrar_
 static void on_hup(int sig)
 {
 	(void)sig;
-	reload_requested = 1;
+	atomic_store(&reload_requested, 1);
 }
 
 int cmd_serve(int argc, char **argv)
@@ -298,7 +297,7 @@ int cmd_serve(int argc, char **argv)
 	if (hk_started)
 		pthread_setname_np(hk_thread, "sw-housekeeping");
 	rc = sw_server_run(srv);
-	hk.stop = 1;
+	atomic_store(&hk.stop, 1);
 	if (hk_started)
 		pthread_join(hk_thread, NULL);
 	running = NULL;

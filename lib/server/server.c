@@ -2,6 +2,7 @@
  * and connections framed by sw_stream, a cross-thread post queue. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,7 +72,7 @@ struct sw_server {
 	void *app;
 	unsigned nworkers;
 	struct sw_worker *w;
-	volatile int stopping;
+	atomic_int stopping;        /* lock-free: set from a signal handler */
 };
 
 static uint64_t now_ms(void)
@@ -570,7 +571,7 @@ static void *worker_main(void *arg)
 	uint64_t next_tick = now_ms();
 	bool more = false; /* the idle callback has work left */
 	self = w;
-	while (!s->stopping) {
+	while (!atomic_load_explicit(&s->stopping, memory_order_relaxed)) {
 		int n = epoll_wait(w->ep, evs, 64, more ? 0 : 100);
 		for (int i = 0; i < n; i++) {
 			unsigned kind = (unsigned)(evs[i].data.u64 >> 56);
@@ -615,7 +616,7 @@ int sw_server_run(struct sw_server *s)
 	for (; started < s->nworkers; started++) {
 		if (pthread_create(&s->w[started].thread, NULL, worker_main, &s->w[started])) {
 			rc = SW_EIO;
-			s->stopping = 1;
+			atomic_store(&s->stopping, 1);
 			break;
 		}
 		char name[16]; /* what top -H and /proc/PID/task/N/comm show */
@@ -629,12 +630,14 @@ int sw_server_run(struct sw_server *s)
 
 void sw_server_stop(struct sw_server *s)
 {
-	s->stopping = 1;
+	int saved = errno; /* async-signal-safe: the interrupted code's errno survives */
+	atomic_store(&s->stopping, 1);
 	uint64_t one = 1;
 	for (unsigned i = 0; i < s->nworkers; i++) {
 		ssize_t r = write(s->w[i].wake, &one, sizeof(one));
 		(void)r;
 	}
+	errno = saved;
 }
 
 void sw_server_stats(const struct sw_server *s, struct sw_server_stats *out)
