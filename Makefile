@@ -23,7 +23,8 @@ BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
 HDRS     := $(wildcard include/sipwarden/*.h lib/*/*.h tests/unit/*.h)
 
 # Variant: release (default), asan (gcc + sanitizers, what `make test` runs),
-# clang (warnings with the other compiler), fuzz (clang + libFuzzer).
+# clang (warnings with the other compiler), tsan (gcc + ThreadSanitizer, for
+# the threaded parts), fuzz (clang + libFuzzer).
 V ?= release
 B := build/$(V)
 ifeq ($(V),asan)
@@ -32,6 +33,9 @@ ifeq ($(V),asan)
 else ifeq ($(V),clang)
   VCC := clang
   VFLAGS := -O2 -g
+else ifeq ($(V),tsan)
+  VCC := gcc
+  VFLAGS := -O1 -g -fsanitize=thread
 else ifeq ($(V),fuzz)
   VCC := clang
   VFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
@@ -46,7 +50,7 @@ TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
 HELPER_OBJ := $(TEST_HELPERS:%.c=$(B)/%.o)
 LIBA     := $(B)/libsipwarden.a
 
-.PHONY: all run test deps variant-bin variant-tests clean fuzz bench check-clang
+.PHONY: all run test deps variant-bin variant-tests tsan-bins clean fuzz bench check-clang
 .DEFAULT_GOAL := all
 
 all:
@@ -55,6 +59,10 @@ all:
 
 variant-bin: $(B)/sipwarden
 variant-tests: $(B)/sipwarden $(TEST_BIN)
+# ThreadSanitizer: the binary and the unit tests of what threads share
+# (the store's group commit, the nonce-count tracker, the transaction table)
+TSAN_TESTS := test_store test_nonce test_txn
+tsan-bins: $(B)/sipwarden $(TSAN_TESTS:%=$(B)/tests/%)
 
 $(B)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -90,6 +98,7 @@ run: deps all
 test: deps
 	@$(MAKE) --no-print-directory V=asan variant-tests
 	@$(MAKE) --no-print-directory V=clang variant-tests
+	@$(MAKE) --no-print-directory V=tsan tsan-bins
 	@$(MAKE) --no-print-directory V=fuzz fuzz-bins
 	@tests/run.sh
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: the cmocka unit/corpus programs of the sanitized build,
-# the CLI scripts in tests/cli/ against the sanitized binary, then the fuzz
-# targets for FUZZ_SECONDS each. Ends with "N passed, N failed".
+# the ThreadSanitizer ones of build/tsan, the CLI scripts in tests/cli/
+# against the sanitized binary ($SIPWARDEN_TSAN: the ThreadSanitizer one),
+# then the fuzz targets for FUZZ_SECONDS each. Ends with "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
 B=${B:-build/asan}
@@ -29,6 +30,25 @@ for t in "$B"/tests/*; do
 		echo "ok   $name ($p tests)"
 	fi
 done
+
+# ThreadSanitizer builds of the tests of what threads share (make V=tsan tsan-bins)
+for t in build/tsan/tests/*; do
+	[ -f "$t" ] && [ -x "$t" ] || continue
+	name="tsan:$(basename "$t")"
+	out="$log/tsan_$(basename "$t").out"
+	TSAN_OPTIONS="halt_on_error=1" timeout 600 "$t" >"$out" 2>&1
+	rc=$?
+	p=$(grep -Eo '^\[  PASSED  \] [0-9]+' "$out" | awk '{s+=$4} END {print s+0}')
+	f=$(grep -Eo '^\[  FAILED  \] [0-9]+' "$out" | awk '{s+=$4} END {print s+0}')
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi  # a data race report exits 66
+	passed=$((passed + p)); failed=$((failed + f))
+	if [ "$f" -ne 0 ]; then
+		failed_names+=("$name"); echo "FAIL $name (exit $rc)"; tail -n 60 "$out"
+	else
+		echo "ok   $name ($p tests)"
+	fi
+done
+[ -x build/tsan/sipwarden ] && export SIPWARDEN_TSAN="$PWD/build/tsan/sipwarden"
 
 for s in tests/cli/test_*.sh; do
 	[ -f "$s" ] || continue

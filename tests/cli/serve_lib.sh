@@ -107,7 +107,7 @@ sw_stop() {
 		return
 	fi
 	wait "$SW_PID"; rc=$?
-	if grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:|UndefinedBehavior' "$T/$SW_NAME.err"; then
+	if grep -Eq 'AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:|UndefinedBehavior' "$T/$SW_NAME.err"; then
 		not_ok "server $SW_NAME: sanitizer report: $(grep -E -m3 -A8 'Sanitizer|runtime error' "$T/$SW_NAME.err")"
 	elif [ "$rc" -ne 0 ]; then
 		not_ok "server $SW_NAME exited $rc after SIGTERM: $(tail -c 600 "$T/$SW_NAME.err")"
