@@ -11,7 +11,7 @@
 #include "reg_int.h"
 
 #define SHARDS 32u
-#define BUCKETS 4096u          /* per shard */
+#define BUCKETS_MIN 256u       /* per shard, at start; doubled past two entries per bucket */
 #define MAX_ENTRIES 2000000u   /* beyond this the cache starts over */
 
 /* One allocation per name: the HA1 of each hash asked for so far, in
@@ -84,7 +84,8 @@ static void unpack_ha1(char *hex, const unsigned char *src, unsigned n)
 
 struct cshard {
 	pthread_mutex_t lock;
-	struct centry *bucket[BUCKETS];
+	struct centry **bucket;
+	size_t nbuckets;           /* a power of two */
 	unsigned n;
 };
 
@@ -122,9 +123,16 @@ int sw_credcache_new(struct sw_credcache **out, struct sw_store *st)
 	if (!c)
 		return SW_ENOMEM;
 	c->st = st;
+	pthread_mutex_init(&c->dlock, NULL);
 	for (unsigned i = 0; i < SHARDS; i++)
 		pthread_mutex_init(&c->shard[i].lock, NULL);
-	pthread_mutex_init(&c->dlock, NULL);
+	for (unsigned i = 0; i < SHARDS; i++) {
+		c->shard[i].nbuckets = BUCKETS_MIN;
+		if (!(c->shard[i].bucket = calloc(BUCKETS_MIN, sizeof(struct centry *)))) {
+			sw_credcache_free(c);
+			return SW_ENOMEM;
+		}
+	}
 	/* the version first: a change made after this is seen by the next refresh */
 	c->primed = sw_store_user_version(st, &c->version) == 0;
 	*out = c;
@@ -159,7 +167,7 @@ static unsigned domain_intern(struct sw_credcache *c, const char *domain)
 
 static void shard_clear(struct cshard *s)
 {
-	for (unsigned k = 0; k < BUCKETS; k++) {
+	for (size_t k = 0; s->bucket && k < s->nbuckets; k++) {
 		for (struct centry *e = s->bucket[k], *n; e; e = n) {
 			n = e->next;
 			free(e);
@@ -184,12 +192,44 @@ void sw_credcache_free(struct sw_credcache *c)
 		return;
 	for (unsigned i = 0; i < SHARDS; i++) {
 		shard_clear(&c->shard[i]);
+		free(c->shard[i].bucket);
 		pthread_mutex_destroy(&c->shard[i].lock);
 	}
 	for (unsigned i = 0; i < c->ndomains; i++)
 		free(c->domains[i]);
 	pthread_mutex_destroy(&c->dlock);
 	free(c);
+}
+
+/* The bucket of hash h in its shard (the shard's lock held). */
+static struct centry **slot_of(struct cshard *s, uint64_t h)
+{
+	return &s->bucket[(h / SHARDS) & (s->nbuckets - 1)];
+}
+
+/* Doubles the buckets of a shard past two entries per bucket, so that a
+ * lookup compares about one name however many subscribers there are; out
+ * of memory, the chains just grow longer. */
+static void grow(struct sw_credcache *c, struct cshard *s)
+{
+	if (s->n < 2 * s->nbuckets)
+		return;
+	size_t n = s->nbuckets * 2;
+	struct centry **nb = calloc(n, sizeof(*nb));
+	if (!nb)
+		return;
+	for (size_t k = 0; k < s->nbuckets; k++)
+		for (struct centry *e = s->bucket[k], *next; e; e = next) {
+			next = e->next;
+			const char *user = entry_name(e);
+			const char *domain = e->dom ? c->domains[e->dom - 1] : user + e->ulen + 1;
+			struct centry **slot = &nb[(hash2(user, domain) / SHARDS) & (n - 1)];
+			e->next = *slot;
+			*slot = e;
+		}
+	free(s->bucket);
+	s->bucket = nb;
+	s->nbuckets = n;
 }
 
 int sw_credcache_get(struct sw_credcache *c, const char *user, const char *domain, enum sw_digest_hash hh,
@@ -199,10 +239,9 @@ int sw_credcache_get(struct sw_credcache *c, const char *user, const char *domai
 	size_t ulen = strlen(user), dlen = strlen(domain);
 	unsigned dom = domain_find(c, domain);
 	struct cshard *s = &c->shard[h % SHARDS];
-	unsigned b = (unsigned)((h / SHARDS) % BUCKETS);
 	uint8_t mask = (uint8_t)(1u << hh);
 	pthread_mutex_lock(&s->lock);
-	for (struct centry *e = s->bucket[b]; e; e = e->next)
+	for (struct centry *e = *slot_of(s, h); e; e = e->next)
 		if (entry_is(e, user, ulen, domain, dom)) {
 			if (e->found && !(e->mask & mask)) {
 				mask |= e->mask; /* another hash: re-read, keep both */
@@ -257,7 +296,7 @@ int sw_credcache_get(struct sw_credcache *c, const char *user, const char *domai
 		free(e);
 		return 0;
 	}
-	for (struct centry **pe = &s->bucket[b]; *pe; pe = &(*pe)->next)
+	for (struct centry **pe = slot_of(s, h); *pe; pe = &(*pe)->next)
 		if (entry_is(*pe, user, ulen, domain, domain_find(c, domain))) { /* replaced: another hash, or a race */
 			struct centry *old = *pe;
 			*pe = old->next;
@@ -267,8 +306,10 @@ int sw_credcache_get(struct sw_credcache *c, const char *user, const char *domai
 		}
 	if (s->n >= MAX_ENTRIES / SHARDS)
 		shard_clear(s); /* bounded: many distinct unknown names start it over */
-	e->next = s->bucket[b];
-	s->bucket[b] = e;
+	grow(c, s);
+	struct centry **slot = slot_of(s, h);
+	e->next = *slot;
+	*slot = e;
 	s->n++;
 	pthread_mutex_unlock(&s->lock);
 	return 0;
@@ -279,9 +320,9 @@ static void forget(void *arg, const char *user, const char *domain)
 	struct sw_credcache *c = arg;
 	uint64_t h = hash2(user, domain);
 	struct cshard *s = &c->shard[h % SHARDS];
-	unsigned b = (unsigned)((h / SHARDS) % BUCKETS), dom = domain_find(c, domain);
+	unsigned dom = domain_find(c, domain);
 	pthread_mutex_lock(&s->lock);
-	for (struct centry **pe = &s->bucket[b]; *pe; pe = &(*pe)->next)
+	for (struct centry **pe = slot_of(s, h); *pe; pe = &(*pe)->next)
 		if (entry_is(*pe, user, strlen(user), domain, dom)) {
 			struct centry *e = *pe;
 			*pe = e->next;

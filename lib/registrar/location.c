@@ -6,7 +6,7 @@
 #include "sipwarden/registrar.h"
 
 #define SHARDS 64u
-#define BUCKETS 4096u /* per shard */
+#define BUCKETS_MIN 256u /* per shard, at start; doubled past two AORs per bucket */
 
 /* One allocation per binding (the contact inline, the Call-ID as a hash)
  * and one per AOR: about 120 bytes for a phone (docs/PERFORMANCE.md,
@@ -29,8 +29,9 @@ struct aor {
 
 struct shard {
 	pthread_mutex_t lock;
-	struct aor *bucket[BUCKETS];
-	size_t bindings;
+	struct aor **bucket;
+	size_t nbuckets;       /* a power of two */
+	size_t aors, bindings;
 };
 
 struct sw_location {
@@ -60,6 +61,13 @@ int sw_location_new(struct sw_location **out)
 		return SW_ENOMEM;
 	for (unsigned i = 0; i < SHARDS; i++)
 		pthread_mutex_init(&l->shard[i].lock, NULL);
+	for (unsigned i = 0; i < SHARDS; i++) {
+		l->shard[i].nbuckets = BUCKETS_MIN;
+		if (!(l->shard[i].bucket = calloc(BUCKETS_MIN, sizeof(struct aor *)))) {
+			sw_location_free(l);
+			return SW_ENOMEM;
+		}
+	}
 	*out = l;
 	return 0;
 }
@@ -78,24 +86,51 @@ void sw_location_free(struct sw_location *l)
 	if (!l)
 		return;
 	for (unsigned i = 0; i < SHARDS; i++) {
-		for (unsigned k = 0; k < BUCKETS; k++)
+		for (size_t k = 0; l->shard[i].bucket && k < l->shard[i].nbuckets; k++)
 			for (struct aor *a = l->shard[i].bucket[k], *n; a; a = n) {
 				n = a->next;
 				aor_free(a);
 			}
+		free(l->shard[i].bucket);
 		pthread_mutex_destroy(&l->shard[i].lock);
 	}
 	free(l);
 }
 
-/* The shard and the bucket slot of aor (the shard's lock must be held to
- * use the slot). */
-static struct shard *shard_of(struct sw_location *l, const char *aor, struct aor ***slot)
+/* The shard of aor, and its hash for slot_of. */
+static struct shard *shard_of(struct sw_location *l, const char *aor, uint64_t *h)
 {
-	uint64_t h = hash(aor);
-	struct shard *s = &l->shard[h % SHARDS];
-	*slot = &s->bucket[(h / SHARDS) % BUCKETS];
-	return s;
+	*h = hash(aor);
+	return &l->shard[*h % SHARDS];
+}
+
+/* The bucket of hash h (the shard's lock held; valid until it grows). */
+static struct aor **slot_of(struct shard *s, uint64_t h)
+{
+	return &s->bucket[(h / SHARDS) & (s->nbuckets - 1)];
+}
+
+/* Doubles the buckets of a shard past two AORs per bucket, so that a lookup
+ * compares about one name however many AORs there are; out of memory, the
+ * chains just grow longer. */
+static void grow(struct shard *s)
+{
+	if (s->aors < 2 * s->nbuckets)
+		return;
+	size_t n = s->nbuckets * 2;
+	struct aor **nb = calloc(n, sizeof(*nb));
+	if (!nb)
+		return;
+	for (size_t k = 0; k < s->nbuckets; k++)
+		for (struct aor *a = s->bucket[k], *next; a; a = next) {
+			next = a->next;
+			struct aor **slot = &nb[(hash(a->name) / SHARDS) & (n - 1)];
+			a->next = *slot;
+			*slot = a;
+		}
+	free(s->bucket);
+	s->bucket = nb;
+	s->nbuckets = n;
 }
 
 static struct aor **find(struct aor **slot, const char *aor)
@@ -134,6 +169,7 @@ static int put(struct shard *s, struct aor **slot, const struct sw_binding *b)
 		memcpy(a->name, b->aor, n);
 		a->next = *slot;
 		*slot = a;
+		s->aors++;
 	}
 	size_t cl = strlen(b->contact);
 	struct bind *nb = malloc(sizeof(*nb) + cl + 1);
@@ -159,13 +195,14 @@ static int put(struct shard *s, struct aor **slot, const struct sw_binding *b)
 	return 0;
 }
 
-static void unlink_if_empty(struct aor **slot, const char *name)
+static void unlink_if_empty(struct shard *s, struct aor **slot, const char *name)
 {
 	struct aor **pa = find(slot, name);
 	if (pa && !(*pa)->b) {
 		struct aor *a = *pa;
 		*pa = a->next;
 		aor_free(a);
+		s->aors--;
 	}
 }
 
@@ -174,9 +211,11 @@ int sw_location_apply(struct sw_location *l, const struct sw_binding_op *ops, si
 	int rc = 0;
 	for (size_t i = 0; i < n && !rc; i++) {
 		const struct sw_binding *b = &ops[i].b;
-		struct aor **slot;
-		struct shard *s = shard_of(l, b->aor, &slot);
+		uint64_t h;
+		struct shard *s = shard_of(l, b->aor, &h);
 		pthread_mutex_lock(&s->lock);
+		grow(s);
+		struct aor **slot = slot_of(s, h);
 		if (ops[i].kind == SW_BINDING_PUT) {
 			rc = put(s, slot, b);
 		} else {
@@ -190,7 +229,7 @@ int sw_location_apply(struct sw_location *l, const struct sw_binding_op *ops, si
 					drop_bind(s, pb);
 			}
 		}
-		unlink_if_empty(slot, b->aor);
+		unlink_if_empty(s, slot, b->aor);
 		pthread_mutex_unlock(&s->lock);
 	}
 	return rc;
@@ -199,11 +238,11 @@ int sw_location_apply(struct sw_location *l, const struct sw_binding_op *ops, si
 unsigned sw_location_visit(struct sw_location *l, const char *aor, int64_t now,
 			   void (*fn)(void *arg, const struct sw_loc_binding *b), void *arg)
 {
-	struct aor **slot;
-	struct shard *s = shard_of(l, aor, &slot);
+	uint64_t h;
+	struct shard *s = shard_of(l, aor, &h);
 	unsigned n = 0;
 	pthread_mutex_lock(&s->lock);
-	struct aor **pa = find(slot, aor);
+	struct aor **pa = find(slot_of(s, h), aor);
 	if (pa) {
 		for (const struct bind *b = (*pa)->b; b; b = b->next) {
 			if ((int64_t)b->expires <= now)
@@ -225,7 +264,7 @@ size_t sw_location_expire(struct sw_location *l, int64_t now)
 	for (unsigned i = 0; i < SHARDS; i++) {
 		struct shard *s = &l->shard[i];
 		pthread_mutex_lock(&s->lock);
-		for (unsigned k = 0; k < BUCKETS; k++) {
+		for (size_t k = 0; k < s->nbuckets; k++) {
 			for (struct aor **pa = &s->bucket[k]; *pa;) {
 				struct aor *a = *pa;
 				for (struct bind **pb = &a->b; *pb;)
@@ -238,6 +277,7 @@ size_t sw_location_expire(struct sw_location *l, int64_t now)
 				if (!a->b) {
 					*pa = a->next;
 					aor_free(a);
+					s->aors--;
 				} else {
 					pa = &a->next;
 				}
