@@ -14,40 +14,30 @@ passed=0 failed=0 failed_names=()
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
 
-for t in "$B"/tests/*; do
-	[ -f "$t" ] && [ -x "$t" ] || continue
-	name=$(basename "$t")
-	out="$log/$name.out"
-	timeout 600 "$t" >"$out" 2>&1
-	rc=$?
-	p=$(grep -Eo '^\[  PASSED  \] [0-9]+' "$out" | awk '{s+=$4} END {print s+0}')
-	f=$(grep -Eo '^\[  FAILED  \] [0-9]+' "$out" | awk '{s+=$4} END {print s+0}')
-	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi  # crash or sanitizer abort
-	passed=$((passed + p)); failed=$((failed + f))
-	if [ "$f" -ne 0 ]; then
-		failed_names+=("$name"); echo "FAIL $name (exit $rc)"; tail -n 40 "$out"
-	else
-		echo "ok   $name ($p tests)"
-	fi
-done
-
+# run_cmocka PREFIX DIR: every cmocka program in DIR; a crash, a sanitizer
+# abort or a data race report (exit 66) counts as a failure
+run_cmocka() {
+	local t name out rc p f
+	for t in "$2"/*; do
+		[ -f "$t" ] && [ -x "$t" ] || continue
+		name="$1$(basename "$t")"
+		out="$log/${name//:/_}.out"
+		timeout 600 "$t" >"$out" 2>&1
+		rc=$?
+		p=$(grep -Eo '^\[  PASSED  \] [0-9]+' "$out" | awk '{s+=$4} END {print s+0}')
+		f=$(grep -Eo '^\[  FAILED  \] [0-9]+' "$out" | awk '{s+=$4} END {print s+0}')
+		if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+		passed=$((passed + p)); failed=$((failed + f))
+		if [ "$f" -ne 0 ]; then
+			failed_names+=("$name"); echo "FAIL $name (exit $rc)"; tail -n 60 "$out"
+		else
+			echo "ok   $name ($p tests)"
+		fi
+	done
+}
+run_cmocka "" "$B/tests"
 # ThreadSanitizer builds of the tests of what threads share (make V=tsan tsan-bins)
-for t in build/tsan/tests/*; do
-	[ -f "$t" ] && [ -x "$t" ] || continue
-	name="tsan:$(basename "$t")"
-	out="$log/tsan_$(basename "$t").out"
-	TSAN_OPTIONS="halt_on_error=1" timeout 600 "$t" >"$out" 2>&1
-	rc=$?
-	p=$(grep -Eo '^\[  PASSED  \] [0-9]+' "$out" | awk '{s+=$4} END {print s+0}')
-	f=$(grep -Eo '^\[  FAILED  \] [0-9]+' "$out" | awk '{s+=$4} END {print s+0}')
-	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi  # a data race report exits 66
-	passed=$((passed + p)); failed=$((failed + f))
-	if [ "$f" -ne 0 ]; then
-		failed_names+=("$name"); echo "FAIL $name (exit $rc)"; tail -n 60 "$out"
-	else
-		echo "ok   $name ($p tests)"
-	fi
-done
+TSAN_OPTIONS="halt_on_error=1" run_cmocka "tsan:" build/tsan/tests
 [ -x build/tsan/sipwarden ] && export SIPWARDEN_TSAN="$PWD/build/tsan/sipwarden"
 
 for s in tests/cli/test_*.sh; do
