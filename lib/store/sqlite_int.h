@@ -100,13 +100,16 @@ int sw__sq_err(int rc);
 void sw__sq_col(sqlite3_stmt *s, int i, char *dst, size_t cap);
 int sw__sq_bind_text(sqlite3_stmt *s, int i, const char *text);
 
-/* sqlite_writer.c */
+/* sqlite_writer.c. start: the checkpointer, and the writer thread unless
+ * caller_commits. stop: refuses new jobs, commits and completes what is
+ * queued, joins the threads. */
 int sw__sq_writer_start(struct sq_store *sq);
 void sw__sq_writer_stop(struct sq_store *sq);
 /* Queues a job (0) or refuses it (SW_EIO once closing began). */
 int sw__sq_enqueue(struct sq_store *sq, struct sq_job *job);
-/* Runs fn(w, ctx) on the writer in the next group commit and waits until it
- * is committed: its error, or the commit's. */
+/* Runs fn(w, ctx) in the next group commit (committing it here when there is
+ * no writer thread) and waits until it is committed: its error, or the
+ * commit's. */
 int sw__sq_call(struct sq_store *sq, int (*fn)(struct sq_conn *w, void *ctx), void *ctx);
 /* sw_store_commit(): commits what is due in this thread, unless another
  * thread is committing (it takes these jobs too); 1 when due events are

@@ -1,11 +1,14 @@
-/* The group-commit writer of the sqlite backend: one thread per store owns
- * the write connection. Callers queue jobs; the writer takes everything
- * queued (up to batch_max), runs it in ONE transaction, each job inside its
- * own savepoint (a failing job rolls back alone), commits once with
- * synchronous=FULL (one fsync of the WAL for the whole batch) and only then
- * signals every completion. While a commit is on disk new jobs queue up and
- * form the next batch, so the cost of an fsync is shared by everyone who
- * arrived during the previous one.
+/* Group commit in the sqlite backend: one write connection, used by one
+ * thread at a time (commit_lock) — a writer thread of the store's own, or,
+ * with caller_commits, whichever submitting thread calls sw_store_commit()
+ * first (it commits for everyone; the others return and leave their jobs to
+ * it). Callers queue jobs; the committer takes everything queued (up to
+ * batch_max), runs it in ONE transaction, each job inside its own savepoint
+ * (a failing job rolls back alone), commits once with synchronous=FULL (one
+ * fsync of the WAL for the whole batch) and only then signals every
+ * completion. While a commit is on disk new jobs queue up and form the next
+ * batch, so the cost of an fsync is shared by everyone who arrived during
+ * the previous one.
  *
  * Auth events do not wait and are not waited for: they have their own queue
  * and ride along with a commit at most every events_linger_ms (or when
