@@ -197,9 +197,9 @@ jget() { # jget JSON EXPR   (EXPR in Python over j)
 DOMAIN=127.0.0.1
 provision() { # provision DIR COUNT
 	mkdir -p "$1"
-	python3 - "$1" "$2" "$DOMAIN" <<'PY' || die "provisioning failed"
+	python3 - "$1" "$2" "$DOMAIN" "$ROOT/bench/kamailio/schema.sql" <<'PY' || die "provisioning failed"
 import hashlib, sqlite3, sys
-d, n, dom = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+d, n, dom, schema = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 rows = []
 with open(d + "/users.csv", "w") as f:
     for i in range(n):
@@ -208,23 +208,9 @@ with open(d + "/users.csv", "w") as f:
         f.write("%s@%s,%s\n" % (u, dom, pw))
         rows.append((u, dom, hashlib.md5(("%s:%s:%s" % (u, dom, pw)).encode()).hexdigest()))
 db = sqlite3.connect(d + "/kamailio.db")
-# the schema of Kamailio 5.6 (/usr/share/kamailio/db_sqlite: standard, auth_db, htable)
-db.executescript("""
-PRAGMA journal_mode=DELETE;
-CREATE TABLE version (id INTEGER PRIMARY KEY NOT NULL, table_name VARCHAR(32) NOT NULL,
-  table_version INTEGER DEFAULT 0 NOT NULL, CONSTRAINT version_table_name_idx UNIQUE (table_name));
-INSERT INTO version (table_name, table_version) VALUES ('version', 1);
-CREATE TABLE subscriber (id INTEGER PRIMARY KEY NOT NULL, username VARCHAR(64) DEFAULT '' NOT NULL,
-  domain VARCHAR(64) DEFAULT '' NOT NULL, password VARCHAR(64) DEFAULT '' NOT NULL,
-  ha1 VARCHAR(128) DEFAULT '' NOT NULL, ha1b VARCHAR(128) DEFAULT '' NOT NULL,
-  CONSTRAINT subscriber_account_idx UNIQUE (username, domain));
-CREATE INDEX subscriber_username_idx ON subscriber (username);
-INSERT INTO version (table_name, table_version) VALUES ('subscriber', 7);
-CREATE TABLE htable (id INTEGER PRIMARY KEY NOT NULL, key_name VARCHAR(64) DEFAULT '' NOT NULL,
-  key_type INTEGER DEFAULT 0 NOT NULL, value_type INTEGER DEFAULT 0 NOT NULL,
-  key_value VARCHAR(128) DEFAULT '' NOT NULL, expires INTEGER DEFAULT 0 NOT NULL);
-INSERT INTO version (table_name, table_version) VALUES ('htable', 2);
-""")
+db.execute("PRAGMA journal_mode=DELETE")
+with open(schema) as f:  # the schema of Kamailio 5.6
+    db.executescript(f.read())
 db.executemany("INSERT INTO subscriber (username, domain, ha1) VALUES (?, ?, ?)", rows)
 db.executemany("INSERT INTO htable (key_name, key_type, value_type, key_value) VALUES (?, 0, 0, ?)",
                ((u, h) for u, _, h in rows))

@@ -14,26 +14,20 @@ kam_moddir() {
 	return 1
 }
 
-# kam_users DB DOMAIN USER:PASSWORD...: the subscriber table of Kamailio 5.6
-# (schema of /usr/share/kamailio/db_sqlite/standard-create.sql and
-# auth_db-create.sql) with the HA1 over realm DOMAIN, as provisioned for
+# the tables of Kamailio 5.6, shared with bench/compare-kamailio.sh
+KAM_SCHEMA="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../bench/kamailio" && pwd)/schema.sql"
+
+# kam_users DB DOMAIN USER:PASSWORD...: Kamailio 5.6's tables
+# (bench/kamailio/schema.sql) with the HA1 over realm DOMAIN, as provisioned for
 # that domain
 kam_users() {
-	python3 - "$@" <<'PY'
+	python3 - "$KAM_SCHEMA" "$@" <<'PY'
 import hashlib, sqlite3, sys
-path, dom = sys.argv[1], sys.argv[2]
+schema, path, dom = sys.argv[1], sys.argv[2], sys.argv[3]
 db = sqlite3.connect(path)
-db.executescript("""
-CREATE TABLE version (id INTEGER PRIMARY KEY NOT NULL, table_name VARCHAR(32) NOT NULL,
-  table_version INTEGER DEFAULT 0 NOT NULL, CONSTRAINT version_table_name_idx UNIQUE (table_name));
-INSERT INTO version (table_name, table_version) VALUES ('version', 1);
-CREATE TABLE subscriber (id INTEGER PRIMARY KEY NOT NULL, username VARCHAR(64) DEFAULT '' NOT NULL,
-  domain VARCHAR(64) DEFAULT '' NOT NULL, password VARCHAR(64) DEFAULT '' NOT NULL,
-  ha1 VARCHAR(128) DEFAULT '' NOT NULL, ha1b VARCHAR(128) DEFAULT '' NOT NULL,
-  CONSTRAINT subscriber_account_idx UNIQUE (username, domain));
-INSERT INTO version (table_name, table_version) VALUES ('subscriber', 7);
-""")
-for up in sys.argv[3:]:
+with open(schema) as f:
+    db.executescript(f.read())
+for up in sys.argv[4:]:
     u, pw = up.split(":", 1)
     ha1 = hashlib.md5(("%s:%s:%s" % (u, dom, pw)).encode()).hexdigest()
     db.execute("INSERT INTO subscriber (username, domain, password, ha1) VALUES (?, ?, ?, ?)", (u, dom, pw, ha1))
