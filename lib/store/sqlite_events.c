@@ -1,9 +1,17 @@
-/* The auth event log in sqlite: events are queued without waiting and
- * inserted by the writer with the next batch; retention (rows and age) is
- * applied after each batch that carried events. */
+/* The auth event log in sqlite: a database of its own (PATH-events), with
+ * its own connection and thread. Events are queued without waiting; the
+ * thread writes them in batches (after events_linger_ms, or when batch_max
+ * are queued, or on a flush) with synchronous=NORMAL, and applies retention
+ * (rows and age) once a second. Being another file, the event log has its
+ * own write lock and WAL: its inserts, retention and checkpoints never hold
+ * up a commit that a 200 OK waits for. The thread runs at idle priority
+ * (the core goes to a worker the moment one wakes), and at normal priority
+ * while a backlog builds up. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "store/sqlite_int.h"
 
 struct event_job {
@@ -11,11 +19,18 @@ struct event_job {
 	struct sw_auth_event ev;
 };
 
+static int64_t now_ms_real(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int sw__sq_event_record(struct sw_store *st, const struct sw_auth_event *ev)
 {
-	struct event_job *ej = (struct event_job *)sw__sq_job_get(SQ(st), SQ_FREE_EVENT, sizeof(*ej));
+	struct sq_store *sq = SQ(st);
+	struct event_job *ej = (struct event_job *)sw__sq_job_get(sq, SQ_FREE_EVENT, sizeof(*ej));
 	if (!ej) {
-		struct sq_store *sq = SQ(st);
 		pthread_mutex_lock(&sq->qlock);
 		sq->stats.events_dropped++;
 		pthread_mutex_unlock(&sq->qlock);
@@ -23,15 +38,36 @@ int sw__sq_event_record(struct sw_store *st, const struct sw_auth_event *ev)
 	}
 	ej->ev = *ev;
 	ej->job = (struct sq_job){ .event = &ej->ev, .owned = true, .recycle = SQ_FREE_EVENT };
-	int err = sw__sq_enqueue(SQ(st), &ej->job);
+	pthread_mutex_lock(&sq->qlock);
+	int err = sq->stopping || !sq->ev_started ? SW_EIO
+		: sq->qevents >= sq->base.opts.events_max_pending ? SW_ENOSPC : 0;
+	if (err == SW_ENOSPC)
+		sq->stats.events_dropped++;
+	if (!err) {
+		if (sq->etail)
+			sq->etail->next = &ej->job;
+		else
+			sq->ehead = &ej->job;
+		sq->etail = &ej->job;
+		sq->ev_queued++;
+		/* the thread needs a wake-up only to learn the deadline of a
+		 * first event, or when a full batch waits: not one per event */
+		if (sq->qevents++ == 0) {
+			sq->events_due_ms = now_ms_real() + sq->base.opts.events_linger_ms;
+			pthread_cond_signal(&sq->ev_cond);
+		} else if (sq->qevents == sq->base.opts.batch_max) {
+			pthread_cond_signal(&sq->ev_cond);
+		}
+	}
+	pthread_mutex_unlock(&sq->qlock);
 	if (err)
 		free(ej);
 	return err;
 }
 
-int sw__sq_event_insert(struct sq_conn *w, const struct sw_auth_event *ev)
+static int event_insert(struct sq_conn *c, const struct sw_auth_event *ev)
 {
-	sqlite3_stmt *s = sw__sq_stmt(w, Q_EV_INSERT);
+	sqlite3_stmt *s = sw__sq_stmt(c, Q_EV_INSERT);
 	if (!s)
 		return SW_EIO;
 	sqlite3_bind_int64(s, 1, ev->time_ms);
@@ -50,8 +86,149 @@ int sw__sq_event_insert(struct sq_conn *w, const struct sw_auth_event *ev)
 	return rc == SQLITE_DONE ? 0 : sw__sq_err(rc);
 }
 
-int sw__sq_event_retention(struct sq_conn *w, const struct sw_store_opts *o, int64_t newest_ms,
-			   size_t *removed)
+static int retention(struct sq_conn *c, const struct sw_store_opts *o, int64_t newest_ms,
+		     size_t *removed);
+
+/* One batch in one transaction; a lost event is counted, it does not fail
+ * the others. Under ev_lock. */
+static void write_batch(struct sq_store *sq, struct sq_job *list, size_t n, bool flush)
+{
+	struct sq_conn *c = sq->ev;
+	size_t lost = 0;
+	int err = sw__sq_run(c, Q_BEGIN);
+	for (struct sq_job *j = list; j && !err; j = j->next) {
+		if (event_insert(c, j->event))
+			lost++;
+		if (j->event->time_ms > sq->newest_ms)
+			sq->newest_ms = j->event->time_ms;
+	}
+	/* deleting old events costs index work: once a second is enough (the
+	 * limits are approximate by a second's worth of events); a flush
+	 * applies them exactly */
+	if (!err && (flush || sq->newest_ms - sq->pruned_ms >= 1000)) {
+		retention(c, &sq->base.opts, sq->newest_ms, NULL);
+		sq->pruned_ms = sq->newest_ms;
+	}
+	if (!err)
+		err = sw__sq_run(c, Q_COMMIT);
+	if (err && !sqlite3_get_autocommit(c->db))
+		sw__sq_run(c, Q_ROLLBACK);
+	pthread_mutex_lock(&sq->qlock);
+	sq->stats.events_dropped += err ? n : lost;
+	pthread_mutex_unlock(&sq->qlock);
+}
+
+static bool events_due(struct sq_store *sq)
+{
+	return sq->stopping || sq->ev_flush || sq->qevents >= sq->base.opts.batch_max ||
+	       now_ms_real() >= sq->events_due_ms;
+}
+
+static void *events_main(void *arg)
+{
+	struct sq_store *sq = arg;
+	bool idle = sw__sq_thread_idle(true), lowered = idle;
+	pthread_mutex_lock(&sq->qlock);
+	for (;;) {
+		while (!sq->ehead && !sq->stopping)
+			pthread_cond_wait(&sq->ev_cond, &sq->qlock);
+		while (sq->ehead && !events_due(sq)) {
+			struct timespec ts = { .tv_sec = sq->events_due_ms / 1000,
+					       .tv_nsec = (sq->events_due_ms % 1000) * 1000000 };
+			pthread_cond_timedwait(&sq->ev_cond, &sq->qlock, &ts);
+		}
+		if (!sq->ehead) {
+			sq->ev_flush = false;
+			if (sq->stopping)
+				break;
+			continue;
+		}
+		struct sq_job *list = sq->ehead, *last = list;
+		size_t n = 1;
+		while (last->next && n < sq->base.opts.batch_max) {
+			last = last->next;
+			n++;
+		}
+		sq->ehead = last->next;
+		if (!sq->ehead)
+			sq->etail = NULL;
+		last->next = NULL;
+		sq->qevents -= n;
+		bool flush = sq->ev_flush || sq->stopping;
+		/* a backlog (a saturated core starves an idle thread): back to
+		 * normal priority until it is written */
+		bool want_idle = sq->qevents < sq->base.opts.events_max_pending / 8;
+		pthread_mutex_unlock(&sq->qlock);
+		if (idle && want_idle != lowered && sw__sq_thread_idle(want_idle))
+			lowered = want_idle;
+
+		pthread_mutex_lock(&sq->ev_lock);
+		write_batch(sq, list, n, flush);
+		pthread_mutex_unlock(&sq->ev_lock);
+		sw__sq_complete(sq, list, 0);
+
+		pthread_mutex_lock(&sq->qlock);
+		sq->ev_done += n;
+		pthread_cond_broadcast(&sq->ev_done_cond);
+	}
+	pthread_mutex_unlock(&sq->qlock);
+	return NULL;
+}
+
+int sw__sq_events_start(struct sq_store *sq)
+{
+	int err = sw__sq_conn_open(sq->path, SQ_EVENTS, &sq->ev);
+	if (err)
+		return err;
+	pthread_cond_init(&sq->ev_cond, NULL);
+	pthread_cond_init(&sq->ev_done_cond, NULL);
+	pthread_mutex_init(&sq->ev_lock, NULL);
+	if (pthread_create(&sq->ev_thread, NULL, events_main, sq)) {
+		sw__sq_conn_close(sq->ev);
+		sq->ev = NULL;
+		return SW_EIO;
+	}
+	pthread_setname_np(sq->ev_thread, "sw-events");
+	sq->ev_started = true;
+	return 0;
+}
+
+void sw__sq_events_stop(struct sq_store *sq)
+{
+	if (!sq->ev_started) {
+		sw__sq_conn_close(sq->ev);
+		sq->ev = NULL;
+		return;
+	}
+	pthread_mutex_lock(&sq->qlock);
+	pthread_cond_signal(&sq->ev_cond);   /* stopping is set: write the rest */
+	pthread_mutex_unlock(&sq->qlock);
+	pthread_join(sq->ev_thread, NULL);
+	sq->ev_started = false;
+	pthread_cond_broadcast(&sq->ev_done_cond);
+	pthread_cond_destroy(&sq->ev_cond);
+	pthread_cond_destroy(&sq->ev_done_cond);
+	pthread_mutex_destroy(&sq->ev_lock);
+	sw__sq_conn_close(sq->ev);
+	sq->ev = NULL;
+}
+
+int sw__sq_events_flush(struct sq_store *sq)
+{
+	pthread_mutex_lock(&sq->qlock);
+	uint64_t target = sq->ev_queued;
+	if (sq->ev_started && sq->ev_done < target) {
+		sq->ev_flush = true;
+		pthread_cond_signal(&sq->ev_cond);
+		while (sq->ev_done < target)
+			pthread_cond_wait(&sq->ev_done_cond, &sq->qlock);
+	}
+	pthread_mutex_unlock(&sq->qlock);
+	return 0;
+}
+
+static int retention(struct sq_conn *w, const struct sw_store_opts *o, int64_t newest_ms,
+		     size_t *removed)
 {
 	size_t n = 0;
 	sqlite3_stmt *s = sw__sq_stmt(w, Q_EV_PRUNE_AGE);
@@ -76,24 +253,12 @@ int sw__sq_event_retention(struct sq_conn *w, const struct sw_store_opts *o, int
 	return 0;
 }
 
-struct prune_job {
-	const struct sw_store_opts *o;
-	int64_t now_ms;
-	size_t removed;
-};
-
-static int job_prune(struct sq_conn *w, void *ctx)
-{
-	struct prune_job *j = ctx;
-	return sw__sq_event_retention(w, j->o, j->now_ms, &j->removed);
-}
-
 int sw__sq_event_prune(struct sw_store *st, int64_t now_ms, size_t *removed)
 {
-	struct prune_job j = { &st->opts, now_ms, 0 };
-	int err = sw__sq_call(SQ(st), job_prune, &j);
-	if (!err)
-		*removed = j.removed;
+	struct sq_store *sq = SQ(st);
+	pthread_mutex_lock(&sq->ev_lock);
+	int err = sq->ev ? retention(sq->ev, &st->opts, now_ms, removed) : SW_EIO;
+	pthread_mutex_unlock(&sq->ev_lock);
 	return err;
 }
 

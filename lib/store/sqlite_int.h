@@ -1,6 +1,7 @@
 /* What the files of the sqlite backend share: connections with a cache of
- * prepared statements, the job queue of the group-commit writer, and the
- * operations the backend table (store_sqlite.c) points to. */
+ * prepared statements, the job queue of the group-commit writer, the event
+ * log's queue and thread, and the operations the backend table
+ * (store_sqlite.c) points to. */
 #ifndef SIPWARDEN_STORE_SQLITE_INT_H
 #define SIPWARDEN_STORE_SQLITE_INT_H
 
@@ -23,6 +24,11 @@ enum sq_stmt {
 	Q__COUNT
 };
 
+/* What a connection is for: the state database's writer, a reader (that
+ * sees the event log as well, attached as "ev"), or the event log's writer
+ * (the event database PATH-events is its main). */
+enum sq_role { SQ_WRITER, SQ_READER, SQ_EVENTS };
+
 struct sq_conn {
 	sqlite3 *db;
 	sqlite3_stmt *st[Q__COUNT];
@@ -30,8 +36,8 @@ struct sq_conn {
 };
 
 /* A unit of work for the writer. fn runs inside a savepoint of the batch
- * transaction (a failure rolls back this job only); events have no fn and
- * no completion. The job must stay valid until done is called (synchronous
+ * transaction (a failure rolls back this job only). An event (for the event
+ * thread) has no fn and no completion. The job must stay valid until done is called (synchronous
  * callers keep it on their stack). */
 struct sq_job {
 	struct sq_job *next;
@@ -56,7 +62,7 @@ struct sq_job *sw__sq_job_get(struct sq_store *sq, unsigned k, size_t size);
 
 struct sq_store {
 	struct sw_store base;
-	char *path;
+	char *path, *ev_path;        /* the state database, the event log (PATH-events) */
 	struct sq_conn *w;           /* the writer's connection */
 	pthread_t thread;
 	bool started;                /* the writer thread runs (not caller_commits) */
@@ -68,12 +74,22 @@ struct sq_store {
 	struct sq_job *free_jobs[SQ_FREE__COUNT];
 	unsigned nfree[SQ_FREE__COUNT];
 	struct sq_job *head, *tail;  /* writes and flush markers, in order */
-	struct sq_job *ehead, *etail; /* auth events */
-	size_t qlen, qevents;
-	int64_t events_due_ms;       /* monotonic: when the oldest queued event must go */
+	size_t qlen;
 	bool stopping;
-	int64_t newest_ms, pruned_ms; /* newest event time; when retention last ran (writer) */
-	bool sync_normal;            /* the write connection commits without fsync (events only) */
+	/* the event log: its own file, connection and thread (sqlite_events.c),
+	 * so that neither its inserts nor its checkpoints hold up a commit */
+	struct sq_job *ehead, *etail; /* queued auth events (under qlock) */
+	size_t qevents;
+	int64_t events_due_ms;       /* when the oldest queued event must go */
+	uint64_t ev_queued, ev_done; /* events taken in, and written or failed */
+	bool ev_flush;               /* a flush waits: write at once */
+	pthread_cond_t ev_cond;      /* wakes the event thread (qlock) */
+	pthread_cond_t ev_done_cond; /* ev_done moved (qlock) */
+	pthread_t ev_thread;
+	bool ev_started;
+	pthread_mutex_t ev_lock;     /* held by whoever uses ev */
+	struct sq_conn *ev;          /* the event log's write connection */
+	int64_t newest_ms, pruned_ms; /* newest event time; when retention last ran (ev_lock) */
 	/* the checkpointer: WAL checkpoints off the commit path */
 	pthread_t ckpt_thread;
 	bool ckpt_started, ckpt_wanted;
@@ -87,14 +103,17 @@ struct sq_store {
 
 static inline struct sq_store *SQ(struct sw_store *st) { return (struct sq_store *)st; }
 
-/* sqlite_schema.c */
-int sw__sq_conn_open(const char *path, bool create, bool writer, struct sq_conn **out);
+/* sqlite_schema.c. path is the state database's; an SQ_EVENTS connection
+ * opens PATH-events and creates its table. */
+int sw__sq_conn_open(const char *path, enum sq_role role, struct sq_conn **out);
 void sw__sq_conn_close(struct sq_conn *c);
 /* The prepared statement id, reset and unbound; NULL when preparing failed. */
 sqlite3_stmt *sw__sq_stmt(struct sq_conn *c, enum sq_stmt id);
 /* Runs a statement without results to completion; 0 or an SW_E* code. */
 int sw__sq_run(struct sq_conn *c, enum sq_stmt id);
-int sw__sq_migrate(struct sq_conn *c);
+/* Brings the state database to the current schema (w: an SQ_WRITER; the
+ * event log must exist: events of older versions move there). */
+int sw__sq_migrate(struct sq_conn *w, const char *path);
 int sw__sq_err(int rc);
 /* Column i as text into dst (truncated to cap). */
 void sw__sq_col(sqlite3_stmt *s, int i, char *dst, size_t cap);
@@ -102,18 +121,20 @@ int sw__sq_bind_text(sqlite3_stmt *s, int i, const char *text);
 
 /* sqlite_writer.c. start: the checkpointer, and the writer thread unless
  * caller_commits. stop: refuses new jobs, commits and completes what is
- * queued, joins the threads. */
+ * queued, joins the threads (the event thread too). */
 int sw__sq_writer_start(struct sq_store *sq);
 void sw__sq_writer_stop(struct sq_store *sq);
-/* Queues a job (0) or refuses it (SW_EIO once closing began). */
+/* Completes a list of jobs (err where a job has none of its own) and
+ * recycles the owned ones. */
+void sw__sq_complete(struct sq_store *sq, struct sq_job *j, int err);
+/* Queues a write job (0) or refuses it (SW_EIO once closing began). */
 int sw__sq_enqueue(struct sq_store *sq, struct sq_job *job);
 /* Runs fn(w, ctx) in the next group commit (committing it here when there is
  * no writer thread) and waits until it is committed: its error, or the
  * commit's. */
 int sw__sq_call(struct sq_store *sq, int (*fn)(struct sq_conn *w, void *ctx), void *ctx);
-/* sw_store_commit(): commits what is due in this thread, unless another
- * thread is committing (it takes these jobs too); 1 when due events are
- * left for a next call. */
+/* sw_store_commit(): commits what is queued in this thread, unless another
+ * thread is committing (it takes these jobs too). */
 int sw__sq_commit(struct sq_store *sq);
 
 /* Reader connections: one per concurrent reader, pooled. */
@@ -150,12 +171,19 @@ int sw__sq_binding_list(struct sw_store *st, const char *aor, int64_t now,
 int sw__sq_binding_expire(struct sw_store *st, int64_t now, size_t *count);
 int sw__sq_nc_tracker(struct sw_store *st, struct sw_nc_tracker *out);
 
-/* sqlite_events.c */
+/* Lowers the calling thread to SCHED_IDLE (work nobody waits for: the CPU
+ * goes to a worker the moment it wakes), or back to normal (true: done).
+ * Only where the way back is allowed (root, or RLIMIT_NICE): false leaves
+ * the thread as it is. */
+bool sw__sq_thread_idle(bool idle);
+
+/* sqlite_events.c. start: the event connection and thread; stop: writes
+ * what is queued (stopping is set), joins the thread, closes. flush: waits
+ * until every event recorded before the call is written. */
+int sw__sq_events_start(struct sq_store *sq);
+void sw__sq_events_stop(struct sq_store *sq);
+int sw__sq_events_flush(struct sq_store *sq);
 int sw__sq_event_record(struct sw_store *st, const struct sw_auth_event *ev);
-int sw__sq_event_insert(struct sq_conn *w, const struct sw_auth_event *ev);
-/* Retention after a batch of events: newest is the time of the newest. */
-int sw__sq_event_retention(struct sq_conn *w, const struct sw_store_opts *o, int64_t newest_ms,
-			   size_t *removed);
 int sw__sq_event_query(struct sw_store *st, const struct sw_event_query *q,
 		       sw_store_event_fn fn, void *arg);
 int sw__sq_event_prune(struct sw_store *st, int64_t now_ms, size_t *removed);

@@ -1,7 +1,10 @@
 /* The sqlite backend's schema, its migrations and its statements, and the
  * connection setup: WAL, synchronous=FULL on the writer (a commit is on
  * disk when COMMIT returns), a busy timeout for other processes (the admin
- * commands write while the server runs). See docs/internals/store.md. */
+ * commands write while the server runs). The auth events live in a second
+ * database, PATH-events (the event log: its own write lock), which readers
+ * attach; its table names are the same, unqualified, in both kinds of
+ * connection. See docs/internals/store.md. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,7 +119,21 @@ static const char *const migrations[] = {
 	"CREATE INDEX auth_events_time ON auth_events(time_ms);"
 	"CREATE INDEX auth_events_aor ON auth_events(aor);"
 	"CREATE INDEX auth_events_user ON auth_events(auth_user, realm);",
+	/* 2: the events move to the event log (attached as ev while migrating) */
+	"INSERT OR IGNORE INTO ev.auth_events SELECT * FROM main.auth_events;"
+	"DROP TABLE main.auth_events;",
 };
+
+/* The event log's own schema (PATH-events), created when missing. */
+static const char event_schema[] =
+	"CREATE TABLE IF NOT EXISTS auth_events ("
+	" id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL,"
+	" source_addr TEXT NOT NULL, source_port INTEGER NOT NULL, transport TEXT NOT NULL,"
+	" method TEXT NOT NULL, aor TEXT NOT NULL, auth_user TEXT NOT NULL, realm TEXT NOT NULL,"
+	" user_agent TEXT NOT NULL, cause TEXT NOT NULL, detail TEXT NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS auth_events_time ON auth_events(time_ms);"
+	"CREATE INDEX IF NOT EXISTS auth_events_aor ON auth_events(aor);"
+	"CREATE INDEX IF NOT EXISTS auth_events_user ON auth_events(auth_user, realm);";
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 int sw__sq_err(int rc)
@@ -173,15 +190,36 @@ static int exec(sqlite3 *db, const char *q)
 	return sw__sq_err(sqlite3_exec(db, q, NULL, NULL, NULL));
 }
 
-int sw__sq_conn_open(const char *path, bool create, bool writer, struct sq_conn **out)
+static int attach_events(sqlite3 *db, const char *path)
+{
+	char *ev = sqlite3_mprintf("%s-events", path);
+	sqlite3_stmt *s = NULL;
+	int rc = ev ? sqlite3_prepare_v2(db, "ATTACH DATABASE ?1 AS ev", -1, &s, NULL) : SQLITE_NOMEM;
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, ev, -1, SQLITE_STATIC);
+		rc = sqlite3_step(s);
+	}
+	sqlite3_finalize(s);
+	sqlite3_free(ev);
+	return sw__sq_err(rc);
+}
+
+int sw__sq_conn_open(const char *path, enum sq_role role, struct sq_conn **out)
 {
 	struct sq_conn *c = calloc(1, sizeof(*c));
 	int err, flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+	char *ev = NULL;
 	if (!c)
 		return SW_ENOMEM;
-	if (create)
+	if (role == SQ_EVENTS) {
+		if (!(ev = sqlite3_mprintf("%s-events", path))) {
+			free(c);
+			return SW_ENOMEM;
+		}
 		flags |= SQLITE_OPEN_CREATE;
-	err = sw__sq_err(sqlite3_open_v2(path, &c->db, flags, NULL));
+	}
+	err = sw__sq_err(sqlite3_open_v2(ev ? ev : path, &c->db, flags, NULL));
+	sqlite3_free(ev);
 	if (err)
 		goto out;
 	sqlite3_busy_timeout(c->db, 10000);
@@ -190,10 +228,26 @@ int sw__sq_conn_open(const char *path, bool create, bool writer, struct sq_conn 
 	 * write lock only the first time. */
 	/* journal_size_limit: once a checkpoint let the WAL restart, a file a
 	 * load peak made large is cut back to 64 MiB */
-	err = exec(c->db, writer ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-				   "PRAGMA journal_size_limit=67108864;"
-				   "PRAGMA foreign_keys=ON;"
-				 : "PRAGMA query_only=1;");
+	switch (role) {
+	case SQ_WRITER:
+		err = exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+				  "PRAGMA journal_size_limit=67108864; PRAGMA foreign_keys=ON;");
+		break;
+	case SQ_READER:
+		err = attach_events(c->db, path);
+		if (!err)
+			err = exec(c->db, "PRAGMA query_only=1;");
+		break;
+	case SQ_EVENTS:
+		/* nobody waits for an event: no fsync per commit (WAL with
+		 * NORMAL survives a crash of the process; a power cut may take
+		 * the last moments) */
+		err = exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+				  "PRAGMA journal_size_limit=67108864;");
+		if (!err)
+			err = exec(c->db, event_schema);
+		break;
+	}
 out:
 	if (err) {
 		sqlite3_close(c->db);
@@ -238,11 +292,16 @@ static int user_version(sqlite3 *db, int *v)
 	return rc == SQLITE_ROW ? 0 : sw__sq_err(rc);
 }
 
-int sw__sq_migrate(struct sq_conn *c)
+int sw__sq_migrate(struct sq_conn *w, const char *path)
 {
-	int v = 0, err = exec(c->db, "BEGIN IMMEDIATE");
-	if (err)
+	struct sq_conn *c = w;
+	int v = 0, err = attach_events(c->db, path);
+	if (!err)
+		err = exec(c->db, "BEGIN IMMEDIATE");
+	if (err) {
+		exec(c->db, "DETACH DATABASE ev");
 		return err;
+	}
 	err = user_version(c->db, &v);
 	if (!err && v > SCHEMA_VERSION)
 		err = SW_EVERSION;
@@ -260,5 +319,7 @@ int sw__sq_migrate(struct sq_conn *c)
 		err = exec(c->db, "COMMIT");
 	if (err)
 		exec(c->db, "ROLLBACK");
+	/* the writer's transactions (BEGIN IMMEDIATE) must not lock the event log */
+	exec(c->db, "DETACH DATABASE ev");
 	return err;
 }

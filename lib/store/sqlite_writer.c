@@ -10,30 +10,43 @@
  * batch, so the cost of an fsync is shared by everyone who arrived during
  * the previous one.
  *
- * Auth events do not wait and are not waited for: they have their own queue
- * and ride along with a commit at most every events_linger_ms (or when
- * batch_max of them are queued, or on a flush), so a registration's durable
- * commit carries only its binding, and the events' index pages are written
- * once per linger, not once per commit.
+ * Auth events are not written here: they go to the event log, a database
+ * of its own with its own thread (sqlite_events.c), so a commit carries
+ * only what a 200 OK waits for.
  *
  * WAL checkpoints (copying committed pages into the database file and
- * syncing it) run on a checkpointer thread with its own connection, so no
- * commit, and no 200 OK waiting for one, stalls behind them. */
+ * syncing it) run on a checkpointer thread with its own connection, at idle
+ * priority, so no commit, and no 200 OK waiting for one, stalls behind
+ * them. */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 #include "store/sqlite_int.h"
 
 #define CHECKPOINT_PAGES 1000 /* sqlite's own default threshold */
 #define CHECKPOINT_GAP_MS 50
 #define WAL_CAP_PAGES 8192    /* 32 MiB: the writer completes a checkpoint itself */
-#define EVENTS_PER_BATCH 64
 
 static int64_t now_ms_real(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool sw__sq_thread_idle(bool idle)
+{
+	/* SCHED_IDLE → normal needs CAP_SYS_NICE or an RLIMIT_NICE of 20:
+	 * a thread that could not come back must not go (it would starve
+	 * under a saturating load) */
+	struct rlimit rl;
+	if (geteuid() != 0 && (getrlimit(RLIMIT_NICE, &rl) || rl.rlim_cur < 20))
+		return false;
+	struct sched_param sp = { 0 };
+	return sched_setscheduler(0, idle ? SCHED_IDLE : SCHED_OTHER, &sp) == 0;
 }
 
 int sw__sq_enqueue(struct sq_store *sq, struct sq_job *job)
@@ -44,28 +57,6 @@ int sw__sq_enqueue(struct sq_store *sq, struct sq_job *job)
 	if (sq->stopping) {
 		pthread_mutex_unlock(&sq->qlock);
 		return SW_EIO;
-	}
-	if (job->event) {
-		if (sq->qevents >= sq->base.opts.events_max_pending) {
-			sq->stats.events_dropped++;
-			pthread_mutex_unlock(&sq->qlock);
-			return SW_ENOSPC;
-		}
-		if (sq->etail)
-			sq->etail->next = job;
-		else
-			sq->ehead = job;
-		sq->etail = job;
-		/* the writer needs a wake-up only to learn the deadline of a
-		 * first event, or when a full batch waits: not one per event */
-		if (sq->qevents++ == 0) {
-			sq->events_due_ms = now_ms_real() + sq->base.opts.events_linger_ms;
-			pthread_cond_signal(&sq->qcond);
-		} else if (sq->qevents == sq->base.opts.batch_max) {
-			pthread_cond_signal(&sq->qcond);
-		}
-		pthread_mutex_unlock(&sq->qlock);
-		return 0;
 	}
 	if (sq->tail)
 		sq->tail->next = job;
@@ -106,9 +97,7 @@ struct sq_job *sw__sq_job_get(struct sq_store *sq, unsigned k, size_t size)
 	return j ? j : malloc(size);
 }
 
-/* Completes a list of jobs. A job must not be touched after its done()
- * ran: a synchronous caller may return at once. */
-static void complete(struct sq_store *sq, struct sq_job *j, int err)
+void sw__sq_complete(struct sq_store *sq, struct sq_job *j, int err)
 {
 	struct sq_job *keep[SQ_FREE__COUNT] = { 0 };
 	for (struct sq_job *next; j; j = next) {
@@ -151,27 +140,11 @@ static void complete(struct sq_store *sq, struct sq_job *j, int err)
 	}
 }
 
-/* Runs one batch (writes, and events when due) in one transaction and
- * completes them. */
-static void run_batch(struct sq_store *sq, struct sq_job *jobs, size_t n, struct sq_job *events, bool flush)
+/* Runs one batch of writes in one transaction and completes them. */
+static void run_batch(struct sq_store *sq, struct sq_job *jobs, size_t n)
 {
 	struct sq_conn *w = sq->w;
-	/* Events alone are not worth an fsync: nobody waits for them. They
-	 * reach the disk with the next durable commit (WAL frames are synced
-	 * in order), or at worst are lost with the last moments before a power
-	 * cut. Writes and flushes are synced (synchronous=FULL). */
-	bool normal = !jobs;
-	if (normal != sq->sync_normal && !sw__sq_run(w, normal ? Q_SYNC_NORMAL : Q_SYNC_FULL))
-		sq->sync_normal = normal;
 	int err = sw__sq_run(w, Q_BEGIN);
-
-	for (struct sq_job *j = events; j && !err; j = j->next) {
-		/* a lost event is counted, it does not fail the batch */
-		if (sw__sq_event_insert(w, j->event))
-			j->err = SW_EIO;
-		if (j->event->time_ms > sq->newest_ms)
-			sq->newest_ms = j->event->time_ms;
-	}
 	for (struct sq_job *j = jobs; j && !err; j = j->next) {
 		if (!j->fn)
 			continue;                     /* a flush marker */
@@ -182,13 +155,6 @@ static void run_batch(struct sq_store *sq, struct sq_job *jobs, size_t n, struct
 			sw__sq_run(w, Q_ROLLBACK_TO);
 		sw__sq_run(w, Q_RELEASE);
 	}
-	/* retention: deleting old events costs index work, once a second is
-	 * enough (the limits are approximate by a second's worth of events);
-	 * a flush applies them exactly */
-	if (!err && ((events && sq->newest_ms - sq->pruned_ms >= 1000) || (flush && sq->newest_ms))) {
-		sw__sq_event_retention(w, &sq->base.opts, sq->newest_ms, NULL);
-		sq->pruned_ms = sq->newest_ms;
-	}
 	if (!err)
 		err = sw__sq_run(w, Q_COMMIT);
 	if (err && !sqlite3_get_autocommit(w->db))
@@ -198,94 +164,38 @@ static void run_batch(struct sq_store *sq, struct sq_job *jobs, size_t n, struct
 	sq->stats.commits += !err;
 	sq->stats.jobs += err ? 0 : n;
 	pthread_mutex_unlock(&sq->qlock);
-
-	complete(sq, events, err);
-	complete(sq, jobs, err);
+	sw__sq_complete(sq, jobs, err);
 }
 
-/* The work of one commit, taken from the queues under qlock. */
-struct batch {
-	struct sq_job *jobs, *events;
-	size_t n;
-	bool flush;
-};
-
-/* Events go when the oldest has waited events_linger_ms, when a full batch
- * waits, or at the end. Under qlock. */
-static bool events_due(struct sq_store *sq)
-{
-	return sq->qevents && (sq->stopping || sq->qevents >= sq->base.opts.batch_max ||
-			       now_ms_real() >= sq->events_due_ms);
-}
-
-/* Takes up to batch_max writes, and one slice of events when they are due
- * (all of them for a flush) unless `writes_only`. false when nothing is
- * due. Under qlock. */
-static bool take_batch(struct sq_store *sq, struct batch *b, bool writes_only)
+/* Commits batch after batch until no write is left. The caller holds
+ * commit_lock. */
+static void drain(struct sq_store *sq)
 {
 	const size_t max = sq->base.opts.batch_max;
-	*b = (struct batch){ 0 };
-	if (sq->head) {
-		struct sq_job *last = b->jobs = sq->head;
-		b->n = 1;
-		while (last->next && b->n < max) {
-			last = last->next;
-			b->n++;
-		}
-		sq->head = last->next;
-		if (!sq->head)
-			sq->tail = NULL;
-		last->next = NULL;
-		sq->qlen -= b->n;
-		for (struct sq_job *j = b->jobs; j; j = j->next)
-			b->flush |= !j->fn;
-	}
-	/* events in slices: a transaction of thousands of them would hold up
-	 * the commits that 200 OKs wait for */
-	if (sq->qevents && (b->flush || (!writes_only && events_due(sq)))) {
-		size_t k = 1;
-		struct sq_job *elast = b->events = sq->ehead;
-		while (elast->next && (b->flush || k < EVENTS_PER_BATCH)) { /* a flush takes all */
-			elast = elast->next;
-			k++;
-		}
-		sq->ehead = elast->next;
-		if (!sq->ehead)
-			sq->etail = NULL;
-		elast->next = NULL;
-		sq->qevents -= k;
-		/* the rest is due as well: it goes with the next batches */
-	}
-	return b->jobs || b->events;
-}
-
-/* Commits batch after batch until no write is left and the events are not
- * due. With `one_slice`, at most one slice of events per call unless they
- * pile up: a worker committing its own writes should not stall (and keep
- * datagrams and 200 OKs waiting) on a backlog of events that nobody waits
- * for; the rest goes with its next calls. The caller holds commit_lock. */
-static void drain(struct sq_store *sq, bool one_slice)
-{
-	bool slice_done = false;
 	for (;;) {
-		struct batch b;
 		pthread_mutex_lock(&sq->qlock);
-		bool writes_only = one_slice && slice_done &&
-				   sq->qevents < sq->base.opts.batch_max && !sq->stopping;
-		bool any = take_batch(sq, &b, writes_only);
+		struct sq_job *jobs = sq->head, *last = jobs;
+		size_t n = 0;
+		if (jobs) {
+			for (n = 1; last->next && n < max; n++)
+				last = last->next;
+			sq->head = last->next;
+			if (!sq->head)
+				sq->tail = NULL;
+			last->next = NULL;
+			sq->qlen -= n;
+		}
 		pthread_mutex_unlock(&sq->qlock);
-		if (!any)
+		if (!jobs)
 			return;
-		slice_done |= b.events != NULL;
-		run_batch(sq, b.jobs, b.n, b.events, b.flush);
+		run_batch(sq, jobs, n);
 	}
 }
 
-/* 2: writes are queued; 1: only events, and they are due; 0: nothing due. */
-static int queued(struct sq_store *sq)
+static bool queued(struct sq_store *sq)
 {
 	pthread_mutex_lock(&sq->qlock);
-	int q = sq->head ? 2 : events_due(sq);
+	bool q = sq->head != NULL;
 	pthread_mutex_unlock(&sq->qlock);
 	return q;
 }
@@ -295,15 +205,14 @@ int sw__sq_commit(struct sq_store *sq)
 	/* Leader and followers: whoever holds commit_lock commits for all.
 	 * A thread that finds it taken returns; the holder looks at the
 	 * queue again after letting go, so a write queued meanwhile is never
-	 * left behind (events wait for the next call: nobody waits for them). */
-	int q;
+	 * left behind. */
 	do {
 		if (pthread_mutex_trylock(&sq->commit_lock))
 			return 0;
-		drain(sq, true);
+		drain(sq);
 		pthread_mutex_unlock(&sq->commit_lock);
-	} while ((q = queued(sq)) == 2);
-	return q; /* due events left: the caller should come back soon */
+	} while (queued(sq));
+	return 0;
 }
 
 static void *writer_main(void *arg)
@@ -311,21 +220,13 @@ static void *writer_main(void *arg)
 	struct sq_store *sq = arg;
 	pthread_mutex_lock(&sq->qlock);
 	for (;;) {
-		/* writes go at once; events when due, full, or at the end */
-		while (!sq->head && !sq->stopping && !events_due(sq)) {
-			if (!sq->qevents) {
-				pthread_cond_wait(&sq->qcond, &sq->qlock);
-				continue;
-			}
-			struct timespec ts = { .tv_sec = sq->events_due_ms / 1000,
-					       .tv_nsec = (sq->events_due_ms % 1000) * 1000000 };
-			pthread_cond_timedwait(&sq->qcond, &sq->qlock, &ts);
-		}
-		if (!sq->head && !sq->qevents)
+		while (!sq->head && !sq->stopping)
+			pthread_cond_wait(&sq->qcond, &sq->qlock);
+		if (!sq->head)
 			break; /* stopping, nothing left */
 		pthread_mutex_unlock(&sq->qlock);
 		pthread_mutex_lock(&sq->commit_lock);
-		drain(sq, false);
+		drain(sq);
 		pthread_mutex_unlock(&sq->commit_lock);
 		pthread_mutex_lock(&sq->qlock);
 	}
@@ -356,6 +257,7 @@ static void *checkpointer_main(void *arg)
 {
 	struct sq_store *sq = arg;
 	sqlite3 *db = NULL;
+	bool idle = sw__sq_thread_idle(true);
 	if (sqlite3_open_v2(sq->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		sqlite3_close(db);
 		db = NULL; /* checkpoints then happen at close only */
@@ -380,14 +282,21 @@ static void *checkpointer_main(void *arg)
 		 * commits back (commit_lock) until it is through: most pages are
 		 * copied already, so the pause is short, and only the writes wait
 		 * (a worker goes on answering; its writes queue). */
-		if (catchup)
+		if (catchup) {
+			/* holding back the commits: no idle priority now, or a busy
+			 * worker would starve it while the writes wait */
+			if (idle)
+				sw__sq_thread_idle(false);
 			pthread_mutex_lock(&sq->commit_lock);
+		}
 		if (db) { /* a read first: a connection that never read does not see the WAL */
 			sqlite3_exec(db, "PRAGMA schema_version", NULL, NULL, NULL);
-			sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+			sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 		}
 		if (catchup) {
 			pthread_mutex_unlock(&sq->commit_lock);
+			if (idle)
+				sw__sq_thread_idle(true);
 			if (!sq->started)
 				sw__sq_commit(sq); /* what queued meanwhile: nobody else may come */
 		}
@@ -425,7 +334,8 @@ int sw__sq_writer_start(struct sq_store *sq)
 	return 0;
 }
 
-/* Stops taking jobs, lets the writer commit what is queued, joins it. */
+/* Stops taking jobs, lets the writer and the event thread write what is
+ * queued, joins them. */
 void sw__sq_writer_stop(struct sq_store *sq)
 {
 	pthread_mutex_lock(&sq->qlock);
@@ -434,11 +344,12 @@ void sw__sq_writer_stop(struct sq_store *sq)
 	if (sq->ckpt_started)
 		pthread_cond_broadcast(&sq->ckpt_cond);
 	pthread_mutex_unlock(&sq->qlock);
+	sw__sq_events_stop(sq);
 	if (sq->started) {
 		pthread_join(sq->thread, NULL);
 	} else { /* no writer thread: commit what is left here */
 		pthread_mutex_lock(&sq->commit_lock);
-		drain(sq, false);
+		drain(sq);
 		pthread_mutex_unlock(&sq->commit_lock);
 	}
 	sq->started = false;

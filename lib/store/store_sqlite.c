@@ -1,4 +1,5 @@
-/* The sqlite backend ("sqlite:PATH"): opening (file mode 0600, migrations),
+/* The sqlite backend ("sqlite:PATH"): opening (file mode 0600, migrations,
+ * the event log PATH-events beside it),
  * the reader connection pool, closing, and its operations table. The
  * operations themselves live in sqlite_users.c, sqlite_bindings.c and
  * sqlite_events.c; the writer in sqlite_writer.c. */
@@ -18,7 +19,7 @@ int sw__sq_reader_get(struct sq_store *sq, struct sq_conn **out)
 		sq->idle = c->next;
 	pthread_mutex_unlock(&sq->rlock);
 	if (!c) {
-		int err = sw__sq_conn_open(sq->path, false, false, &c);
+		int err = sw__sq_conn_open(sq->path, SQ_READER, &c);
 		if (err)
 			return err;
 	}
@@ -45,7 +46,9 @@ static void sq_stats(struct sw_store *st, struct sw_store_stats *out)
 
 static int sq_flush(struct sw_store *st)
 {
-	return sw__sq_call(SQ(st), NULL, NULL);
+	int err = sw__sq_call(SQ(st), NULL, NULL);
+	int everr = sw__sq_events_flush(SQ(st));
+	return err ? err : everr;
 }
 
 static int sq_commit(struct sw_store *st)
@@ -74,6 +77,7 @@ static void sq_close(struct sw_store *st)
 	pthread_cond_destroy(&sq->qcond);
 	pthread_mutex_destroy(&sq->rlock);
 	free(sq->path);
+	sqlite3_free(sq->ev_path);
 	free(sq);
 }
 
@@ -140,10 +144,16 @@ int sw__store_sqlite_open(struct sw_store **out, const char *path,
 		goto out;
 	}
 	err = precreate(path, opts->create);
+	if (!err && !(sq->ev_path = sqlite3_mprintf("%s-events", path)))
+		err = SW_ENOMEM;
 	if (!err)
-		err = sw__sq_conn_open(path, false, true, &sq->w);
+		err = precreate(sq->ev_path, true);
 	if (!err)
-		err = sw__sq_migrate(sq->w);
+		err = sw__sq_conn_open(path, SQ_WRITER, &sq->w);
+	if (!err)
+		err = sw__sq_events_start(sq);   /* creates the event log's table */
+	if (!err)
+		err = sw__sq_migrate(sq->w, path);
 	if (!err)
 		err = sw__sq_writer_start(sq);
 out:

@@ -128,16 +128,18 @@ expect_exit 2 "events --cause unknown" -- "$SIPWARDEN" events --cause no-such-ca
 py <<'PY'
 import sqlite3, sys, time
 db = sqlite3.connect(sys.argv[1])
+evdb = sqlite3.connect(sys.argv[1] + "-events")   # the event log beside the database
 now = int(time.time())
 ev = "INSERT INTO auth_events(time_ms, source_addr, source_port, transport, method, aor, auth_user, realm, user_agent, cause, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
-db.execute(ev, ((now - 7200) * 1000, "192.0.2.7", 5060, "udp", "REGISTER", "alice@example.com", "alice", "example.com", "Yealink", "no-credentials", ""))
-db.execute(ev, ((now - 60) * 1000, "192.0.2.7", 5060, "udp", "REGISTER", "alice@example.com", "alice", "example.com", "Yealink", "wrong-password", "response does not match"))
-db.execute(ev, ((now - 30) * 1000, "2001:db8::7", 5070, "tcp", "REGISTER", "bob@example.com", "bob", "example.com", "Zoiper", "unknown-user", ""))
-db.execute(ev, ((now - 10) * 1000, "192.0.2.7", 5060, "udp", "REGISTER", "alice@example.com", "alice", "example.com", "Yealink", "ok", ""))
+evdb.execute(ev, ((now - 7200) * 1000, "192.0.2.7", 5060, "udp", "REGISTER", "alice@example.com", "alice", "example.com", "Yealink", "no-credentials", ""))
+evdb.execute(ev, ((now - 60) * 1000, "192.0.2.7", 5060, "udp", "REGISTER", "alice@example.com", "alice", "example.com", "Yealink", "wrong-password", "response does not match"))
+evdb.execute(ev, ((now - 30) * 1000, "2001:db8::7", 5070, "tcp", "REGISTER", "bob@example.com", "bob", "example.com", "Zoiper", "unknown-user", ""))
+evdb.execute(ev, ((now - 10) * 1000, "192.0.2.7", 5060, "udp", "REGISTER", "alice@example.com", "alice", "example.com", "Yealink", "ok", ""))
 b = "INSERT INTO bindings VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 db.execute(b, ("alice@example.com", "sip:alice@192.0.2.7:5060", now + 3600, 1000, "c1", 2, "192.0.2.7", 5060, "udp", "Yealink T46", "", "", "", 0, now))
 db.execute(b, ("alice@example.com", "sip:alice@198.51.100.1", now - 5, 500, "c2", 2, "198.51.100.1", 5060, "udp", "", "", "", "", 0, now))
 db.commit()
+evdb.commit()
 PY
 
 expect_exit 0 "why" -- "$SIPWARDEN" why alice@example.com --db "$DB"

@@ -860,9 +860,14 @@ static void test_sqlite_persist(void **state)
 	assert_int_equal(sw_store_event_query(f->st, &q, collect_event, &el), 0);
 	assert_int_equal(el.n, 4);
 
-	/* the file is private and holds no password */
+	/* the files are private (the state and the event log), and hold no
+	 * password */
 	struct stat sb;
 	assert_int_equal(stat(f->path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	char evp[160];
+	snprintf(evp, sizeof(evp), "%s-events", f->path);
+	assert_int_equal(stat(evp, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
 	sw_store_close(f->st);
 	f->st = NULL;
@@ -896,7 +901,7 @@ static void test_sqlite_schema(void **state)
 	assert_int_equal(sqlite3_prepare_v2(db, "SELECT max(version) FROM schema_version", -1, &s,
 					    NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(s, 0), 1);
+	assert_int_equal(sqlite3_column_int(s, 0), 2);
 	sqlite3_finalize(s);
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
@@ -921,6 +926,68 @@ static void test_sqlite_schema(void **state)
 	assert_int_equal(sw_store_open(&st, "nosuch:x", NULL), SW_EINVAL);
 	assert_int_equal(sw_store_open(&st, "sqlite:", NULL), SW_EINVAL);
 	assert_string_equal(sw_store_kind(f->st), "sqlite");
+}
+
+static int count_rows(sqlite3 *db, const char *q)
+{
+	sqlite3_stmt *s;
+	int n = -1;
+	if (sqlite3_prepare_v2(db, q, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return n;
+}
+
+/* The events live in the event log (PATH-events), not in the state
+ * database; a database of schema 1, with its events inside, has them moved
+ * there when it is opened. */
+static void test_sqlite_event_log(void **state)
+{
+	struct fx *f = *state;
+	struct sw_auth_event e;
+	mkev(&e, 7000, "alice@ex.com", "alice", "ex.com", "ok", "192.0.2.9");
+	assert_int_equal(sw_store_event_record(f->st, &e), 0);
+	assert_int_equal(sw_store_flush(f->st), 0);
+	sqlite3 *db, *ev;
+	char evp[160];
+	snprintf(evp, sizeof(evp), "%s-events", f->path);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_open(evp, &ev), SQLITE_OK);
+	assert_int_equal(count_rows(db, "SELECT count(*) FROM sqlite_master WHERE name = 'auth_events'"), 0);
+	assert_int_equal(count_rows(ev, "SELECT count(*) FROM auth_events WHERE time_ms = 7000"), 1);
+	sw_store_close(f->st);
+	f->st = NULL;
+
+	/* back to schema 1: events in the state database, two of them */
+	assert_int_equal(sqlite3_exec(db,
+		"CREATE TABLE auth_events (id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL,"
+		" source_addr TEXT NOT NULL, source_port INTEGER NOT NULL, transport TEXT NOT NULL,"
+		" method TEXT NOT NULL, aor TEXT NOT NULL, auth_user TEXT NOT NULL, realm TEXT NOT NULL,"
+		" user_agent TEXT NOT NULL, cause TEXT NOT NULL, detail TEXT NOT NULL);"
+		"INSERT INTO auth_events VALUES (100, 8000, '192.0.2.1', 5060, 'udp', 'REGISTER',"
+		" 'bob@ex.com', 'bob', 'ex.com', 'UA', 'wrong-password', '');"
+		"INSERT INTO auth_events VALUES (101, 9000, '192.0.2.1', 5060, 'udp', 'REGISTER',"
+		" 'bob@ex.com', 'bob', 'ex.com', 'UA', 'ok', '');"
+		"DELETE FROM schema_version WHERE version = 2;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	sqlite3_close(ev);
+	assert_int_equal(fx_open(f, NULL), 0);
+	static struct elist l;
+	struct sw_event_query q = { .user = "bob", .domain = "ex.com" };
+	l.n = 0;
+	assert_int_equal(sw_store_event_query(f->st, &q, collect_event, &l), 0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.v[0].cause, "ok");          /* newest first */
+	assert_int_equal(l.v[1].time_ms, 8000);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(count_rows(db, "SELECT count(*) FROM sqlite_master WHERE name = 'auth_events'"), 0);
+	assert_int_equal(count_rows(db, "SELECT max(version) FROM schema_version"), 2);
+	sqlite3_close(db);
+	/* and the event recorded before is still there, once */
+	struct sw_event_query qa = { .user = "alice", .domain = "ex.com" };
+	l.n = 0;
+	assert_int_equal(sw_store_event_query(f->st, &qa, collect_event, &l), 0);
+	assert_int_equal(l.n, 1);
 }
 
 /* The durability promise: kill -9 a process that is writing bindings; every
@@ -1131,8 +1198,8 @@ static void test_report(void **state)
 }
 
 /* caller_commits: nothing is committed until a thread calls
- * sw_store_commit(); the completions run in that thread; due events go one
- * slice per call along with writes, and the call says when some are left. */
+ * sw_store_commit(); the completions run in that thread. Events need no
+ * such call: the event log's thread writes them. */
 struct self_done {
 	pthread_t thread;
 	int calls, foreign, errs;
@@ -1174,30 +1241,28 @@ static void test_caller_commits(void **state)
 	assert_int_equal(sw_store_binding_list(f->st, "cc@ex.com", 0, count_binding, &n), 0);
 	assert_int_equal(n, 1);
 
-	/* 200 due events and a write: the write's commit takes one slice of
-	 * events along and says that more are due; calls until 0 take the rest */
+	/* 200 events and a write: the events are written by the event log's
+	 * own thread, with no sw_store_commit(); the write still waits for one */
 	struct sw_auth_event ev = { .time_ms = 5000000 };
 	strcpy(ev.cause, "ok");
 	strcpy(ev.aor, "cc@ex.com");
 	for (int i = 0; i < 200; i++)
 		assert_int_equal(sw_store_event_record(f->st, &ev), 0);
-	usleep(5000);                               /* past the 1 ms linger */
 	mkbind(&op.b, "cc@ex.com", "sip:cc@10.4.0.2", 99999, 0);
 	assert_int_equal(sw_store_bindings_submit(f->st, &op, 1, self_done_fn, &d), 0);
-	int rc = sw_store_commit(f->st), calls = 1;
-	assert_int_equal(rc, 1);
-	assert_int_equal(d.calls, 2);
 	struct sw_event_query q = { .cause = "ok", .since_ms = 5000000 };
-	n = 0;
-	assert_int_equal(sw_store_event_query(f->st, &q, count_event, &n), 0);
-	assert_true(n > 0 && n < 200);
-	while ((rc = sw_store_commit(f->st)) == 1)
-		assert_true(++calls < 10);
-	assert_int_equal(rc, 0);
-	assert_true(calls >= 2);
-	n = 0;
-	assert_int_equal(sw_store_event_query(f->st, &q, count_event, &n), 0);
+	for (int tries = 0; tries < 400; tries++) {       /* bounded: 2 s */
+		n = 0;
+		assert_int_equal(sw_store_event_query(f->st, &q, count_event, &n), 0);
+		if (n == 200)
+			break;
+		usleep(5000);
+	}
 	assert_int_equal(n, 200);
+	assert_int_equal(d.calls, 1);              /* the write is not committed... */
+	assert_int_equal(sw_store_commit(f->st), 0);
+	assert_int_equal(d.calls, 2);              /* ...until this thread commits it */
+	assert_int_equal(d.foreign, 0);
 
 	/* a synchronous call commits by itself (no writer thread to wait for) */
 	mkbind(&op.b, "cc@ex.com", "sip:cc@10.4.0.3", 99999, 0);
@@ -1219,6 +1284,7 @@ static const struct CMUnitTest common[] = {
 static const struct CMUnitTest sqlite_only[] = {
 	BOTH(test_sqlite_persist),
 	BOTH(test_sqlite_schema),
+	BOTH(test_sqlite_event_log),
 	BOTH(test_sqlite_two_handles),
 	BOTH(test_sqlite_kill9),
 	BOTH(test_caller_commits),
