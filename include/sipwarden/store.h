@@ -51,8 +51,9 @@ struct sw_store_opts {
 };
 
 /* Opens "sqlite:PATH" or "memory:" (opts may be NULL: defaults, no create).
- * A new sqlite file is created with mode 0600 (it holds HA1s). The schema is
- * migrated to the current version; a newer schema gives SW_EVERSION.
+ * A new sqlite file is created with mode 0600 (it holds HA1s); the auth
+ * events go to PATH-events beside it (created with it, also 0600). The schema
+ * is migrated to the current version; a newer schema gives SW_EVERSION.
  * 0, SW_EINVAL (bad spec), SW_ENOTFOUND, SW_EVERSION, SW_EIO, SW_ENOMEM. */
 int sw_store_open(struct sw_store **out, const char *spec, const struct sw_store_opts *opts);
 /* Commits every queued write (completions are signalled), stops the writer
@@ -247,8 +248,9 @@ struct sw_auth_event {
 void sw_store_field_set(char *dst, size_t cap, sw_str src);
 #define SW_STORE_SET(field, s) sw_store_field_set((field), sizeof(field), (s))
 
-/* Queues an event; it is committed with the next batch (no waiting). 0, or
- * SW_ENOSPC when the queue is full (the event is dropped and counted). */
+/* Queues an event; the store writes it within events_linger_ms (no
+ * waiting; sqlite: the event log's own thread). 0, or SW_ENOSPC when the
+ * queue is full (the event is dropped and counted). */
 int sw_store_event_record(struct sw_store *st, const struct sw_auth_event *ev);
 /* Waits until every event recorded before the call is committed. */
 int sw_store_flush(struct sw_store *st);
@@ -256,10 +258,9 @@ int sw_store_flush(struct sw_store *st);
  * batch until none is left, calling their completions here; when another
  * thread is committing, returns at once and that thread takes them. Several
  * threads submitting and calling this after each batch of work share one
- * sync per commit (group commit). Due events go along one slice per call
- * (they are not waited for; a large backlog goes at once): 1 when due
- * events are left, so that the caller comes back soon, else 0.
- * Without caller_commits, or for the memory backend: nothing to do, 0. */
+ * sync per commit (group commit). Events need no call: they have their own
+ * writer. Returns 0. Without caller_commits, or for the memory backend:
+ * nothing to do. */
 int sw_store_commit(struct sw_store *st);
 
 struct sw_event_query {

@@ -367,7 +367,8 @@ bool sw_registrar_on_idle(void *app, struct sw_worker *w)
 {
 	(void)w;
 	struct sw_registrar *r = app;
-	return sw_store_commit(r->st) == 1;
+	sw_store_commit(r->st);
+	return false; /* nothing left for a next call: events have their own writer */
 }
 
 void sw_registrar_housekeeping(struct sw_registrar *r, int64_t now)
