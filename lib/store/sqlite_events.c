@@ -14,6 +14,8 @@
 #include <time.h>
 #include "store/sqlite_int.h"
 
+#define LATE_MS 500 /* past its due time, a batch is written at normal priority */
+
 struct event_job {
 	struct sq_job job;
 	struct sw_auth_event ev;
@@ -155,9 +157,11 @@ static void *events_main(void *arg)
 		last->next = NULL;
 		sq->qevents -= n;
 		bool flush = sq->ev_flush || sq->stopping;
-		/* a backlog (a saturated core starves an idle thread): back to
-		 * normal priority until it is written */
-		bool want_idle = sq->qevents < sq->base.opts.events_max_pending / 8;
+		/* a backlog, or events written late (a busy core starves an idle
+		 * thread): back to normal priority until it is written, so that
+		 * `why` shows a decision within about a second */
+		bool want_idle = sq->qevents < sq->base.opts.events_max_pending / 8 &&
+				 now_ms_real() - sq->events_due_ms < LATE_MS;
 		pthread_mutex_unlock(&sq->qlock);
 		if (idle && want_idle != lowered && sw__sq_thread_idle(want_idle))
 			lowered = want_idle;
