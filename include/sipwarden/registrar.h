@@ -82,7 +82,7 @@ void sw_registrar_on_tick(void *app, struct sw_worker *w, uint64_t now_ms);
 /* sw_idle_fn: commits the writes of the batch the worker just handled (a
  * store opened with caller_commits); their 200 OKs follow from the
  * completions it posts. */
-bool sw_registrar_on_idle(void *app, struct sw_worker *w);
+void sw_registrar_on_idle(void *app, struct sw_worker *w);
 
 /* Once a second from any one thread: expires bindings in the index and the
  * store. */

@@ -39,10 +39,8 @@ typedef void (*sw_message_fn)(void *app, struct sw_worker *w, const struct sw_pe
 typedef void (*sw_tick_fn)(void *app, struct sw_worker *w, uint64_t now_ms);
 /* Called on a worker thread after it handled everything one wake-up brought
  * (and after each tick), before it waits again: where the application
- * finishes the batch's work, such as one group commit for all of it. true
- * when work is left: the worker looks at its sockets without waiting and
- * calls again. */
-typedef bool (*sw_idle_fn)(void *app, struct sw_worker *w);
+ * finishes the batch's work, such as one group commit for all of it. */
+typedef void (*sw_idle_fn)(void *app, struct sw_worker *w);
 
 /* Binds every listen address for every worker. On failure writes the
  * reason ("udp:127.0.0.1:5060: Address already in use") to why. */

@@ -363,12 +363,11 @@ void sw_registrar_on_tick(void *app, struct sw_worker *w, uint64_t now_ms)
 	sw_txn_expire(rw->txn, now_ms);
 }
 
-bool sw_registrar_on_idle(void *app, struct sw_worker *w)
+void sw_registrar_on_idle(void *app, struct sw_worker *w)
 {
 	(void)w;
 	struct sw_registrar *r = app;
 	sw_store_commit(r->st);
-	return false; /* nothing left for a next call: events have their own writer */
 }
 
 void sw_registrar_housekeeping(struct sw_registrar *r, int64_t now)

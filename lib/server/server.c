@@ -569,10 +569,9 @@ static void *worker_main(void *arg)
 	struct sw_server *s = w->srv;
 	struct epoll_event evs[64];
 	uint64_t next_tick = now_ms();
-	bool more = false; /* the idle callback has work left */
 	self = w;
 	while (!atomic_load_explicit(&s->stopping, memory_order_relaxed)) {
-		int n = epoll_wait(w->ep, evs, 64, more ? 0 : 100);
+		int n = epoll_wait(w->ep, evs, 64, 100);
 		for (int i = 0; i < n; i++) {
 			unsigned kind = (unsigned)(evs[i].data.u64 >> 56);
 			unsigned idx = (unsigned)(evs[i].data.u64 & 0xffffffffu);
@@ -596,7 +595,8 @@ static void *worker_main(void *arg)
 				idle_scan(w, now);
 			}
 		}
-		more = s->on_idle && s->on_idle(s->app, w);
+		if (s->on_idle)
+			s->on_idle(s->app, w);
 		if (w->own_posts)
 			run_posts(w, false);
 	}

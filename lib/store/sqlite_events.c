@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "store/sqlite_int.h"
 
 #define LATE_MS 500 /* past its due time, a batch is written at normal priority */
@@ -20,13 +19,6 @@ struct event_job {
 	struct sq_job job;
 	struct sw_auth_event ev;
 };
-
-static int64_t now_ms_real(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int sw__sq_event_record(struct sw_store *st, const struct sw_auth_event *ev)
 {
@@ -55,7 +47,7 @@ int sw__sq_event_record(struct sw_store *st, const struct sw_auth_event *ev)
 		/* the thread needs a wake-up only to learn the deadline of a
 		 * first event, or when a full batch waits: not one per event */
 		if (sq->qevents++ == 0) {
-			sq->events_due_ms = now_ms_real() + sq->base.opts.events_linger_ms;
+			sq->events_due_ms = sw__sq_now_ms() + sq->base.opts.events_linger_ms;
 			pthread_cond_signal(&sq->ev_cond);
 		} else if (sq->qevents == sq->base.opts.batch_max) {
 			pthread_cond_signal(&sq->ev_cond);
@@ -123,7 +115,7 @@ static void write_batch(struct sq_store *sq, struct sq_job *list, size_t n, bool
 static bool events_due(struct sq_store *sq)
 {
 	return sq->stopping || sq->ev_flush || sq->qevents >= sq->base.opts.batch_max ||
-	       now_ms_real() >= sq->events_due_ms;
+	       sw__sq_now_ms() >= sq->events_due_ms;
 }
 
 static void *events_main(void *arg)
@@ -161,7 +153,7 @@ static void *events_main(void *arg)
 		 * thread): back to normal priority until it is written, so that
 		 * `why` shows a decision within about a second */
 		bool want_idle = sq->qevents < sq->base.opts.events_max_pending / 8 &&
-				 now_ms_real() - sq->events_due_ms < LATE_MS;
+				 sw__sq_now_ms() - sq->events_due_ms < LATE_MS;
 		pthread_mutex_unlock(&sq->qlock);
 		if (idle && want_idle != lowered && sw__sq_thread_idle(want_idle))
 			lowered = want_idle;

@@ -6,6 +6,7 @@
 #define SIPWARDEN_STORE_SQLITE_INT_H
 
 #include <sqlite3.h>
+#include <time.h>
 #include "store/store_int.h"
 
 /* Every statement the backend runs, prepared once per connection on first
@@ -62,7 +63,7 @@ struct sq_job *sw__sq_job_get(struct sq_store *sq, unsigned k, size_t size);
 
 struct sq_store {
 	struct sw_store base;
-	char *path, *ev_path;        /* the state database, the event log (PATH-events) */
+	char *path;                  /* the state database (the event log is PATH-events) */
 	struct sq_conn *w;           /* the writer's connection */
 	pthread_t thread;
 	bool started;                /* the writer thread runs (not caller_commits) */
@@ -102,6 +103,14 @@ struct sq_store {
 };
 
 static inline struct sq_store *SQ(struct sw_store *st) { return (struct sq_store *)st; }
+
+/* Wall-clock milliseconds: the deadlines of pthread_cond_timedwait. */
+static inline int64_t sw__sq_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* sqlite_schema.c. path is the state database's; an SQ_EVENTS connection
  * opens PATH-events and creates its table. */

@@ -30,13 +30,6 @@
 #define CHECKPOINT_GAP_MS 50
 #define WAL_CAP_PAGES 8192    /* 32 MiB: the writer completes a checkpoint itself */
 
-static int64_t now_ms_real(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 bool sw__sq_thread_idle(bool idle)
 {
 	/* SCHED_IDLE → normal needs CAP_SYS_NICE or an RLIMIT_NICE of 20:
@@ -305,7 +298,7 @@ static void *checkpointer_main(void *arg)
 		 * commits the WAL stays above the threshold, and a checkpoint (with
 		 * its fsync of the database) after every commit cost more than the
 		 * commits themselves */
-		int64_t until = now_ms_real() + CHECKPOINT_GAP_MS;
+		int64_t until = sw__sq_now_ms() + CHECKPOINT_GAP_MS;
 		struct timespec ts = { .tv_sec = until / 1000, .tv_nsec = (until % 1000) * 1000000 };
 		while (!sq->stopping)
 			if (pthread_cond_timedwait(&sq->ckpt_cond, &sq->qlock, &ts) == ETIMEDOUT)

@@ -77,7 +77,6 @@ static void sq_close(struct sw_store *st)
 	pthread_cond_destroy(&sq->qcond);
 	pthread_mutex_destroy(&sq->rlock);
 	free(sq->path);
-	sqlite3_free(sq->ev_path);
 	free(sq);
 }
 
@@ -144,10 +143,10 @@ int sw__store_sqlite_open(struct sw_store **out, const char *path,
 		goto out;
 	}
 	err = precreate(path, opts->create);
-	if (!err && !(sq->ev_path = sqlite3_mprintf("%s-events", path)))
-		err = SW_ENOMEM;
+	char *ev_path = err ? NULL : sqlite3_mprintf("%s-events", path);
 	if (!err)
-		err = precreate(sq->ev_path, true);
+		err = ev_path ? precreate(ev_path, true) : SW_ENOMEM;
+	sqlite3_free(ev_path);
 	if (!err)
 		err = sw__sq_conn_open(path, SQ_WRITER, &sq->w);
 	if (!err)
