@@ -11,7 +11,8 @@
  * every registration that arrived before it. Each registration waits for
  * the rest of the commit in flight and then for its own; the percentiles of
  * that wait are a floor for the durable leg of any design that syncs once
- * per batch on this disk. System CPU per fdatasync is printed too.
+ * per batch on this disk. System CPU per commit (its pause included) is
+ * printed too.
  *
  *   build/release/bench/bench_fsync [N, default 20000] [RATE, default 5000] [DIR, default .]
  *
@@ -75,13 +76,14 @@ static size_t group_commit(const double *lat, size_t nlat, double rate, double *
 
 int main(int argc, char **argv)
 {
-	size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 20000;
+	long count = argc > 1 ? strtol(argv[1], NULL, 10) : 20000;
 	double rate = argc > 2 ? strtod(argv[2], NULL) : 5000;
 	const char *dir = argc > 3 ? argv[3] : ".";
-	if (n < 100 || rate <= 0) {
-		fprintf(stderr, "usage: bench_fsync [N >= 100] [RATE > 0] [DIR]\n");
+	if (count < 100 || count > 100000000 || !(rate > 0)) {
+		fprintf(stderr, "usage: bench_fsync [N, 100..100000000] [RATE > 0] [DIR]\n");
 		return 2;
 	}
+	size_t n = (size_t)count;
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/bench_fsync.XXXXXX", dir);
 	int fd = mkstemp(path);
