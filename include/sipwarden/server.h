@@ -69,6 +69,34 @@ int sw_worker_send(struct sw_worker *w, const struct sw_peer *to, const char *bu
  * (e.g. a store's completion). 0 or SW_ENOMEM. */
 int sw_worker_post(struct sw_worker *w, void (*fn)(struct sw_worker *w, void *arg), void *arg);
 
+/* A flow: how to reach a peer again later, from any worker (the idea of
+ * RFC 5626): the transport, the listen address it arrived on, the peer's
+ * address and, for TCP, the worker and the connection. */
+struct sw_flow {
+	enum sw_transport tp;
+	uint16_t listen;               /* index of the listen address */
+	uint16_t worker;               /* TCP: the worker that owns the connection */
+	uint64_t conn_id;              /* TCP: the connection; 0 when none is known */
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+};
+
+/* The flow a message came in on. */
+void sw_worker_flow_of(const struct sw_worker *w, const struct sw_peer *p, struct sw_flow *f);
+/* Sends buf on a flow from any worker's thread (worker thread only). UDP
+ * leaves from this worker's socket of the flow's listen address (or of the
+ * first UDP one); TCP goes on the flow's connection, handed to the worker
+ * that owns it when that is another one. Returns 0 when sent or handed on,
+ * SW_ENOTFOUND when the connection is gone, SW_EIO. When a handed-on
+ * message cannot be sent, fail(w, arg) runs later on this worker's thread
+ * (fail may be NULL). */
+int sw_worker_send_flow(struct sw_worker *w, const struct sw_flow *f, const char *buf, size_t len,
+			void (*fail)(struct sw_worker *w, void *arg), void *arg);
+/* The listen addresses (index as in sw_flow.listen). */
+const struct sw_listen *sw_worker_listens(const struct sw_worker *w, unsigned *n);
+/* Another worker of the same server (NULL when index is out of range). */
+struct sw_worker *sw_worker_sibling(struct sw_worker *w, unsigned index);
+
 /* Counters, summed over the workers (approximate while running). */
 struct sw_server_stats {
 	uint64_t received, sent, send_errors, tcp_accepted, tcp_refused, tcp_closed, framing_errors;

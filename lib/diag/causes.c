@@ -116,7 +116,29 @@ static const struct sw_cause_info table[SW_CAUSE__COUNT] = {
 	[SW_CAUSE_SERVER_ERROR] = { SW_CAUSE_SERVER_ERROR, "server-error", SW_SEV_ERROR, D | A,
 		"The server answered with a 5xx error: it, or a server behind it (database, next hop), failed or is overloaded; the credentials were not judged.",
 		SW_FIX_ASK_PROVIDER, "Report the status line and reason to the provider and retry after the time it gives (Retry-After); nothing is wrong on the device." },
+	[SW_CAUSE_CALLEE_UNKNOWN] = { SW_CAUSE_CALLEE_UNKNOWN, "callee-unknown", SW_SEV_WARNING, S,
+		"The called user does not exist on this server. The caller was told 480 Temporarily Unavailable, the same answer as for a user who exists but is offline, so that calls cannot be used to find out which users exist.",
+		SW_FIX_VERIFY_CREDENTIALS, "Check the number or name that was dialled, or create the account if the callee should exist." },
+	[SW_CAUSE_CALLEE_OFFLINE] = { SW_CAUSE_CALLEE_OFFLINE, "callee-offline", SW_SEV_WARNING, S,
+		"The called user exists but no device of theirs is registered now, so there is nowhere to send the call (480 Temporarily Unavailable).",
+		SW_FIX_CHECK_NETWORK, "The callee's phone must register: check that it is on, has the right password (see 'sipwarden why' for the callee) and re-registers before its registration expires." },
+	[SW_CAUSE_FROM_NOT_ALLOWED] = { SW_CAUSE_FROM_NOT_ALLOWED, "from-not-allowed", SW_SEV_ERROR, S,
+		"The caller authenticated as one user but the From header names another: a device may only call as the account it authenticates with (403).",
+		SW_FIX_VERIFY_CREDENTIALS, "Set the device's user name and authentication ID to the same account, or give it the account it presents in From." },
+	[SW_CAUSE_RELAY_DENIED] = { SW_CAUSE_RELAY_DENIED, "relay-denied", SW_SEV_ERROR, S,
+		"The request was for a domain this server does not serve, and this server does not relay to other domains (403 Not relaying).",
+		SW_FIX_ASK_PROVIDER, "Call users of this server's domains, or send calls for other domains through the provider's own outbound proxy or trunk." },
+	[SW_CAUSE_TOO_MANY_HOPS] = { SW_CAUSE_TOO_MANY_HOPS, "too-many-hops", SW_SEV_ERROR, S,
+		"The request arrived with Max-Forwards 0: it has already passed through as many proxies as its sender allowed, which usually means a routing loop between servers (483 Too Many Hops).",
+		SW_FIX_ASK_PROVIDER, "Look for two servers that forward to each other (outbound proxy, trunk or forwarding rules pointing back)." },
+	[SW_CAUSE_LOOP_DETECTED] = { SW_CAUSE_LOOP_DETECTED, "loop-detected", SW_SEV_ERROR, S,
+		"The request came back to this server with a Via of its own and the same target: it is going round in a loop (482 Loop Detected).",
+		SW_FIX_ASK_PROVIDER, "Find the route or forwarding rule that sends requests back here (a Contact or trunk that points at this server)." },
+	[SW_CAUSE_CALLEE_UNREACHABLE] = { SW_CAUSE_CALLEE_UNREACHABLE, "callee-unreachable", SW_SEV_WARNING, S,
+		"The callee's registered device did not answer at the address it registered from: the connection is gone, the port is closed, or nothing came back in time (Timer B/F).",
+		SW_FIX_CHECK_NETWORK, "The phone is off or behind a NAT that closed its mapping: shorten its registration interval or enable keep-alives (CRLF or OPTIONS) below the NAT timeout." },
 };
+
 
 #undef S
 #undef D

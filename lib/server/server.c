@@ -11,71 +11,10 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-#include "sipwarden/server.h"
+#include "server/server_int.h"
 
-#define BATCH 32
-#define OUTBOX_BYTES 65536u
-enum { EV_UDP = 1, EV_LISTEN, EV_CONN, EV_WAKE };
-#define EV(kind, idx) (((uint64_t)(kind) << 56) | (uint64_t)(idx))
 
-struct conn {
-	uint64_t id;                /* generation << 32 | slot */
-	int fd;
-	const struct sw_listen *local;
-	struct sockaddr_storage addr;
-	socklen_t addrlen;
-	struct sw_stream st;
-	char *in;
-	char *out;                  /* bytes the kernel did not take yet */
-	size_t out_len, out_cap;
-	uint64_t last_ms;
-};
-
-struct post { void (*fn)(struct sw_worker *, void *); void *arg; };
-
-struct sw_worker {
-	struct sw_server *srv;
-	unsigned index;
-	pthread_t thread;
-	int ep, wake;
-	int *udp, *lsn;             /* per listen address, -1 when not that transport */
-	struct conn **conns;        /* slots */
-	unsigned nslots, nconns;
-	uint32_t generation;
-	void *data;
-	pthread_mutex_t lock;       /* guards the post queue */
-	struct post *posts;
-	size_t nposts, cap_posts;
-	bool own_posts;             /* the worker posted to itself: run them before sleeping */
-	/* recvmmsg buffers */
-	struct mmsghdr msgs[BATCH];
-	struct iovec iov[BATCH];
-	struct sockaddr_storage from[BATCH];
-	char *rbuf;
-	/* UDP responses gathered for one sendmmsg per batch (one socket) */
-	struct mmsghdr out[BATCH];
-	struct iovec out_iov[BATCH];
-	struct sockaddr_storage out_to[BATCH];
-	char obuf[OUTBOX_BYTES];
-	size_t nout, out_used;
-	int out_fd;
-	struct sw_server_stats stats;
-	uint64_t last_idle_scan;
-};
-
-struct sw_server {
-	struct sw_server_cfg cfg;
-	struct sw_listen listen[32];
-	sw_message_fn on_message;
-	sw_tick_fn on_tick;
-	sw_idle_fn on_idle;
-	void *app;
-	unsigned nworkers;
-	struct sw_worker *w;
-	atomic_int stopping;        /* lock-free: set from a signal handler */
-};
-
-static uint64_t now_ms(void)
+uint64_t sw__now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -211,9 +150,8 @@ int sw_server_new(struct sw_server **out, const struct sw_server_cfg *cfg, sw_me
 }
 
 static void run_posts(struct sw_worker *w, bool woken);
-static void outbox_flush(struct sw_worker *w);
 
-static void conn_close(struct sw_worker *w, struct conn *c)
+void sw__conn_close(struct sw_worker *w, struct conn *c)
 {
 	unsigned slot = (unsigned)(c->id & 0xffffffffu);
 	epoll_ctl(w->ep, EPOLL_CTL_DEL, c->fd, NULL);
@@ -236,7 +174,7 @@ void sw_server_free(struct sw_server *s)
 			run_posts(w, true); /* completions posted after the workers stopped */
 		for (unsigned k = 0; w->conns && k < w->nslots; k++)
 			if (w->conns[k])
-				conn_close(w, w->conns[k]);
+				sw__conn_close(w, w->conns[k]);
 		worker_close_fds(w, s->cfg.nlisten);
 		free(w->udp);
 		free(w->lsn);
@@ -281,7 +219,7 @@ static void on_udp(struct sw_worker *w, unsigned li)
 			memcpy(&p.addr, &w->from[k], p.addrlen);
 			s->on_message(s->app, w, &p, w->iov[k].iov_base, len);
 		}
-		outbox_flush(w);
+		sw__outbox_flush(w);
 		if (n < BATCH)
 			return;
 	}
@@ -314,7 +252,7 @@ static void on_accept(struct sw_worker *w, unsigned li)
 		c->addrlen = al;
 		c->in = in;
 		sw_stream_init(&c->st, in, s->cfg.max_message);
-		c->last_ms = now_ms();
+		c->last_ms = sw__now_ms();
 		if (add_fd(w, fd, EPOLLIN | EPOLLRDHUP, EV(EV_CONN, slot))) {
 			free(in);
 			free(c);
@@ -327,7 +265,7 @@ static void on_accept(struct sw_worker *w, unsigned li)
 	}
 }
 
-static int conn_write(struct sw_worker *w, struct conn *c, const char *buf, size_t len)
+int sw__conn_write(struct sw_worker *w, struct conn *c, const char *buf, size_t len)
 {
 	if (c->out_len == 0) {
 		ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -363,7 +301,7 @@ static void conn_flush(struct sw_worker *w, struct conn *c)
 {
 	ssize_t n = send(c->fd, c->out, c->out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
 	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-		conn_close(w, c);
+		sw__conn_close(w, c);
 		return;
 	}
 	if (n > 0) {
@@ -396,17 +334,17 @@ static void on_conn(struct sw_worker *w, unsigned slot, uint32_t events)
 		char *dst = sw_stream_space(&c->st, &room);
 		ssize_t n = room ? recv(c->fd, dst, room, MSG_DONTWAIT) : 0;
 		if (n == 0 && room) {
-			conn_close(w, c);
+			sw__conn_close(w, c);
 			return;
 		}
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return;
-			conn_close(w, c);
+			sw__conn_close(w, c);
 			return;
 		}
 		sw_stream_added(&c->st, (size_t)n);
-		c->last_ms = now_ms();
+		c->last_ms = sw__now_ms();
 		const char *msg;
 		size_t len;
 		int rc;
@@ -421,7 +359,7 @@ static void on_conn(struct sw_worker *w, unsigned slot, uint32_t events)
 		}
 		if (c->st.pings) { /* RFC 5626: answer a double-CRLF ping with a CRLF pong */
 			c->st.pings = 0;
-			conn_write(w, c, "\r\n", 2);
+			sw__conn_write(w, c, "\r\n", 2);
 		}
 		if (rc < 0) { /* garbage or a message over the cap: the stream is lost */
 			w->stats.framing_errors++;
@@ -436,14 +374,14 @@ static void on_conn(struct sw_worker *w, unsigned slot, uint32_t events)
 				if (!w->conns[slot])
 					return;
 			}
-			conn_close(w, c);
+			sw__conn_close(w, c);
 			return;
 		}
 	}
 }
 
 /* The worker running on this thread, if any. */
-static __thread struct sw_worker *self;
+__thread struct sw_worker *sw__self;
 
 static void run_posts(struct sw_worker *w, bool woken)
 {
@@ -460,7 +398,7 @@ static void run_posts(struct sw_worker *w, bool woken)
 	for (size_t i = 0; i < n; i++)
 		list[i].fn(w, list[i].arg);
 	free(list);
-	outbox_flush(w);
+	sw__outbox_flush(w);
 }
 
 int sw_worker_post(struct sw_worker *w, void (*fn)(struct sw_worker *, void *), void *arg)
@@ -480,78 +418,14 @@ int sw_worker_post(struct sw_worker *w, void (*fn)(struct sw_worker *, void *), 
 	/* one wake-up per batch: the worker drains the whole queue; none when
 	 * the worker posts to itself (it runs its posts before it sleeps) */
 	bool first = w->nposts == 1;
-	if (w == self)
+	if (w == sw__self)
 		w->own_posts = true;
 	pthread_mutex_unlock(&w->lock);
-	if (first && w != self) {
+	if (first && w != sw__self) {
 		uint64_t one = 1;
 		ssize_t r = write(w->wake, &one, sizeof(one));
 		(void)r;
 	}
-	return 0;
-}
-
-/* Sends the gathered UDP responses: one sendmmsg for the lot (a datagram
- * that fails is counted and skipped). */
-static void outbox_flush(struct sw_worker *w)
-{
-	size_t i = 0;
-	while (i < w->nout) {
-		int n = sendmmsg(w->out_fd, w->out + i, (unsigned)(w->nout - i), MSG_DONTWAIT);
-		if (n > 0) {
-			w->stats.sent += (uint64_t)n;
-			i += (size_t)n;
-		} else if (n < 0 && errno == EINTR) {
-			continue;
-		} else {
-			w->stats.send_errors++;
-			i++;
-		}
-	}
-	w->nout = w->out_used = 0;
-}
-
-static void outbox_add(struct sw_worker *w, const struct sw_peer *to, const char *buf, size_t len)
-{
-	if (w->nout && (w->nout == BATCH || w->out_fd != to->fd || w->out_used + len > OUTBOX_BYTES))
-		outbox_flush(w);
-	size_t k = w->nout++;
-	char *dst = w->obuf + w->out_used;
-	memcpy(dst, buf, len);
-	w->out_used += len;
-	w->out_fd = to->fd;
-	memcpy(&w->out_to[k], &to->addr, to->addrlen);
-	w->out_iov[k] = (struct iovec){ dst, len };
-	w->out[k].msg_hdr = (struct msghdr){ .msg_name = &w->out_to[k], .msg_namelen = to->addrlen,
-					     .msg_iov = &w->out_iov[k], .msg_iovlen = 1 };
-}
-
-int sw_worker_send(struct sw_worker *w, const struct sw_peer *to, const char *buf, size_t len)
-{
-	if (to->tp == SW_TP_UDP) {
-		if (len <= OUTBOX_BYTES) {
-			outbox_add(w, to, buf, len);
-			return 0;
-		}
-		ssize_t n = sendto(to->fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)&to->addr, to->addrlen);
-		if (n < 0) {
-			w->stats.send_errors++;
-			return SW_EIO;
-		}
-		w->stats.sent++;
-		return 0;
-	}
-	unsigned slot = (unsigned)(to->conn_id & 0xffffffffu);
-	struct conn *c = slot < w->nslots ? w->conns[slot] : NULL;
-	if (!c || c->id != to->conn_id)
-		return SW_ENOTFOUND; /* the connection is gone; RFC 3261 §18.2.2 would open one */
-	int rc = conn_write(w, c, buf, len);
-	if (rc) {
-		w->stats.send_errors++;
-		conn_close(w, c);
-		return rc;
-	}
-	w->stats.sent++;
 	return 0;
 }
 
@@ -560,7 +434,7 @@ static void idle_scan(struct sw_worker *w, uint64_t now)
 	uint64_t limit = (uint64_t)w->srv->cfg.tcp_idle_timeout * 1000u;
 	for (unsigned k = 0; k < w->nslots; k++)
 		if (w->conns[k] && now - w->conns[k]->last_ms > limit)
-			conn_close(w, w->conns[k]);
+			sw__conn_close(w, w->conns[k]);
 }
 
 static void *worker_main(void *arg)
@@ -568,8 +442,8 @@ static void *worker_main(void *arg)
 	struct sw_worker *w = arg;
 	struct sw_server *s = w->srv;
 	struct epoll_event evs[64];
-	uint64_t next_tick = now_ms();
-	self = w;
+	uint64_t next_tick = sw__now_ms();
+	sw__self = w;
 	while (!atomic_load_explicit(&s->stopping, memory_order_relaxed)) {
 		int n = epoll_wait(w->ep, evs, 64, 100);
 		for (int i = 0; i < n; i++) {
@@ -584,12 +458,12 @@ static void *worker_main(void *arg)
 			else if (kind == EV_WAKE)
 				run_posts(w, true);
 		}
-		uint64_t now = now_ms();
+		uint64_t now = sw__now_ms();
 		if (now >= next_tick) {
 			next_tick = now + 100;
 			if (s->on_tick)
 				s->on_tick(s->app, w, now);
-			outbox_flush(w);
+			sw__outbox_flush(w);
 			if (now - w->last_idle_scan >= 1000) {
 				w->last_idle_scan = now;
 				idle_scan(w, now);
