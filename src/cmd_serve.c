@@ -22,7 +22,9 @@ static const char usage_text[] =
 	"                       [--db PATH] [--domain DOMAIN]... [--min-expires N]\n"
 	"                       [--max-expires N] [--workers N] [--check-config]\n"
 	"\n"
-	"Runs the authenticating SIP registrar. Flags override the config file\n"
+	"Runs the authenticating SIP registrar and proxy: phones register, and\n"
+	"calls and other requests between them are challenged (407) and\n"
+	"forwarded to the callee's registered devices. Flags override the config file\n"
 	"(see sipwarden.conf(5)); a --listen or --domain flag replaces the list.\n"
 	"Default: UDP and TCP on 127.0.0.1:5060, database ./var/sipwarden.db.\n"
 	"One log line per authentication decision goes to standard output (JSON\n"
@@ -32,7 +34,9 @@ static const char usage_text[] =
 	"\n"
 	"SIGINT/SIGTERM stop cleanly (queued writes are committed and answered);\n"
 	"SIGHUP re-reads the configuration: the expires limits, max_contacts and\n"
-	"allow_register_others change at once, the rest after a restart.\n"
+	"allow_register_others and the [proxy] settings change at once, the rest\n"
+	"after a restart. `sipwarden calls` lists the calls in progress and the\n"
+	"last ones ended.\n"
 	"\n"
 	"exit codes: 0 stopped cleanly (or the configuration is valid), 1 could not\n"
 	"start (or the configuration is invalid, with the reason), 2 usage error.\n";
@@ -56,6 +60,7 @@ struct housekeeper {
 	int argc;
 	char **argv;
 	const struct sw_config *running;
+	char calls_path[SW_CONFIG_PATH_MAX + 16]; /* "" for a memory: store */
 };
 
 static void reload(struct housekeeper *h)
@@ -85,6 +90,8 @@ static void *housekeeping(void *arg)
 		if (atomic_exchange(&reload_requested, 0))
 			reload(h);
 		sw_registrar_housekeeping(h->reg, (int64_t)time(NULL));
+		if (h->calls_path[0])
+			sw_registrar_calls_snapshot(h->reg, h->calls_path);
 		for (int i = 0; i < 10 && !atomic_load(&h->stop); i++) {
 			usleep(100000);
 			sw_registrar_flush_log(h->reg);
@@ -157,6 +164,9 @@ static void registrar_settings(const struct sw_config *cfg, struct sw_registrar_
 	rc->default_expires = cfg->default_expires;
 	rc->max_contacts = cfg->max_contacts;
 	rc->allow_register_others = cfg->allow_register_others;
+	rc->accept_foreign_callers = cfg->accept_foreign_callers;
+	rc->reveal_unknown_callee = cfg->reveal_unknown_callee;
+	rc->timer_c = cfg->timer_c;
 }
 
 static void on_hup(int sig)
@@ -258,7 +268,7 @@ int cmd_serve(int argc, char **argv)
 	if (!rc) {
 		rws = calloc(sw_server_workers(srv), sizeof(*rws));
 		for (unsigned i = 0; !rc && i < sw_server_workers(srv); i++) {
-			rc = rws ? sw_registrar_worker_new(reg, &rws[i]) : SW_ENOMEM;
+			rc = rws ? sw_registrar_worker_new(reg, i, &rws[i]) : SW_ENOMEM;
 			if (!rc)
 				sw_worker_set_data(srv, i, rws[i]);
 		}
@@ -292,6 +302,8 @@ int cmd_serve(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	struct housekeeper hk = { .reg = reg, .argc = argc, .argv = argv, .running = &cfg };
+	if (strncmp(spec, "memory:", 7) != 0)
+		snprintf(hk.calls_path, sizeof(hk.calls_path), "%s-calls.json", cfg.db);
 	pthread_t hk_thread;
 	bool hk_started = pthread_create(&hk_thread, NULL, housekeeping, &hk) == 0;
 	if (hk_started)

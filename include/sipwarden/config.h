@@ -47,6 +47,11 @@ struct sw_config {
 	unsigned max_contacts;       /* per AOR, default 10 */
 	bool allow_register_others;  /* may register other AORs of its domain; default no */
 
+	/* [proxy] */
+	bool accept_foreign_callers; /* from other domains to our users, unchallenged; default yes */
+	bool reveal_unknown_callee;  /* 404 for a callee who does not exist; default no (480) */
+	uint32_t timer_c;            /* seconds a ringing branch may last, default 180 */
+
 	/* [auth] */
 	enum sw_digest_alg algorithms[SW_ALG__COUNT]; /* offered, in order */
 	unsigned nalgorithms;        /* default MD5, SHA-256 */

@@ -21,6 +21,7 @@ struct sw_loc_binding {
 	uint32_t cseq;
 	int64_t expires;       /* absolute unix seconds */
 	uint16_t q;            /* thousandths */
+	const char *flow;      /* where the REGISTER came from (sw_flow_format), "" if unknown */
 };
 
 /* The index keeps a hash of the Call-ID (8 bytes instead of the string):
@@ -51,6 +52,10 @@ struct sw_registrar_cfg {
 	uint32_t min_expires, max_expires, default_expires;
 	unsigned max_contacts;
 	bool allow_register_others;
+	/* the proxy */
+	bool accept_foreign_callers;  /* requests from other domains to our users, unchallenged */
+	bool reveal_unknown_callee;   /* 404 instead of 480 for a callee who does not exist */
+	uint32_t timer_c;             /* seconds a ringing branch may last (Timer C) */
 	struct sw_auth_cfg auth;     /* realm is set per domain */
 	const char *server_name;     /* Server header */
 	bool log_json;               /* one JSON line per auth decision, else text */
@@ -71,7 +76,7 @@ void sw_registrar_reconfigure(struct sw_registrar *r, const struct sw_registrar_
 
 /* Per-worker state (verifiers, transaction table, buffers). */
 struct sw_registrar_worker;
-int sw_registrar_worker_new(struct sw_registrar *r, struct sw_registrar_worker **out);
+int sw_registrar_worker_new(struct sw_registrar *r, unsigned index, struct sw_registrar_worker **out);
 void sw_registrar_worker_free(struct sw_registrar_worker *rw);
 
 /* The server callbacks: app is the struct sw_registrar, and each worker's
@@ -87,6 +92,10 @@ void sw_registrar_on_idle(void *app, struct sw_worker *w);
 /* Once a second from any one thread: expires bindings in the index and the
  * store. */
 void sw_registrar_housekeeping(struct sw_registrar *r, int64_t now);
+
+/* Writes the recent calls (JSON) to path when they changed since the last
+ * call; `sipwarden calls` reads it. Any one thread, about once a second. */
+int sw_registrar_calls_snapshot(struct sw_registrar *r, const char *path);
 
 /* Writes out buffered log lines; call it often (e.g. every 100 ms): the
  * decision log is not flushed line by line, to spare a write per request. */

@@ -92,6 +92,15 @@ void sw_worker_flow_of(const struct sw_worker *w, const struct sw_peer *p, struc
  * (fail may be NULL). */
 int sw_worker_send_flow(struct sw_worker *w, const struct sw_flow *f, const char *buf, size_t len,
 			void (*fail)(struct sw_worker *w, void *arg), void *arg);
+/* A flow as text, for a binding's received field: "udp 127.0.0.1 5071 l0",
+ * "tcp 127.0.0.1 40312 l1 w0 c4294967297 b1a2b3c4" (b: the server run that
+ * made the connection). Returns out. */
+const char *sw_flow_format(const struct sw_flow *f, uint32_t boot, char *out, size_t cap);
+/* Parses sw_flow_format's text; a TCP connection of another server run
+ * (boot) gets conn_id 0. 0 or SW_EPARSE. */
+int sw_flow_parse(const char *s, uint32_t boot, struct sw_flow *f);
+/* This server run's random identifier. */
+uint32_t sw_worker_boot(const struct sw_worker *w);
 /* The listen addresses (index as in sw_flow.listen). */
 const struct sw_listen *sw_worker_listens(const struct sw_worker *w, unsigned *n);
 /* Another worker of the same server (NULL when index is out of range). */

@@ -28,6 +28,8 @@ const char *sw_sockaddr_format(const struct sockaddr *sa, char *out, size_t cap)
 /* Host part only, IPv6 without brackets ("2001:db8::1"). */
 const char *sw_sockaddr_host(const struct sockaddr *sa, char *out, size_t cap);
 int sw_sockaddr_port(const struct sockaddr *sa);
+/* A numeric IPv4 or IPv6 address (no brackets) and port. 0 or SW_EINVAL. */
+int sw_sockaddr_from(const char *host, int port, struct sockaddr_storage *out, socklen_t *len);
 /* Same address and port. */
 bool sw_sockaddr_equal(const struct sockaddr *a, const struct sockaddr *b);
 

@@ -21,6 +21,9 @@ struct sw_txn_key {
 /* Builds the key of a request; SW_EPARSE when it has no usable Via/CSeq,
  * SW_ETOOBIG when the identifying fields exceed SW_TXN_KEY_MAX. */
 int sw_txn_key_make(const struct sw_msg *req, struct sw_txn_key *key);
+/* The same with another method in the key: a CANCEL's key as_method
+ * "INVITE" is the key of the INVITE it cancels (§9.2). */
+int sw_txn_key_make_as(const struct sw_msg *req, sw_str as_method, struct sw_txn_key *key);
 
 struct sw_txn_table;
 

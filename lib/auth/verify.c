@@ -126,6 +126,20 @@ static enum sw_cause finish(const struct sw_verifier *v, struct sw_verify_result
 	return c;
 }
 
+static bool is_ipv4(sw_str h)
+{
+	unsigned dots = 0;
+	if (!h.len)
+		return false;
+	for (size_t i = 0; i < h.len; i++) {
+		if (h.p[i] == '.')
+			dots++;
+		else if (h.p[i] < '0' || h.p[i] > '9')
+			return false;
+	}
+	return dots == 3;
+}
+
 static bool nc_parse(sw_str s, uint32_t *out)
 {
 	if (!sw__is_hex(s, 8))
@@ -214,14 +228,19 @@ enum sw_cause sw_auth_verify_parts(struct sw_verifier *v, const struct sw_verify
 		return finish(v, res, SW_CAUSE_MALFORMED_AUTHORIZATION,
 			      "the response is not a hex digest of the algorithm's length");
 
-	/* digest uri vs Request-URI, compared as RFC 3261 URIs */
+	/* digest uri vs Request-URI, compared as RFC 3261 URIs. A uri naming the
+	 * same host, our realm or an address (sipp's default is the server's
+	 * address; Kamailio, Asterisk and FreeSWITCH accept it) is accepted and
+	 * noted: the response still covers it, and the nonce binds the rest. */
+	bool uri_noted = false;
 	if (in->ruri.p) {
 		struct sw_uri du, ru;
-		bool same;
-		if (!sw_uri_parse(&du, uri, NULL) && !sw_uri_parse(&ru, in->ruri, NULL))
-			same = sw_uri_equal(&du, &ru);
-		else
-			same = sw_str_eq_str(uri, in->ruri);
+		bool same, parsed = !sw_uri_parse(&du, uri, NULL) && !sw_uri_parse(&ru, in->ruri, NULL);
+		same = parsed ? sw_uri_equal(&du, &ru) : sw_str_eq_str(uri, in->ruri);
+		if (!same && parsed && (du.scheme == SW_URI_SIP || du.scheme == SW_URI_SIPS) &&
+		    (sw_str_ieq_str(du.host, ru.host) || sw_str_ieq_str(du.host, realm) || du.host_ipv6 ||
+		     is_ipv4(du.host)))
+			same = uri_noted = true;
 		if (!same)
 			return finish(v, res, SW_CAUSE_URI_MISMATCH, "the digest uri differs from the Request-URI");
 	}
@@ -285,7 +304,10 @@ enum sw_cause sw_auth_verify_parts(struct sw_verifier *v, const struct sw_verify
 				      ? "this one-time nonce was already used"
 				      : "the nonce count did not increase");
 	}
-	return finish(v, res, SW_CAUSE_OK, "authenticated");
+	return finish(v, res, SW_CAUSE_OK,
+		      uri_noted ? "authenticated; the digest uri names the server, not the Request-URI (accepted, as "
+				  "Kamailio, Asterisk and FreeSWITCH do)"
+				: "authenticated");
 }
 
 /* Parses one credentials header; true when it is Digest for our realm. */

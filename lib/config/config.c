@@ -25,6 +25,9 @@ const struct sw__ckey sw__config_keys[] = {
 	{ "registrar", "default_expires", SW__CK_UINT, F(default_expires), 1, WEEK },
 	{ "registrar", "max_contacts", SW__CK_UINT, F(max_contacts), 1, 1000 },
 	{ "registrar", "allow_register_others", SW__CK_BOOL, F(allow_register_others), 0, 0 },
+	{ "proxy", "accept_foreign_callers", SW__CK_BOOL, F(accept_foreign_callers), 0, 0 },
+	{ "proxy", "reveal_unknown_callee", SW__CK_BOOL, F(reveal_unknown_callee), 0, 0 },
+	{ "proxy", "timer_c", SW__CK_UINT, F(timer_c), 1, 3600 },
 	{ "auth", "algorithms", SW__CK_ALGS, F(algorithms), 0, 0 },
 	{ "auth", "qop", SW__CK_QOP, F(qop_mask), 0, 0 },
 	{ "auth", "allow_no_qop", SW__CK_BOOL, F(allow_no_qop), 0, 0 },
@@ -44,7 +47,7 @@ const size_t sw__config_nkeys = sizeof(sw__config_keys) / sizeof(sw__config_keys
 _Static_assert(sizeof(sw__config_keys) / sizeof(sw__config_keys[0]) <= SW__CONFIG_KEYS_MAX,
 	       "raise SW__CONFIG_KEYS_MAX");
 
-const char *const sw__config_sections[] = { "server", "registrar", "auth", "store", "tcp", "tls", "log" };
+const char *const sw__config_sections[] = { "server", "registrar", "proxy", "auth", "store", "tcp", "tls", "log" };
 const size_t sw__config_nsections = sizeof(sw__config_sections) / sizeof(sw__config_sections[0]);
 
 void sw_config_defaults(struct sw_config *c, const char *version)
@@ -63,6 +66,8 @@ void sw_config_defaults(struct sw_config *c, const char *version)
 	c->max_expires = 3600;
 	c->default_expires = 3600;
 	c->max_contacts = 10;
+	c->accept_foreign_callers = true; /* calls from trunks arrive, as with Kamailio's stock config */
+	c->timer_c = 180;
 	/* MD5 alone by default: baresip 1.0 (Debian 12) gives up when a second
 	 * challenge offers SHA-256; add it in the file for RFC 8760 clients */
 	c->algorithms[0] = SW_ALG_MD5;

@@ -16,7 +16,7 @@ struct bind {
 	uint64_t cid_q;        /* Call-ID hash (low 48 bits) | q << 48 */
 	uint32_t expires;      /* unix seconds (to 2106) */
 	uint32_t cseq;
-	char contact[];        /* at offset 24: a phone's binding fits a 64-byte malloc chunk */
+	char contact[];        /* at offset 24, then the flow (sw_flow_format) */
 };
 
 #define CID_MASK ((1ull << 48) - 1)
@@ -171,14 +171,15 @@ static int put(struct shard *s, struct aor **slot, const struct sw_binding *b)
 		*slot = a;
 		s->aors++;
 	}
-	size_t cl = strlen(b->contact);
-	struct bind *nb = malloc(sizeof(*nb) + cl + 1);
+	size_t cl = strlen(b->contact), fl = strlen(b->received);
+	struct bind *nb = malloc(sizeof(*nb) + cl + 1 + fl + 1);
 	if (!nb)
 		return SW_ENOMEM;
 	uint64_t cid = sw_location_call_id_hash(b->call_id, strlen(b->call_id)); /* 48 bits */
 	*nb = (struct bind){ .cid_q = cid | (uint64_t)b->q << 48, .cseq = b->cseq,
 			     .expires = b->expires < 0 ? 0 : b->expires > UINT32_MAX ? UINT32_MAX : (uint32_t)b->expires };
 	memcpy(nb->contact, b->contact, cl + 1);
+	memcpy(nb->contact + cl + 1, b->received, fl + 1); /* the flow, after the contact */
 	struct bind **old = find_contact(a, b->contact);
 	if (old) { /* replace in place: the order of an AOR's bindings stays */
 		nb->next = (*old)->next;
@@ -248,7 +249,8 @@ unsigned sw_location_visit(struct sw_location *l, const char *aor, int64_t now,
 			if ((int64_t)b->expires <= now)
 				continue;
 			struct sw_loc_binding v = { b->contact, b->cid_q & CID_MASK, b->cseq, b->expires,
-						    (uint16_t)(b->cid_q >> 48) };
+						    (uint16_t)(b->cid_q >> 48),
+						    b->contact + strlen(b->contact) + 1 };
 			if (fn)
 				fn(arg, &v);
 			n++;

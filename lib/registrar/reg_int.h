@@ -8,6 +8,9 @@
 #include "sipwarden/registrar.h"
 #include "sipwarden/txn.h"
 
+/* What this server does (RFC 3261 §8.2.1, §11) */
+#define SW_ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, INFO, UPDATE, PRACK, SUBSCRIBE, NOTIFY, REFER, PUBLISH, REGISTER"
+
 #define SW_REG_MAX_OPS 32u       /* contacts in one REGISTER */
 #define SW_REG_MAX_EXISTING 64u  /* bindings of one AOR considered */
 
@@ -35,6 +38,11 @@ struct sw_registrar {
 	/* what a reload may change while workers run */
 	_Atomic uint32_t min_expires, max_expires, default_expires, max_contacts;
 	_Atomic bool allow_register_others;
+	/* the proxy's settings (reload: at once) */
+	_Atomic bool accept_foreign_callers, reveal_unknown_callee;
+	_Atomic uint32_t timer_c_ms;
+	_Atomic uint64_t calls_answered;
+	struct sw_calls *calls;       /* recent calls (proxy/calls.c) */
 	_Atomic uint64_t requests, responses_dropped, parse_errors, retransmissions,
 		registrations_ok, challenges, refusals, store_errors;
 };
@@ -43,6 +51,7 @@ struct sw_registrar_worker {
 	struct sw_registrar *r;
 	struct sw_verifier *ver[SW_REGISTRAR_MAX_DOMAINS];
 	struct sw_txn_table *txn;
+	struct sw_proxy_worker *pw;   /* the proxy's state on this worker */
 	uint64_t rng;                 /* xorshift state for tags */
 	/* what the credential lookup of the current request found */
 	bool cred_found, cred_disabled;

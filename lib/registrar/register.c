@@ -219,6 +219,9 @@ static void fill_binding(struct sw_req *q, struct sw_binding *b, const char *aor
 	sw_sockaddr_host((const struct sockaddr *)&q->from->addr, b->source_addr, sizeof(b->source_addr));
 	b->source_port = (uint16_t)sw_sockaddr_port((const struct sockaddr *)&q->from->addr);
 	snprintf(b->transport, sizeof(b->transport), "%s", q->from->tp == SW_TP_UDP ? "udp" : "tcp");
+	struct sw_flow flow; /* how the proxy reaches this phone: where it registered from */
+	sw_worker_flow_of(q->w, q->from, &flow);
+	sw_flow_format(&flow, sw_worker_boot(q->w), b->received, sizeof(b->received));
 	const struct sw_hdr *ua = sw_msg_hdr(q->m, SW_HDR_USER_AGENT);
 	if (ua)
 		SW_STORE_SET(b->user_agent, ua->value);

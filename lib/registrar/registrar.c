@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <time.h>
 #include "reg_int.h"
+#include "proxy/proxy.h"
 
 int sw_registrar_new(struct sw_registrar **out, const struct sw_registrar_cfg *cfg, struct sw_store *st,
 		     const struct sw_secret *secret, char *why, size_t why_cap)
@@ -33,6 +34,8 @@ int sw_registrar_new(struct sw_registrar **out, const struct sw_registrar_cfg *c
 	if (!rc)
 		rc = sw_location_new(&r->loc);
 	if (!rc)
+		rc = sw_calls_new(&r->calls);
+	if (!rc)
 		rc = sw_credcache_new(&r->creds, st);
 	if (!rc)
 		rc = sw_location_load(r->loc, st, (int64_t)time(NULL));
@@ -52,6 +55,9 @@ void sw_registrar_reconfigure(struct sw_registrar *r, const struct sw_registrar_
 	r->default_expires = cfg->default_expires;
 	r->max_contacts = cfg->max_contacts;
 	r->allow_register_others = cfg->allow_register_others;
+	r->accept_foreign_callers = cfg->accept_foreign_callers;
+	r->reveal_unknown_callee = cfg->reveal_unknown_callee;
+	r->timer_c_ms = (cfg->timer_c ? cfg->timer_c : 180u) * 1000u;
 }
 
 void sw_registrar_free(struct sw_registrar *r)
@@ -60,6 +66,7 @@ void sw_registrar_free(struct sw_registrar *r)
 		return;
 	sw_nc_tracker_destroy(&r->nc);
 	sw_location_free(r->loc);
+	sw_calls_free(r->calls);
 	sw_credcache_free(r->creds);
 	pthread_mutex_destroy(&r->log_lock);
 	free(r);
@@ -107,7 +114,7 @@ void sw__creds(struct sw_registrar_worker *rw, struct sw_cred_source *out)
 	out->arg = rw;
 }
 
-int sw_registrar_worker_new(struct sw_registrar *r, struct sw_registrar_worker **out)
+int sw_registrar_worker_new(struct sw_registrar *r, unsigned index, struct sw_registrar_worker **out)
 {
 	struct sw_registrar_worker *rw = calloc(1, sizeof(*rw));
 	if (!rw)
@@ -119,6 +126,8 @@ int sw_registrar_worker_new(struct sw_registrar *r, struct sw_registrar_worker *
 		ac.realm = r->domains[i];
 		rc = sw_verifier_new(&rw->ver[i], &ac, r->secret, &r->nc);
 	}
+	if (!rc)
+		rc = sw__proxy_worker_new(rw, index, &rw->pw);
 	if (!rc && getrandom(&rw->rng, sizeof(rw->rng), 0) != sizeof(rw->rng))
 		rc = SW_EIO;
 	rw->rng |= 1;
@@ -137,6 +146,7 @@ void sw_registrar_worker_free(struct sw_registrar_worker *rw)
 	for (unsigned i = 0; i < SW_REGISTRAR_MAX_DOMAINS; i++)
 		sw_verifier_free(rw->ver[i]);
 	sw_txn_table_free(rw->txn);
+	sw__proxy_worker_free(rw->pw);
 	sw__pending_cache_free(rw);
 	free(rw);
 }
@@ -210,7 +220,7 @@ void sw__reply_simple(struct sw_req *q, unsigned status, const char *reason)
 	if (sw__reply_start(q, &b, status, reason))
 		return;
 	if (status == 405) /* RFC 3261 §8.2.1 */
-		sw_print_header(&b, "Allow", SW_STR_LIT("REGISTER, OPTIONS"));
+		sw_print_header(&b, "Allow", SW_STR_LIT(SW_ALLOW));
 	sw_print_end(&b, SW_STR_NULL);
 	sw__reply_send(q, &b);
 }
@@ -220,7 +230,7 @@ static void options(struct sw_req *q)
 	struct sw_buf b;
 	if (sw__reply_start(q, &b, 200, NULL))
 		return;
-	sw_print_header(&b, "Allow", SW_STR_LIT("REGISTER, OPTIONS"));
+	sw_print_header(&b, "Allow", SW_STR_LIT(SW_ALLOW));
 	sw_print_header(&b, "Accept", SW_STR_LIT("application/sdp"));
 	sw_print_header(&b, "Supported", SW_STR_LIT("path"));
 	sw_print_end(&b, SW_STR_NULL);
@@ -270,6 +280,14 @@ static void reject(struct sw_req *q, const struct sw_perr *err)
 	sw__reply_send(q, &b);
 }
 
+/* An OPTIONS for the server itself (no user part): answered here, not
+ * forwarded. */
+static bool to_server(const struct sw_msg *m)
+{
+	struct sw_uri u;
+	return m->method_id == SW_METHOD_OPTIONS && sw_msg_ruri(m, &u, NULL) == 0 && !u.user.len;
+}
+
 static uint64_t mono_ms(void)
 {
 	struct timespec ts;
@@ -301,7 +319,12 @@ void sw_registrar_on_message(void *app, struct sw_worker *w, const struct sw_pee
 	}
 	int rc = sw_msg_parse(m, buf, len, NULL, &err);
 	if (rc == 0 && !m->is_request) {
-		r->responses_dropped++; /* a registrar sends no requests: nothing to match */
+		/* responses belong to the proxy's client transactions; a malformed
+		 * one is dropped and counted, never forwarded */
+		if (sw_msg_check(m, &err) == 0)
+			sw__proxy_response(rw, w, m, q.now_ms);
+		else
+			r->responses_dropped++;
 		return;
 	}
 	if (rc == 0)
@@ -310,6 +333,15 @@ void sw_registrar_on_message(void *app, struct sw_worker *w, const struct sw_pee
 		if (m->len == 0 && m->version.p)
 			m->len = len; /* framing failed after the start line: headers are usable */
 		reject(&q, &err);
+		return;
+	}
+	if (m->method_id != SW_METHOD_REGISTER && !to_server(m)) {
+		struct sw_uri u;
+		if (sw_msg_ruri(m, &u, NULL) == 0 && u.scheme != SW_URI_SIP && u.scheme != SW_URI_SIPS) {
+			sw__reply_simple(&q, 416, NULL);
+			return;
+		}
+		sw__proxy_request(&q); /* everything but REGISTER and OPTIONS to the server */
 		return;
 	}
 	if (sw_txn_key_make(m, &q.key) == 0) {
@@ -343,13 +375,6 @@ void sw_registrar_on_message(void *app, struct sw_worker *w, const struct sw_pee
 	case SW_METHOD_OPTIONS:
 		options(&q);
 		break;
-	case SW_METHOD_ACK:
-		if (q.has_key)
-			sw_txn_forget(rw->txn, &q.key);
-		break; /* ACK is never answered */
-	case SW_METHOD_CANCEL:
-		sw__reply_simple(&q, 481, NULL);
-		break;
 	default:
 		sw__reply_simple(&q, 405, NULL);
 		break;
@@ -361,6 +386,7 @@ void sw_registrar_on_tick(void *app, struct sw_worker *w, uint64_t now_ms)
 	(void)app;
 	struct sw_registrar_worker *rw = sw_worker_data(w);
 	sw_txn_expire(rw->txn, now_ms);
+	sw__proxy_tick(rw, w, now_ms);
 }
 
 void sw_registrar_on_idle(void *app, struct sw_worker *w)
@@ -387,4 +413,9 @@ void sw_registrar_stats(struct sw_registrar *r, struct sw_registrar_stats *out)
 	out->challenges = r->challenges;
 	out->refusals = r->refusals;
 	out->store_errors = r->store_errors;
+}
+
+int sw_registrar_calls_snapshot(struct sw_registrar *r, const char *path)
+{
+	return sw_calls_snapshot(r->calls, path);
 }

@@ -2,6 +2,7 @@
  * the worker's connections, and flows (a peer as a binding remembers it)
  * that may belong to another worker. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -152,5 +153,49 @@ int sw_worker_send_flow(struct sw_worker *w, const struct sw_flow *f, const char
 		free(h);
 		return SW_ENOMEM;
 	}
+	return 0;
+}
+
+uint32_t sw_worker_boot(const struct sw_worker *w)
+{
+	return w->srv->boot;
+}
+
+const char *sw_flow_format(const struct sw_flow *f, uint32_t boot, char *out, size_t cap)
+{
+	char host[64];
+	sw_sockaddr_host((const struct sockaddr *)&f->addr, host, sizeof(host));
+	int port = sw_sockaddr_port((const struct sockaddr *)&f->addr);
+	if (f->tp == SW_TP_UDP)
+		snprintf(out, cap, "udp %s %d l%u", host, port, f->listen);
+	else
+		snprintf(out, cap, "%s %s %d l%u w%u c%llu b%08x", f->tp == SW_TP_TCP ? "tcp" : "tls", host, port,
+			 f->listen, f->worker, (unsigned long long)f->conn_id, boot);
+	return out;
+}
+
+int sw_flow_parse(const char *s, uint32_t boot, struct sw_flow *f)
+{
+	char tp[4], host[64];
+	int port;
+	unsigned listen, worker = 0, fboot = 0;
+	unsigned long long conn = 0;
+	int n = sscanf(s, "%3s %63s %d l%u w%u c%llu b%x", tp, host, &port, &listen, &worker, &conn, &fboot);
+	if (n < 4 || port <= 0 || port > 65535 || listen > 0xffff || worker > 0xffff)
+		return SW_EPARSE;
+	memset(f, 0, sizeof(*f));
+	if (!strcmp(tp, "udp"))
+		f->tp = SW_TP_UDP;
+	else if (!strcmp(tp, "tcp") && n == 7)
+		f->tp = SW_TP_TCP;
+	else if (!strcmp(tp, "tls") && n == 7)
+		f->tp = SW_TP_TLS;
+	else
+		return SW_EPARSE;
+	f->listen = (uint16_t)listen;
+	f->worker = (uint16_t)worker;
+	f->conn_id = fboot == boot ? conn : 0;
+	if (sw_sockaddr_from(host, port, &f->addr, &f->addrlen))
+		return SW_EPARSE;
 	return 0;
 }

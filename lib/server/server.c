@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -113,6 +114,8 @@ int sw_server_new(struct sw_server **out, const struct sw_server_cfg *cfg, sw_me
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	s->nworkers = cfg->workers ? cfg->workers : (cpus > 0 ? (unsigned)cpus : 1);
 	s->on_message = on_message;
+	if (getrandom(&s->boot, sizeof(s->boot), 0) != sizeof(s->boot))
+		s->boot = (uint32_t)sw__now_ms();
 	s->on_tick = on_tick;
 	s->app = app;
 	s->w = calloc(s->nworkers, sizeof(*s->w));

@@ -65,6 +65,7 @@ struct sw_server {
 	sw_idle_fn on_idle;
 	void *app;
 	unsigned nworkers;
+	uint32_t boot;              /* random per run: flows of earlier runs are stale */
 	struct sw_worker *w;
 	atomic_int stopping;        /* lock-free: set from a signal handler */
 };

@@ -132,3 +132,24 @@ bool sw_sockaddr_equal(const struct sockaddr *a, const struct sockaddr *b)
 	}
 	return false;
 }
+
+int sw_sockaddr_from(const char *host, int port, struct sockaddr_storage *out, socklen_t *len)
+{
+	struct sockaddr_in *v4 = (struct sockaddr_in *)out;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)out;
+	memset(out, 0, sizeof(*out));
+	if (port < 0 || port > 65535)
+		return SW_EINVAL;
+	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons((uint16_t)port);
+		*len = sizeof(*v4);
+	} else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*v6);
+	} else {
+		return SW_EINVAL;
+	}
+	return 0;
+}

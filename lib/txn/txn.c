@@ -52,13 +52,18 @@ static int key_add(struct sw_txn_key *k, sw_str s)
 
 int sw_txn_key_make(const struct sw_msg *req, struct sw_txn_key *key)
 {
+	return sw_txn_key_make_as(req, SW_STR_NULL, key);
+}
+
+int sw_txn_key_make_as(const struct sw_msg *req, sw_str as_method, struct sw_txn_key *key)
+{
 	struct sw_via v;
 	struct sw_cseq cs;
 	if (!req->is_request || sw_msg_top_via(req, &v, NULL) || sw_msg_cseq(req, &cs, NULL))
 		return SW_EPARSE;
 	key->len = 0;
 	/* ACK belongs to the INVITE transaction it acknowledges (§17.2.3) */
-	sw_str method = cs.method_id == SW_METHOD_ACK ? SW_STR_LIT("INVITE") : cs.method;
+	sw_str method = as_method.p ? as_method : cs.method_id == SW_METHOD_ACK ? SW_STR_LIT("INVITE") : cs.method;
 	int rc;
 	if (v.branch.len > 7 && !memcmp(v.branch.p, "z9hG4bK", 7)) {
 		char port[8];

@@ -1,0 +1,201 @@
+/* The recent calls: a ring of the last SW_CALLS_MAX INVITEs the proxy
+ * forwarded, with their state, final status and cause, shared by the
+ * workers (one lock, taken a few times per call). `sipwarden calls` reads
+ * the snapshot the server writes once a second beside the database
+ * (DB-calls.json, written to a temporary file and renamed). */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "proxy/proxy_int.h"
+
+#define SW_CALLS_MAX 1024u
+
+struct call {
+	int64_t seq;                   /* 0: free */
+	char call_id[128];
+	char caller[SW_STORE_AOR_MAX + 1], callee[SW_STORE_AOR_MAX + 1];
+	char source[64];
+	const char *state;             /* trying, ringing, established, ended, failed, cancelled */
+	unsigned status;
+	const char *cause;             /* a cause id, "" when none */
+	int64_t started_ms, answered_ms, ended_ms;
+};
+
+struct sw_calls {
+	pthread_mutex_t lock;
+	int64_t seq;
+	unsigned changes, written;  /* the snapshot is rewritten when they differ */
+	struct call ring[SW_CALLS_MAX];
+};
+
+int sw_calls_new(struct sw_calls **out)
+{
+	struct sw_calls *c = calloc(1, sizeof(*c));
+	if (!c)
+		return SW_ENOMEM;
+	pthread_mutex_init(&c->lock, NULL);
+	c->written = ~0u;
+	*out = c;
+	return 0;
+}
+
+void sw_calls_free(struct sw_calls *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The record of seq, or NULL when the ring has moved past it. */
+static struct call *find(struct sw_calls *c, int64_t seq)
+{
+	struct call *k = &c->ring[(uint64_t)seq % SW_CALLS_MAX];
+	return k->seq == seq ? k : NULL;
+}
+
+void sw__px_call_begin(struct sw_proxy_worker *pw, struct sw_ptx *t, struct sw_req *q)
+{
+	struct sw_calls *c = pw->rw->r->calls;
+	struct px_ctx *x = t->user;
+	sw_str cid = SW_STR_NULL;
+	sw_msg_call_id(q->m, &cid, NULL);
+	pthread_mutex_lock(&c->lock);
+	struct call *k = &c->ring[(uint64_t)(++c->seq) % SW_CALLS_MAX];
+	memset(k, 0, sizeof(*k));
+	k->seq = x->call_id = c->seq;
+	sw_str_cpy(k->call_id, sizeof(k->call_id), cid);
+	snprintf(k->caller, sizeof(k->caller), "%s", x->caller);
+	snprintf(k->callee, sizeof(k->callee), "%s", x->callee);
+	sw_sockaddr_format((const struct sockaddr *)&q->from->addr, k->source, sizeof(k->source));
+	k->state = "trying";
+	k->cause = "";
+	k->started_ms = wall_ms();
+	c->changes++;
+	pthread_mutex_unlock(&c->lock);
+}
+
+static const char *cause_of(const struct sw_ptx *t, unsigned status)
+{
+	bool failed_transport = false;
+	for (unsigned i = 0; i < t->nbranches; i++)
+		failed_transport |= t->br[i].status == 1;
+	if (status >= 200 && status < 300)
+		return "";
+	if (t->cancelled)
+		return "";
+	if (status == 408 || failed_transport)
+		return "callee-unreachable";
+	return "";
+}
+
+void sw__px_call_update(struct sw_proxy_worker *pw, struct sw_ptx *t, unsigned status, const struct sw_msg *resp)
+{
+	(void)resp;
+	struct sw_calls *c = pw->rw->r->calls;
+	struct px_ctx *x = t->user;
+	pthread_mutex_lock(&c->lock);
+	struct call *k = find(c, x->call_id);
+	if (k) {
+		k->status = status;
+		if (status < 200) {
+			k->state = "ringing";
+		} else if (status < 300) {
+			k->state = "established";
+			k->answered_ms = wall_ms();
+		} else {
+			k->state = t->cancelled || status == 487 ? "cancelled" : "failed";
+			k->cause = cause_of(t, status);
+			k->ended_ms = wall_ms();
+		}
+		c->changes++;
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+void sw__px_call_bye(struct sw_proxy_worker *pw, sw_str call_id)
+{
+	struct sw_calls *c = pw->rw->r->calls;
+	pthread_mutex_lock(&c->lock);
+	for (unsigned i = 0; i < SW_CALLS_MAX; i++) {
+		struct call *k = &c->ring[i];
+		if (k->seq && !k->ended_ms && strlen(k->call_id) == call_id.len &&
+		    !memcmp(k->call_id, call_id.p, call_id.len)) {
+			k->state = "ended";
+			k->ended_ms = wall_ms();
+			c->changes++;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void add_json(struct sw_buf *b, const char *name, const char *v)
+{
+	sw_buf_addf(b, "\"%s\":", name);
+	sw_buf_add_json_str(b, v, strlen(v));
+}
+
+int sw_calls_snapshot(struct sw_calls *c, const char *path)
+{
+	pthread_mutex_lock(&c->lock);
+	if (c->changes == c->written) {
+		pthread_mutex_unlock(&c->lock);
+		return 0;
+	}
+	struct sw_buf b;
+	size_t cap = (size_t)SW_CALLS_MAX * 1400 + 64;
+	char *mem = malloc(cap);
+	if (!mem) {
+		pthread_mutex_unlock(&c->lock);
+		return SW_ENOMEM;
+	}
+	sw_buf_init(&b, mem, cap);
+	sw_buf_adds(&b, "[");
+	bool first = true;
+	/* newest first */
+	for (int64_t s = c->seq; s > 0 && s > c->seq - (int64_t)SW_CALLS_MAX; s--) {
+		const struct call *k = find(c, s);
+		if (!k)
+			continue;
+		sw_buf_adds(&b, first ? "\n" : ",\n");
+		first = false;
+		sw_buf_addc(&b, '{');
+		add_json(&b, "call_id", k->call_id);
+		sw_buf_addc(&b, ',');
+		add_json(&b, "caller", k->caller);
+		sw_buf_addc(&b, ',');
+		add_json(&b, "callee", k->callee);
+		sw_buf_addc(&b, ',');
+		add_json(&b, "source", k->source);
+		sw_buf_addc(&b, ',');
+		add_json(&b, "state", k->state);
+		sw_buf_addf(&b, ",\"status\":%u,", k->status);
+		add_json(&b, "cause", k->cause);
+		sw_buf_addf(&b, ",\"started_ms\":%lld,\"answered_ms\":%lld,\"ended_ms\":%lld}",
+			    (long long)k->started_ms, (long long)k->answered_ms, (long long)k->ended_ms);
+	}
+	sw_buf_adds(&b, "\n]\n");
+	c->written = c->changes;
+	pthread_mutex_unlock(&c->lock);
+	int rc = SW_EIO;
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	FILE *f = b.overflow ? NULL : fopen(tmp, "w");
+	if (f) {
+		bool ok = fwrite(b.p, 1, b.len, f) == b.len;
+		ok &= fclose(f) == 0;
+		if (ok && rename(tmp, path) == 0)
+			rc = 0;
+	}
+	free(mem);
+	return rc;
+}

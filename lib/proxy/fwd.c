@@ -1,0 +1,116 @@
+/* Printing a forwarded request (§16.6): the new Request-URI, our Via on
+ * top, Max-Forwards decremented (70 when absent), our Route values
+ * removed, our Record-Route added to dialog-creating requests, and our own
+ * credentials (Proxy-Authorization for one of our realms) removed, so that
+ * a caller's digest never reaches the callee. Every other header line is
+ * copied as received. */
+#include <stdio.h>
+#include <string.h>
+#include "proxy/proxy_int.h"
+
+static bool our_credentials(struct sw_proxy_worker *pw, const struct sw_hdr *h)
+{
+	struct sw_auth a;
+	if (sw_auth_parse(&a, h->value, NULL) || !a.realm.p)
+		return false;
+	char realm[SW_STORE_DOMAIN_MAX + 1];
+	int n = sw_str_unquote(a.realm, realm, sizeof(realm) - 1);
+	return n >= 0 && sw__px_domain_index(pw, sw_str_from(realm, (size_t)n)) >= 0;
+}
+
+static void copy_line(struct sw_buf *b, const struct sw_hdr *h)
+{
+	sw_buf_add(b, h->name.p, (size_t)(h->value.p + h->value.len - h->name.p));
+	sw_buf_adds(b, "\r\n");
+}
+
+static void record_route(struct sw_proxy_worker *pw, const struct px_fwd *f, struct sw_buf *b)
+{
+	/* two entries: the top one faces the callee and holds the callee's flow,
+	 * the other faces the caller and holds the caller's (RFC 5658 double
+	 * record-routing, always, so each direction finds its flow) */
+	const struct sw_flow *side[2] = { f->to, f->caller };
+	for (unsigned i = 0; i < 2; i++) {
+		char hp[128], tok[PX_TOKEN_MAX];
+		sw__px_hostport(pw, side[i]->listen, hp, sizeof(hp));
+		sw__px_token_make(pw, side[i], tok);
+		sw_buf_addf(b, "Record-Route: <sip:%s@%s;lr%s>\r\n", tok, hp,
+			    side[i]->tp == SW_TP_TCP ? ";transport=tcp" : "");
+	}
+}
+
+int sw__px_print_request(struct sw_proxy_worker *pw, const struct sw_msg *m, const struct px_fwd *f,
+			 struct sw_buf *b)
+{
+	char hp[128];
+	sw__px_hostport(pw, f->to->listen, hp, sizeof(hp));
+	sw_print_request_line(b, m->method, f->ruri);
+	sw_buf_addf(b, "Via: SIP/2.0/%s %s;branch=%s\r\n", f->to->tp == SW_TP_UDP ? "UDP" : "TCP", hp, f->branch);
+	uint32_t mf = 70;
+	bool has_mf = sw_msg_max_forwards(m, &mf, NULL) == 0;
+	if (!has_mf)
+		sw_buf_adds(b, "Max-Forwards: 70\r\n");
+	bool rr_done = !f->record_route;
+	if (!rr_done && m->first[SW_HDR_RECORD_ROUTE] == SW_HDR_NONE) {
+		record_route(pw, f, b);
+		rr_done = true;
+	}
+	unsigned routes = 0;
+	for (unsigned i = 0; i < m->nhdrs; i++) {
+		const struct sw_hdr *h = &m->hdrs[i];
+		switch (h->id) {
+		case SW_HDR_MAX_FORWARDS:
+			if (h == sw_msg_hdr(m, SW_HDR_MAX_FORWARDS))
+				sw_buf_addf(b, "Max-Forwards: %u\r\n", mf ? mf - 1 : 0);
+			break;
+		case SW_HDR_PROXY_AUTHORIZATION:
+			if (!our_credentials(pw, h))
+				copy_line(b, h);
+			break;
+		case SW_HDR_RECORD_ROUTE:
+			if (!rr_done) {
+				record_route(pw, f, b);
+				rr_done = true;
+			}
+			copy_line(b, h);
+			break;
+		case SW_HDR_ROUTE: {
+			/* drop the first f->pop values, wherever they are written */
+			struct sw_hdr_iter it = { m, (unsigned)(h - m->hdrs), h->value.p };
+			sw_str e;
+			const struct sw_hdr *in;
+			while (sw_hdr_iter_next(&it, &e, &in) && in == h)
+				if (routes++ >= f->pop)
+					sw_print_header(b, "Route", e);
+			break;
+		}
+		default:
+			copy_line(b, h);
+		}
+	}
+	sw_buf_adds(b, "\r\n");
+	sw_buf_add_str(b, m->body);
+	return sw_buf_status(b);
+}
+
+void sw__px_forward_stateless(struct sw_proxy_worker *pw, const struct sw_msg *m, sw_str ruri, unsigned pop,
+			      const struct sw_flow *to)
+{
+	struct sw_via v;
+	if (sw_msg_top_via(m, &v, NULL))
+		return;
+	/* the same branch for a retransmission of the same request (§16.11) */
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < v.branch.len; i++)
+		h = (h ^ (unsigned char)v.branch.p[i]) * 1099511628211ull;
+	for (size_t i = 0; i < m->method.len; i++)
+		h = (h ^ (unsigned char)m->method.p[i]) * 1099511628211ull;
+	char branch[40];
+	snprintf(branch, sizeof(branch), "z9hG4bKsws%016llx", (unsigned long long)h);
+	struct px_fwd f = { .ruri = ruri, .to = to, .branch = branch, .pop = pop };
+	char buf[65536];
+	struct sw_buf b;
+	sw_buf_init(&b, buf, sizeof(buf));
+	if (sw__px_print_request(pw, m, &f, &b) == 0)
+		sw_worker_send_flow(pw->w, to, b.p, b.len, NULL, NULL);
+}

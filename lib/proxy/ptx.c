@@ -1,0 +1,381 @@
+/* Proxy transactions: the table (slots by id, chains by server key), the
+ * timer heap, and the server side (RFC 3261 §17.2.1 with RFC 6026's
+ * Accepted state, §17.2.2). The client side and the response context are
+ * in branch.c. */
+#include <stdlib.h>
+#include <string.h>
+#include "proxy/ptx.h"
+
+struct heap_ent {
+	uint64_t due;
+	uint32_t id, gen;
+};
+
+struct sw_px {
+	struct sw_px_io io;
+	unsigned worker;
+	struct sw_ptx **slot;      /* by id; NULL when free */
+	uint32_t *gens;            /* the generation of each slot, kept across reuse */
+	uint32_t *free_ids;
+	unsigned capacity, nfree, count;
+	struct sw_ptx **bucket;    /* by key hash */
+	unsigned nbuckets;
+	struct heap_ent *heap;     /* earliest due first; stale entries skipped */
+	size_t nheap, cap_heap;
+};
+
+char *sw__px_dup(const char *p, size_t n)
+{
+	char *d = malloc(n + 1);
+	if (d) {
+		memcpy(d, p, n);
+		d[n] = '\0';
+	}
+	return d;
+}
+
+const struct sw_px_io *sw__px_io(struct sw_px *px) { return &px->io; }
+unsigned sw__px_worker(struct sw_px *px) { return px->worker; }
+unsigned sw_px_count(const struct sw_px *px) { return px->count; }
+
+int sw_px_new(struct sw_px **out, const struct sw_px_io *io, unsigned worker, unsigned capacity)
+{
+	struct sw_px *px = calloc(1, sizeof(*px));
+	if (!px)
+		return SW_ENOMEM;
+	px->io = *io;
+	px->worker = worker;
+	px->capacity = capacity;
+	px->nbuckets = 1;
+	while (px->nbuckets < capacity)
+		px->nbuckets <<= 1;
+	px->slot = calloc(capacity, sizeof(*px->slot));
+	px->gens = calloc(capacity, sizeof(*px->gens));
+	px->free_ids = malloc(capacity * sizeof(*px->free_ids));
+	px->bucket = calloc(px->nbuckets, sizeof(*px->bucket));
+	if (!px->slot || !px->gens || !px->free_ids || !px->bucket) {
+		sw_px_free(px);
+		return SW_ENOMEM;
+	}
+	for (unsigned i = 0; i < capacity; i++)
+		px->free_ids[i] = capacity - 1 - i;
+	px->nfree = capacity;
+	*out = px;
+	return 0;
+}
+
+static void ptx_free(struct sw_ptx *t)
+{
+	for (unsigned i = 0; i < t->nbranches; i++)
+		sw__px_branch_free(&t->br[i]);
+	for (unsigned i = 0; i < t->ntargets; i++)
+		free(t->targets[i].uri);
+	free(t->req);
+	free(t->resp);
+	free(t->best);
+	free(t->challenges);
+	free(t);
+}
+
+void sw_px_free(struct sw_px *px)
+{
+	if (!px)
+		return;
+	for (unsigned i = 0; px->slot && i < px->capacity; i++)
+		if (px->slot[i]) {
+			if (px->io.done)
+				px->io.done(px->io.ctx, px->slot[i]);
+			ptx_free(px->slot[i]);
+		}
+	free(px->slot);
+	free(px->gens);
+	free(px->free_ids);
+	free(px->bucket);
+	free(px->heap);
+	free(px);
+}
+
+struct sw_ptx *sw__px_by_id(struct sw_px *px, uint32_t id, uint32_t gen)
+{
+	if (id >= px->capacity || !px->slot[id] || px->slot[id]->gen != gen)
+		return NULL;
+	return px->slot[id];
+}
+
+struct sw_ptx *sw__px_slot(struct sw_px *px, uint32_t id)
+{
+	return id < px->capacity ? px->slot[id] : NULL;
+}
+
+int sw_px_key(const struct sw_msg *req, bool as_invite, struct sw_txn_key *key)
+{
+	if (as_invite && req->method_id == SW_METHOD_CANCEL)
+		return sw_txn_key_make_as(req, SW_STR_LIT("INVITE"), key);
+	return sw_txn_key_make(req, key);
+}
+
+struct sw_ptx *sw_px_find(struct sw_px *px, const struct sw_txn_key *key)
+{
+	for (struct sw_ptx *t = px->bucket[key->hash & (px->nbuckets - 1)]; t; t = t->hnext)
+		if (t->key.hash == key->hash && t->key.len == key->len && !memcmp(t->key.bytes, key->bytes, key->len))
+			return t;
+	return NULL;
+}
+
+static void heap_push(struct sw_px *px, uint64_t due, uint32_t id, uint32_t gen)
+{
+	if (px->nheap == px->cap_heap) {
+		size_t cap = px->cap_heap ? px->cap_heap * 2 : 1024;
+		struct heap_ent *h = realloc(px->heap, cap * sizeof(*h));
+		if (!h)
+			return; /* the transaction then ends at the table's next eviction */
+		px->heap = h;
+		px->cap_heap = cap;
+	}
+	size_t i = px->nheap++;
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+		if (px->heap[p].due <= due)
+			break;
+		px->heap[i] = px->heap[p];
+		i = p;
+	}
+	px->heap[i] = (struct heap_ent){ due, id, gen };
+}
+
+static struct heap_ent heap_pop(struct sw_px *px)
+{
+	struct heap_ent top = px->heap[0], last = px->heap[--px->nheap];
+	size_t i = 0, n = px->nheap;
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= n)
+			break;
+		if (c + 1 < n && px->heap[c + 1].due < px->heap[c].due)
+			c++;
+		if (last.due <= px->heap[c].due)
+			break;
+		px->heap[i] = px->heap[c];
+		i = c;
+	}
+	if (n)
+		px->heap[i] = last;
+	return top;
+}
+
+static uint64_t earliest(uint64_t a, uint64_t b)
+{
+	return !a ? b : !b ? a : a < b ? a : b;
+}
+
+/* Recomputes the transaction's earliest timer and queues it. */
+void sw__px_schedule(struct sw_px *px, struct sw_ptx *t)
+{
+	uint64_t due = earliest(t->g_due, t->h_due);
+	for (unsigned i = 0; i < t->nbranches; i++) {
+		const struct sw_px_branch *b = &t->br[i];
+		due = earliest(due, b->a_due);
+		due = earliest(due, b->b_due);
+		due = earliest(due, b->c_due);
+		due = earliest(due, b->d_due);
+		due = earliest(due, b->ce_due);
+		due = earliest(due, b->cf_due);
+	}
+	if (due && due != t->due)
+		heap_push(px, due, t->id, t->gen);
+	t->due = due;
+}
+
+struct sw_ptx *sw_px_begin(struct sw_px *px, const struct sw_msg *req, const struct sw_txn_key *key,
+			   const struct sw_peer *reply_to, bool trying, uint32_t timer_c, uint64_t now)
+{
+	if (!px->nfree)
+		return NULL;
+	struct sw_ptx *t = calloc(1, sizeof(*t));
+	if (!t || !(t->req = sw__px_dup(req->buf, req->len))) {
+		free(t);
+		return NULL;
+	}
+	t->req_len = req->len;
+	t->id = px->free_ids[--px->nfree];
+	t->gen = ++px->gens[t->id];
+	t->key = *key;
+	t->invite = req->method_id == SW_METHOD_INVITE;
+	t->reliable = reply_to->tp != SW_TP_UDP;
+	t->reply_to = *reply_to;
+	t->timer_c = timer_c ? timer_c : SW_TIMER_C_DEFAULT;
+	px->slot[t->id] = t;
+	struct sw_ptx **head = &px->bucket[key->hash & (px->nbuckets - 1)];
+	t->hnext = *head;
+	*head = t;
+	px->count++;
+	if (trying)
+		sw_px_trying(px, t, now);
+	return t;
+}
+
+static void ptx_remove(struct sw_px *px, struct sw_ptx *t)
+{
+	for (struct sw_ptx **p = &px->bucket[t->key.hash & (px->nbuckets - 1)]; *p; p = &(*p)->hnext)
+		if (*p == t) {
+			*p = t->hnext;
+			break;
+		}
+	px->slot[t->id] = NULL;
+	px->free_ids[px->nfree++] = t->id;
+	px->count--;
+	if (px->io.done)
+		px->io.done(px->io.ctx, t);
+	ptx_free(t);
+}
+
+/* Ends the transaction once the server side is done and no branch lingers. */
+static bool maybe_end(struct sw_px *px, struct sw_ptx *t)
+{
+	if (t->st != PX_SRV_TERMINATED)
+		return false;
+	for (unsigned i = 0; i < t->nbranches; i++)
+		if (t->br[i].st != PX_CLI_TERMINATED)
+			return false;
+	ptx_remove(px, t);
+	return true;
+}
+
+/* The server side after a final response: linger (Timer G/H for a non-2xx
+ * INVITE, L for a 2xx, J for a non-INVITE) or end at once on a reliable
+ * transport where no retransmission can come. */
+static void server_final(struct sw_ptx *t, unsigned status, uint64_t now)
+{
+	if (t->invite && status >= 300) {
+		t->st = PX_SRV_COMPLETED;
+		if (!t->reliable) {
+			t->g_int = SW_T1;
+			t->g_due = now + SW_T1;
+		}
+		t->h_due = now + 64u * SW_T1;
+	} else if (t->invite) {
+		t->st = PX_SRV_ACCEPTED; /* RFC 6026: 2xx retransmissions pass through */
+		t->h_due = now + 64u * SW_T1;
+	} else if (t->reliable) {
+		t->st = PX_SRV_TERMINATED;
+	} else {
+		t->st = PX_SRV_COMPLETED;
+		t->h_due = now + 64u * SW_T1; /* Timer J */
+	}
+}
+
+void sw__px_send_upstream(struct sw_px *px, struct sw_ptx *t, unsigned status, const char *buf, size_t len,
+			  uint64_t now)
+{
+	if (t->st == PX_SRV_TERMINATED || t->st == PX_SRV_CONFIRMED)
+		return;
+	if (t->st == PX_SRV_COMPLETED || (t->st == PX_SRV_ACCEPTED && status < 200))
+		return; /* a final non-2xx was sent: nothing else may follow */
+	if (t->st == PX_SRV_ACCEPTED && status >= 300)
+		return;
+	px->io.reply(px->io.ctx, t, buf, len);
+	if (t->st == PX_SRV_ACCEPTED)
+		return; /* another 2xx (other branch or retransmission): forwarded, not stored */
+	char *copy = sw__px_dup(buf, len);
+	if (copy) {
+		free(t->resp);
+		t->resp = copy;
+		t->resp_len = len;
+	}
+	t->resp_status = status;
+	if (status >= 200) {
+		t->final_sent = true;
+		t->final_status = status;
+		server_final(t, status, now);
+		sw__px_schedule(px, t);
+	}
+}
+
+void sw_px_respond(struct sw_px *px, struct sw_ptx *t, unsigned status, const char *buf, size_t len,
+		   uint64_t now)
+{
+	bool first = !t->final_sent;
+	sw__px_send_upstream(px, t, status, buf, len, now);
+	if (first && t->final_sent && px->io.final)
+		px->io.final(px->io.ctx, t, status, NULL);
+	maybe_end(px, t);
+}
+
+void sw_px_retransmission(struct sw_px *px, struct sw_ptx *t)
+{
+	if (t->resp && (t->st == PX_SRV_PROCEEDING || t->st == PX_SRV_COMPLETED))
+		px->io.reply(px->io.ctx, t, t->resp, t->resp_len);
+}
+
+void sw_px_ack(struct sw_px *px, struct sw_ptx *t, uint64_t now)
+{
+	if (!t->invite || t->st != PX_SRV_COMPLETED)
+		return;
+	t->st = PX_SRV_CONFIRMED;
+	t->g_due = 0;
+	t->h_due = t->reliable ? now : now + SW_T4; /* Timer I */
+	sw__px_schedule(px, t);
+}
+
+/* The server side's own timers. */
+static void server_timers(struct sw_px *px, struct sw_ptx *t, uint64_t now)
+{
+	if (t->g_due && now >= t->g_due && t->st == PX_SRV_COMPLETED) {
+		px->io.reply(px->io.ctx, t, t->resp, t->resp_len);
+		t->g_int = t->g_int * 2 < SW_T2 ? t->g_int * 2 : SW_T2;
+		t->g_due = now + t->g_int;
+	}
+	if (t->h_due && now >= t->h_due) { /* H, I, J, L: the server side ends */
+		t->g_due = t->h_due = 0;
+		if (t->st != PX_SRV_PROCEEDING)
+			t->st = PX_SRV_TERMINATED;
+	}
+}
+
+void sw_px_tick(struct sw_px *px, uint64_t now)
+{
+	while (px->nheap && px->heap[0].due <= now) {
+		struct heap_ent e = heap_pop(px);
+		struct sw_ptx *t = sw__px_by_id(px, e.id, e.gen);
+		if (!t || t->due != e.due)
+			continue; /* ended, or rescheduled since */
+		t->due = 0;
+		server_timers(px, t, now);
+		sw__px_branch_timers(px, t, now);
+		/* the branches may have ended it (a final sent upstream) */
+		if ((t = sw__px_by_id(px, e.id, e.gen)) && !maybe_end(px, t))
+			sw__px_schedule(px, t);
+	}
+}
+
+int sw_px_add_target(struct sw_ptx *t, const char *uri, const struct sw_flow *flow, uint16_t q)
+{
+	if (t->ntargets >= SW_PX_MAX_TARGETS)
+		return SW_ENOSPC;
+	struct sw_px_target *x = &t->targets[t->ntargets];
+	if (!(x->uri = sw__px_dup(uri, strlen(uri))))
+		return SW_ENOMEM;
+	x->flow = *flow;
+	x->q = q;
+	t->ntargets++;
+	return 0;
+}
+
+bool sw__px_maybe_end(struct sw_px *px, struct sw_ptx *t)
+{
+	return maybe_end(px, t);
+}
+
+void sw_px_trying(struct sw_px *px, struct sw_ptx *t, uint64_t now)
+{
+	/* §16.2: 100 Trying at once, so that the client stops retransmitting */
+	if (!t->invite || t->resp_status)
+		return;
+	char buf[4096];
+	struct sw_buf b;
+	sw_buf_init(&b, buf, sizeof(buf));
+	struct sw_msg m;
+	if (sw_msg_parse(&m, t->req, t->req_len, NULL, NULL) == 0 &&
+	    sw_print_response_start(&b, &m, 100, NULL, SW_STR_NULL) == 0 && sw_print_end(&b, SW_STR_NULL) == 0)
+		sw__px_send_upstream(px, t, 100, b.p, b.len, now);
+}
