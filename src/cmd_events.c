@@ -9,7 +9,7 @@
 
 static const char usage_text[] =
 	"usage: sipwarden events [--since DURATION] [--cause ID] [--source ADDR]\n"
-	"                        [--limit N] [--json] [--db PATH]\n"
+	"                        [--method METHOD] [--limit N] [--json] [--db PATH]\n"
 	"\n"
 	"Shows the server's authentication decisions, newest first, each with its\n"
 	"cause id, what it means and how to fix it.\n"
@@ -18,6 +18,7 @@ static const char usage_text[] =
 	"                    seconds)\n"
 	"  --cause ID        only this cause ('sipwarden causes' lists them)\n"
 	"  --source ADDR     only requests from this IP address (any port)\n"
+	"  --method METHOD   only this request method (REGISTER, INVITE, MESSAGE...)\n"
 	"  --limit N         at most N events (default 100; 0: all)\n"
 	"  --json            a JSON array of events\n"
 	"  --db PATH         the database (default " SW_CLI_DEFAULT_DB "). --config is\n"
@@ -50,7 +51,7 @@ static int source_addr(const char *s, char *out, size_t cap)
 
 int cmd_events(int argc, char **argv)
 {
-	const char *db = SW_CLI_DEFAULT_DB, *cause = NULL;
+	const char *db = SW_CLI_DEFAULT_DB, *cause = NULL, *method = NULL;
 	char src[SW_STORE_ADDR_MAX + 1] = "";
 	uint64_t since = 0;
 	unsigned long limit = 100;
@@ -71,7 +72,7 @@ int cmd_events(int argc, char **argv)
 			continue;
 		}
 		if (!v || (strcmp(a, "--since") && strcmp(a, "--cause") && strcmp(a, "--source") &&
-			   strcmp(a, "--limit"))) {
+			   strcmp(a, "--limit") && strcmp(a, "--method"))) {
 			fprintf(stderr, "sipwarden events: unexpected '%s'\n"
 					"(see 'sipwarden events --help')\n", a);
 			return 2;
@@ -89,6 +90,12 @@ int cmd_events(int argc, char **argv)
 				return 2;
 			}
 			cause = v;
+		} else if (!strcmp(a, "--method")) {
+			if (!*v || strlen(v) > 32 || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-") != strlen(v)) {
+				fprintf(stderr, "sipwarden events: '%s' is not a SIP method\n", v);
+				return 2;
+			}
+			method = v;
 		} else if (!strcmp(a, "--source") && source_addr(v, src, sizeof(src))) {
 			fprintf(stderr, "sipwarden events: '%s' is not an address\n", v);
 			return 2;
@@ -100,7 +107,7 @@ int cmd_events(int argc, char **argv)
 	struct sw_store *st = sw_cli_store_open("events", db, false);
 	if (!st)
 		return 1;
-	struct sw_event_query q = { .cause = cause, .source_addr = src[0] ? src : NULL,
+	struct sw_event_query q = { .cause = cause, .source_addr = src[0] ? src : NULL, .method = method,
 				    .limit = (uint32_t)limit };
 	if (since)
 		q.since_ms = ((int64_t)time(NULL) - (int64_t)since) * 1000;

@@ -14,5 +14,6 @@ int cmd_events(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
+int cmd_calls(int argc, char **argv);
 
 #endif

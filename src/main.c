@@ -12,9 +12,10 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "serve", cmd_serve, "run the authenticating SIP registrar" },
+	{ "serve", cmd_serve, "run the authenticating SIP registrar and proxy" },
 	{ "user", cmd_user, "add, change, disable, delete, list and import subscribers" },
 	{ "registrations", cmd_registrations, "list the current bindings" },
+	{ "calls", cmd_calls, "list the calls in progress and the last ones ended" },
 	{ "why", cmd_why, "show why a user's registrations succeed or fail" },
 	{ "events", cmd_events, "show the auth decisions the server recorded" },
 	{ "check", cmd_check, "register as a client and explain why it fails (the 401 doctor)" },

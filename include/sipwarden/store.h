@@ -269,6 +269,7 @@ struct sw_event_query {
 	int64_t since_ms;            /* 0: no lower bound */
 	const char *cause;           /* NULL: any */
 	const char *source_addr;     /* NULL: any; matches the address, any port */
+	const char *method;          /* NULL: any; "INVITE" (any case) */
 	uint32_t limit;              /* 0: no limit */
 };
 typedef int (*sw_store_event_fn)(void *arg, const struct sw_auth_event *ev);

@@ -84,6 +84,26 @@ void sw__px_call_begin(struct sw_proxy_worker *pw, struct sw_ptx *t, struct sw_r
 	pthread_mutex_unlock(&c->lock);
 }
 
+void sw__px_call_refused(struct sw_proxy_worker *pw, struct sw_ptx *t, struct sw_req *q, unsigned status)
+{
+	struct px_ctx *x = t->user;
+	if (!t->invite || !x || x->call_id || x->in_dialog || x->cause == SW_CAUSE_OK ||
+	    x->cause == SW_CAUSE_NO_CREDENTIALS || x->cause == SW_CAUSE_STALE_NONCE)
+		return;
+	sw__px_call_begin(pw, t, q);
+	struct sw_calls *c = pw->rw->r->calls;
+	pthread_mutex_lock(&c->lock);
+	struct call *k = find(c, x->call_id);
+	if (k) {
+		k->state = "failed";
+		k->status = status;
+		k->cause = sw_cause_id(x->cause);
+		k->ended_ms = k->started_ms;
+	}
+	pthread_mutex_unlock(&c->lock);
+	x->call_id = 0; /* ended: nothing more to update */
+}
+
 static const char *cause_of(const struct sw_ptx *t, unsigned status)
 {
 	bool failed_transport = false;

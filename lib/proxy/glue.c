@@ -109,13 +109,14 @@ static void io_done(void *ctx, struct sw_ptx *t)
 const struct sw_px_io sw__px_io_ops = { .send = io_send, .reply = io_reply, .build = io_build,
 					 .local = io_local, .final = io_final, .done = io_done };
 
-void sw__px_event(struct sw_req *q, const struct px_ctx *c, enum sw_cause cause, const char *fmt, ...)
+void sw__px_event(struct sw_req *q, struct px_ctx *c, enum sw_cause cause, const char *fmt, ...)
 {
 	char detail[400];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
+	c->cause = cause;
 	sw__event(q, c->caller, sw_str_from(c->auth_user, strlen(c->auth_user)),
 		  sw_str_from(c->realm, strlen(c->realm)), cause, detail);
 }
@@ -129,6 +130,7 @@ void sw__px_reply(struct sw_req *q, struct sw_ptx *t, unsigned status, const cha
 		sw_buf_adds(&b, extra);
 	if (sw_print_end(&b, SW_STR_NULL) || b.overflow)
 		return;
+	sw__px_call_refused(q->rw->pw, t, q, status);
 	sw_px_respond(q->rw->pw->px, t, status, b.p, b.len, q->now_ms);
 }
 

@@ -164,8 +164,10 @@ static bool authenticate(struct sw_req *q, struct sw_ptx *t, struct px_ctx *c, i
 			if (sw__reply_start(q, &b, 407, NULL))
 				return false;
 			sw_challenge_build(pw->ver[d], (uint64_t)q->now, res.stale, &b);
-			if (sw_print_end(&b, SW_STR_NULL) == 0 && !b.overflow)
+			if (sw_print_end(&b, SW_STR_NULL) == 0 && !b.overflow) {
+				sw__px_call_refused(pw, t, q, 407);
 				sw_px_respond(pw->px, t, 407, b.p, b.len, q->now_ms);
+			}
 		} else {
 			rw->r->refusals++;
 			sw__px_reply(q, t, res.status ? res.status : 400, NULL, NULL);
@@ -194,7 +196,8 @@ static void to_local_user(struct sw_req *q, struct sw_ptx *t, struct px_ctx *c, 
 {
 	struct sw_proxy_worker *pw = q->rw->pw;
 	struct sw_registrar *r = q->rw->r;
-	const char *method = q->m->method_id == SW_METHOD_INVITE ? "call" : "request";
+	char method[40];
+	sw_str_cpy(method, sizeof(method), q->m->method);
 	if (!ruri->user.len) {
 		sw__px_event(q, c, SW_CAUSE_CALLEE_UNKNOWN, "%s to the server's own address, not a user", method);
 		sw__px_reply(q, t, 404, "Not Found", NULL);

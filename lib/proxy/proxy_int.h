@@ -35,6 +35,7 @@ struct px_ctx {
 	char auth_user[SW_STORE_USER_MAX + 1];
 	char realm[SW_STORE_DOMAIN_MAX + 1];
 	int64_t call_id;               /* the call record (INVITE), 0: none */
+	enum sw_cause cause;           /* the last decision recorded */
 };
 
 /* route.c */
@@ -78,7 +79,7 @@ void sw__px_forward_stateless(struct sw_proxy_worker *pw, const struct sw_msg *m
 /* glue.c */
 extern const struct sw_px_io sw__px_io_ops;
 /* Records an auth decision for a request of the proxy (the caller's AOR). */
-void sw__px_event(struct sw_req *q, const struct px_ctx *c, enum sw_cause cause, const char *fmt, ...)
+void sw__px_event(struct sw_req *q, struct px_ctx *c, enum sw_cause cause, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* A local final response for the transaction: status line, the request's
  * headers, extra lines, sent and kept for retransmissions. */
@@ -88,5 +89,8 @@ void sw__px_reply(struct sw_req *q, struct sw_ptx *t, unsigned status, const cha
 void sw__px_call_begin(struct sw_proxy_worker *pw, struct sw_ptx *t, struct sw_req *q);
 void sw__px_call_update(struct sw_proxy_worker *pw, struct sw_ptx *t, unsigned status, const struct sw_msg *resp);
 void sw__px_call_bye(struct sw_proxy_worker *pw, sw_str call_id);
+/* An INVITE refused here (status) for c->cause: a failed call, unless the
+ * cause is a normal step (a first challenge, a stale nonce). */
+void sw__px_call_refused(struct sw_proxy_worker *pw, struct sw_ptx *t, struct sw_req *q, unsigned status);
 
 #endif

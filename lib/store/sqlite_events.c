@@ -281,6 +281,7 @@ int sw__sq_event_query(struct sw_store *st, const struct sw_event_query *q,
 	sw__sq_bind_text(s, 5, q->cause);
 	sw__sq_bind_text(s, 6, q->source_addr);
 	sqlite3_bind_int64(s, 7, q->limit ? (int64_t)q->limit : -1);
+	sw__sq_bind_text(s, 8, q->method);
 	struct sw_auth_event ev;
 	while (!err && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		ev.id = (uint64_t)sqlite3_column_int64(s, 0);

@@ -68,10 +68,10 @@ static const char *const sql[Q__COUNT] = {
 	[Q_EV_QUERY_USER] = "SELECT " COLS_EV " FROM auth_events WHERE "
 			    "(aor = ?1 OR (auth_user = ?2 AND realm = ?3)) AND time_ms >= ?4 AND "
 			    "(?5 IS NULL OR cause = ?5) AND (?6 IS NULL OR source_addr = ?6) "
-			    "ORDER BY id DESC LIMIT ?7",
+			    "AND (?8 IS NULL OR method = ?8 COLLATE NOCASE) ORDER BY id DESC LIMIT ?7",
 	[Q_EV_QUERY_ALL] = "SELECT " COLS_EV " FROM auth_events WHERE time_ms >= ?4 AND "
 			   "(?5 IS NULL OR cause = ?5) AND (?6 IS NULL OR source_addr = ?6) "
-			   "ORDER BY id DESC LIMIT ?7",
+			   "AND (?8 IS NULL OR method = ?8 COLLATE NOCASE) ORDER BY id DESC LIMIT ?7",
 };
 
 /* migrations[v] takes a database from schema version v to v + 1. Never

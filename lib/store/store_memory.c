@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "store/store_int.h"
 
 #define CHANGES_MAX 100000u
@@ -499,6 +500,8 @@ static bool event_match(const struct sw_auth_event *e, const struct sw_event_que
 	if (e->time_ms < q->since_ms)
 		return false;
 	if (q->cause && strcmp(e->cause, q->cause))
+		return false;
+	if (q->method && strcasecmp(e->method, q->method))
 		return false;
 	return !q->source_addr || !strcmp(e->source_addr, q->source_addr);
 }
