@@ -1,5 +1,6 @@
 /* sipwarden calls: the calls in progress and the last ones ended, from the
  * snapshot a running server writes beside its database (DB-calls.json). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +117,10 @@ int cmd_calls(int argc, char **argv)
 	char path[4096];
 	snprintf(path, sizeof(path), "%s-calls.json", db);
 	FILE *f = fopen(path, "r");
+	if (!f && errno != ENOENT) {
+		fprintf(stderr, "sipwarden calls: cannot read %s: %s\n", path, strerror(errno));
+		return 1;
+	}
 	if (!f) {
 		if (json)
 			puts("[]");

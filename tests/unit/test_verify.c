@@ -351,9 +351,20 @@ static void test_realm_uri_alg(void **state)
 	expect(f, GOOD(.realm = "asterisk"), T0, SW_CAUSE_REALM_MISMATCH);
 	expect(f, GOOD(.realm = "EXAMPLE.COM"), T0, SW_CAUSE_REALM_MISMATCH);
 	expect(f, GOOD(.uri = "sip:other.example.com"), T0, SW_CAUSE_URI_MISMATCH);
-	expect(f, GOOD(.uri = "sip:example.com;transport=tcp"), T0, SW_CAUSE_URI_MISMATCH);
+	expect(f, GOOD(.uri = "sip:bob@other.example.com", .ruri = "sip:bob@example.com"), T0,
+	       SW_CAUSE_URI_MISMATCH);
+	expect(f, GOOD(.uri = "tel:+15551234"), T0, SW_CAUSE_URI_MISMATCH);
+	/* the same host, the realm or an address (sipp's default: the server's
+	 * address) is accepted, as Kamailio, Asterisk and FreeSWITCH do, and noted */
 	struct sw_verify_result res;
-	struct answer a = GOOD(.uri = "sips:example.com");
+	const char *liberal[] = { "sip:example.com;transport=tcp", "sips:example.com", "sip:192.0.2.1:5060",
+				  "sip:[2001:db8::1]:5060" };
+	for (size_t i = 0; i < sizeof(liberal) / sizeof(liberal[0]); i++) {
+		struct answer a = GOOD(.uri = liberal[i], .ruri = "sip:bob@example.com");
+		assert_int_equal(run(f, &a, T0 + i, &res), SW_CAUSE_OK);
+		assert_non_null(strstr(res.detail, "names the server"));
+	}
+	struct answer a = GOOD(.uri = "sip:other.example.com");
 	assert_int_equal(run(f, &a, T0, &res), SW_CAUSE_URI_MISMATCH);
 	assert_int_equal(res.status, 400);
 	expect(f, GOOD(.alg = "SHA-512-256"), T0, SW_CAUSE_ALGORITHM_UNSUPPORTED);
