@@ -280,12 +280,18 @@ static void reject(struct sw_req *q, const struct sw_perr *err)
 	sw__reply_send(q, &b);
 }
 
-/* An OPTIONS for the server itself (no user part): answered here, not
- * forwarded. */
+/* Answered here, not forwarded: OPTIONS for the server itself (no user
+ * part, or Max-Forwards 0: RFC 3261 §16.3 item 3 lets the last hop answer),
+ * and methods outside Allow (405, as before there was a proxy). */
 static bool to_server(const struct sw_msg *m)
 {
 	struct sw_uri u;
-	return m->method_id == SW_METHOD_OPTIONS && sw_msg_ruri(m, &u, NULL) == 0 && !u.user.len;
+	uint32_t mf;
+	if (m->method_id == SW_METHOD_OTHER)
+		return true;
+	return m->method_id == SW_METHOD_OPTIONS &&
+	       ((sw_msg_ruri(m, &u, NULL) == 0 && !u.user.len) ||
+		(sw_msg_max_forwards(m, &mf, NULL) == 0 && mf == 0));
 }
 
 static uint64_t mono_ms(void)
