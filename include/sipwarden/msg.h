@@ -306,6 +306,9 @@ int sw_print_response_start(struct sw_buf *b, const struct sw_msg *req, unsigned
  * valueless rport when rport >= 0 (RFC 3261 §18.2.1, RFC 3581 §4). */
 int sw_print_response_start_via(struct sw_buf *b, const struct sw_msg *req, unsigned status,
 				 const char *reason, sw_str to_tag, sw_str received, int rport);
+/* One Via value with ";received=ADDR" (when received.p) and a valueless
+ * rport filled in (when rport >= 0), as a proxy forwards the top Via. */
+void sw_print_via_received(struct sw_buf *b, sw_str elem, sw_str received, int rport);
 void sw_print_request_line(struct sw_buf *b, sw_str method, sw_str ruri);
 void sw_print_status_line(struct sw_buf *b, unsigned status, const char *reason);
 void sw_print_header(struct sw_buf *b, const char *name, sw_str value);

@@ -107,6 +107,11 @@ static void add_top_via(struct sw_buf *b, sw_str elem, sw_str received, int rpor
 	}
 }
 
+void sw_print_via_received(struct sw_buf *b, sw_str elem, sw_str received, int rport)
+{
+	add_top_via(b, elem, received, rport);
+}
+
 int sw_print_response_start_via(struct sw_buf *b, const struct sw_msg *req, unsigned status,
 				 const char *reason, sw_str to_tag, sw_str received, int rport)
 {

@@ -411,6 +411,7 @@ int sw_px_response(struct sw_px *px, const struct sw_msg *m, uint64_t now)
 			b->c_due = s > 100 ? now + t->timer_c : b->c_due; /* §16.7 step 2 */
 		if (!b->status)
 			b->status = s;
+		b->rang |= s > 100;
 		if (b->cancel_wanted)
 			send_cancel(px, t, bi, now);
 		else if (s > 100)
@@ -445,7 +446,7 @@ int sw_px_response(struct sw_px *px, const struct sw_msg *m, uint64_t now)
 		if (!pending(b))
 			return 1;
 		b->st = PX_CLI_COMPLETED;
-		b->status = s;
+		b->status = b->timed_out ? 408 : s;
 		b->a_due = b->b_due = b->c_due = 0;
 		bool udp = t->targets[b->target].flow.tp == SW_TP_UDP;
 		if (t->invite) { /* hop-by-hop ACK (§17.1.1.3), Timer D */
@@ -456,7 +457,10 @@ int sw_px_response(struct sw_px *px, const struct sw_msg *m, uint64_t now)
 		} else {
 			b->d_due = udp ? now + SW_T4 : now;
 		}
-		branch_final(px, t, bi, s, m, now);
+		if (b->timed_out) /* the 487 of our Timer C CANCEL: the caller hears 408, as from Kamailio */
+			branch_final(px, t, bi, 408, NULL, now);
+		else
+			branch_final(px, t, bi, s, m, now);
 	}
 	check_done(px, t, now);
 	if (!sw__px_maybe_end(px, t))
@@ -499,7 +503,8 @@ void sw__px_branch_timers(struct sw_px *px, struct sw_ptx *t, uint64_t now)
 		if (b->c_due && now >= b->c_due && pending(b)) { /* Timer C */
 			b->c_due = 0;
 			if (b->st == PX_CLI_PROCEEDING) {
-				send_cancel(px, t, i, now); /* 487 will come */
+				b->timed_out = true;
+				send_cancel(px, t, i, now); /* 487 will come, and count as 408 */
 			} else {
 				branch_failed(px, t, i, 408, now);
 				continue;

@@ -24,6 +24,32 @@ static void copy_line(struct sw_buf *b, const struct sw_hdr *h)
 	sw_buf_adds(b, "\r\n");
 }
 
+/* The upstream's top Via with received and rport (RFC 3261 §18.2.1, RFC
+ * 3581 §4), then the rest of that header line as it was. */
+static void top_via(const struct sw_msg *m, const struct sw_hdr *h, const struct sw_peer *from,
+		    struct sw_buf *b)
+{
+	struct sw_hdr_iter it = { m, (unsigned)(h - m->hdrs), h->value.p };
+	sw_str first;
+	struct sw_via v;
+	if (!from || !sw_hdr_iter_next(&it, &first, NULL) || sw_via_parse(&v, first, NULL)) {
+		copy_line(b, h);
+		return;
+	}
+	char addr[64];
+	sw_sockaddr_host((const struct sockaddr *)&from->addr, addr, sizeof(addr));
+	int rport = v.has_rport && v.rport < 0 ? sw_sockaddr_port((const struct sockaddr *)&from->addr) : -1;
+	sw_str host = v.host;
+	if (host.len >= 2 && host.p[0] == '[')
+		host = sw_str_from(host.p + 1, host.len - 2);
+	sw_str received = rport >= 0 || !sw_str_ieq(host, addr) ? sw_str_from(addr, strlen(addr)) : SW_STR_NULL;
+	sw_buf_adds(b, "Via: ");
+	sw_print_via_received(b, first, received, rport);
+	const char *tail = first.p + first.len, *end = h->value.p + h->value.len;
+	sw_buf_add(b, tail, (size_t)(end - tail));
+	sw_buf_adds(b, "\r\n");
+}
+
 static void record_route(struct sw_proxy_worker *pw, const struct px_fwd *f, struct sw_buf *b)
 {
 	/* two entries: the top one faces the callee and holds the callee's flow,
@@ -59,6 +85,12 @@ int sw__px_print_request(struct sw_proxy_worker *pw, const struct sw_msg *m, con
 	for (unsigned i = 0; i < m->nhdrs; i++) {
 		const struct sw_hdr *h = &m->hdrs[i];
 		switch (h->id) {
+		case SW_HDR_VIA:
+			if (h == sw_msg_hdr(m, SW_HDR_VIA))
+				top_via(m, h, f->from, b);
+			else
+				copy_line(b, h);
+			break;
 		case SW_HDR_MAX_FORWARDS:
 			if (h == sw_msg_hdr(m, SW_HDR_MAX_FORWARDS))
 				sw_buf_addf(b, "Max-Forwards: %u\r\n", mf ? mf - 1 : 0);
@@ -88,13 +120,15 @@ int sw__px_print_request(struct sw_proxy_worker *pw, const struct sw_msg *m, con
 			copy_line(b, h);
 		}
 	}
+	if (!m->has_content_length) /* a datagram may omit it; a stream may not */
+		sw_buf_addf(b, "Content-Length: %zu\r\n", m->body.len);
 	sw_buf_adds(b, "\r\n");
 	sw_buf_add_str(b, m->body);
 	return sw_buf_status(b);
 }
 
-void sw__px_forward_stateless(struct sw_proxy_worker *pw, const struct sw_msg *m, sw_str ruri, unsigned pop,
-			      const struct sw_flow *to)
+void sw__px_forward_stateless(struct sw_proxy_worker *pw, const struct sw_msg *m, const struct sw_peer *from,
+			      unsigned pop, const struct sw_flow *to)
 {
 	struct sw_via v;
 	if (sw_msg_top_via(m, &v, NULL))
@@ -107,7 +141,7 @@ void sw__px_forward_stateless(struct sw_proxy_worker *pw, const struct sw_msg *m
 		h = (h ^ (unsigned char)m->method.p[i]) * 1099511628211ull;
 	char branch[40];
 	snprintf(branch, sizeof(branch), "z9hG4bKsws%016llx", (unsigned long long)h);
-	struct px_fwd f = { .ruri = ruri, .to = to, .branch = branch, .pop = pop };
+	struct px_fwd f = { .ruri = m->ruri, .to = to, .branch = branch, .pop = pop, .from = from };
 	char buf[65536];
 	struct sw_buf b;
 	sw_buf_init(&b, buf, sizeof(buf));

@@ -42,7 +42,7 @@ static int io_build(void *ctx, struct sw_ptx *t, unsigned target, const char *br
 	snprintf(br, sizeof(br), "%s-%08x", branch, c->loop_hash);
 	struct px_fwd f = { .ruri = c->keep_ruri ? m.ruri : sw_str_from(x->uri, strlen(x->uri)),
 			    .to = &x->flow, .branch = br, .pop = c->pop, .record_route = c->record_route,
-			    .caller = &c->from_flow };
+			    .caller = &c->from_flow, .from = &c->from };
 	return sw__px_print_request(pw, &m, &f, b);
 }
 
@@ -73,7 +73,7 @@ static bool unreachable(const struct sw_ptx *t)
 	if (!t->nbranches)
 		return false;
 	for (unsigned i = 0; i < t->nbranches; i++)
-		if (t->br[i].status != 1 && t->br[i].status != 408 && t->br[i].status != 0)
+		if (t->br[i].status != 1 && t->br[i].status != 0 && (t->br[i].status != 408 || t->br[i].rang))
 			return false;
 	return true;
 }

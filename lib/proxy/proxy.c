@@ -263,7 +263,7 @@ void sw__proxy_request(struct sw_req *q)
 			return; /* an ACK that did not come through our Record-Route: nowhere to send it */
 		if (sw__px_route_after(m, pop, &next) && sw__px_uri_flow(pw, &next, &last))
 			return;
-		sw__px_forward_stateless(pw, m, m->ruri, pop, &last);
+		sw__px_forward_stateless(pw, m, q->from, pop, &last);
 		return;
 	}
 	if (t) {

@@ -68,13 +68,14 @@ struct px_fwd {
 	unsigned pop;
 	bool record_route;
 	const struct sw_flow *caller;  /* for the Record-Route towards the caller */
+	const struct sw_peer *from;    /* the upstream peer: received/rport in its Via */
 };
 int sw__px_print_request(struct sw_proxy_worker *pw, const struct sw_msg *m, const struct px_fwd *f,
 			 struct sw_buf *b);
 /* A stateless forward (ACK for a 2xx, §16.11): our Via with a branch
  * derived from the request's own. */
-void sw__px_forward_stateless(struct sw_proxy_worker *pw, const struct sw_msg *m, sw_str ruri, unsigned pop,
-			      const struct sw_flow *to);
+void sw__px_forward_stateless(struct sw_proxy_worker *pw, const struct sw_msg *m, const struct sw_peer *from,
+			      unsigned pop, const struct sw_flow *to);
 
 /* glue.c */
 extern const struct sw_px_io sw__px_io_ops;

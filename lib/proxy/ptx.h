@@ -41,7 +41,9 @@ struct sw_px_branch {
 	size_t cancel_len;
 	bool cancel_wanted;        /* send CANCEL when the first provisional comes */
 	bool cancel_done;          /* CANCEL answered or given up */
-	unsigned status;           /* the best status received (0: none) */
+	unsigned status;           /* the best status received (0: none; 1: transport error) */
+	bool rang;                 /* a provisional above 100 came */
+	bool timed_out;            /* Timer C cancelled it: its final counts as 408 */
 	uint64_t a_due, a_int;     /* A/E: retransmit */
 	uint64_t b_due;            /* B/F: give up */
 	uint64_t c_due;            /* Timer C (INVITE) */
