@@ -18,7 +18,7 @@ static const char usage_text[] =
 	"                       (--users-file FILE | --user-pattern 'user%05d@DOMAIN:pw-user%05d'\n"
 	"                        [--users N])\n"
 	"                       [--count N] [--rate R | --max] [--duration S] [--threads T]\n"
-	"                       [--transport udp|tcp] [--scenario register-auth|register|options]\n"
+	"                       [--transport udp|tcp] [--scenario register-auth|register|options|call]\n"
 	"                       [--t1 MS] [--inflight N] [--json]\n"
 	"\n"
 	"Loads a SIP registrar and measures it: completed registrations per second,\n"
@@ -47,7 +47,13 @@ static const char usage_text[] =
 	"  --scenario S         register-auth (default): REGISTER -> 401 -> REGISTER with\n"
 	"                       digest (the offered algorithm, qop=auth when offered;\n"
 	"                       digest uri = Request-URI = sip:DOMAIN) -> 200;\n"
-	"                       register: REGISTER -> 200 (no auth); options: OPTIONS -> 200\n"
+	"                       register: REGISTER -> 200 (no auth); options: OPTIONS -> 200;\n"
+	"                       call (against an authenticating proxy, UDP, one thread):\n"
+	"                       every user registers from a callee socket that answers as a\n"
+	"                       phone (180, 200 with SDP; 200 to BYE), then user i calls\n"
+	"                       user i+1: INVITE -> 407 -> ACK -> INVITE with digest ->\n"
+	"                       100/180/200 -> ACK -> BYE along the Record-Route -> 200\n"
+	"                       (--count calls; legs: setup INVITE -> 200, BYE -> 200)\n"
 	"  --t1 MS              RFC 3261 T1 (default 500): retransmissions after T1, 2T1 ...\n"
 	"                       up to T2 = 4 s, Timer F = 64*T1 ends a transaction\n"
 	"  --inflight N         open registrations per thread at most (default 16384)\n"
@@ -377,8 +383,10 @@ int cmd_bench(int argc, char **argv)
 		return usage_error("--transport must be udp or tcp, not '%s'", o.transport);
 	cfg.tcp = o.transport && !strcmp(o.transport, "tcp");
 	if (o.scenario && sw_lg_scenario_parse(o.scenario, &cfg.scenario))
-		return usage_error("--scenario must be register-auth, register or options, not '%s'",
+		return usage_error("--scenario must be register-auth, register, options or call, not '%s'",
 				   o.scenario);
+	if (cfg.scenario == SW_LG_CALL && cfg.tcp)
+		return usage_error("%s", "--scenario call runs over UDP only");
 	if ((rc = resolve(o.target, &cfg)))
 		return rc;
 	if ((rc = load_users(&o, &users)))

@@ -100,7 +100,7 @@ int sw_lg_digest_answer(struct sw_digest_ctx *dc, const struct sw_auth *challeng
 
 /* ==== the run (lib/loadgen/engine.c) ====================================== */
 
-enum sw_lg_scenario { SW_LG_REGISTER_AUTH = 0, SW_LG_REGISTER, SW_LG_OPTIONS };
+enum sw_lg_scenario { SW_LG_REGISTER_AUTH = 0, SW_LG_REGISTER, SW_LG_OPTIONS, SW_LG_CALL };
 const char *sw_lg_scenario_name(enum sw_lg_scenario s);
 /* 0 or SW_EINVAL. */
 int sw_lg_scenario_parse(const char *name, enum sw_lg_scenario *out);

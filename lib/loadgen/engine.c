@@ -530,6 +530,8 @@ static int worker_init(struct worker *w, const struct sw_lg_cfg *cfg, unsigned t
 
 int sw_lg_run(const struct sw_lg_cfg *cfg, volatile int *stop, struct sw_lg_stats *st)
 {
+	if (cfg->scenario == SW_LG_CALL)
+		return sw__lg_call_run(cfg, stop, st);
 	unsigned nt = cfg->threads ? cfg->threads : 1;
 	int err = 0;
 	if (!cfg->users || !cfg->users->n || cfg->users->n > UINT32_MAX || cfg->rate < 0 ||

@@ -94,4 +94,7 @@ enum sw__lg_verdict sw__lg_on_response(struct sw__lg_ctx *c, struct sw__slot *s,
 int sw__lg_branch_decode(const struct sw__lg_ctx *c, sw_str branch, uint32_t *slot,
 			 uint32_t *gen, unsigned *leg);
 
+/* The call scenario (call.c): its own run, one thread, UDP. */
+int sw__lg_call_run(const struct sw_lg_cfg *cfg, volatile int *stop, struct sw_lg_stats *st);
+
 #endif

@@ -52,17 +52,19 @@ static void text_hist(struct sw_buf *b, const char *name, const struct sw_hist *
 	sw_buf_addf(b, " %9.3f %9llu\n", ms(h->max), (unsigned long long)h->n);
 }
 
-static const char *const leg_names[3][SW_LG_LEGS] = {
+static const char *const leg_names[4][SW_LG_LEGS] = {
 	{ "REGISTER -> 401", "REGISTER+auth -> 200" },
 	{ "REGISTER -> 200", "-" },
 	{ "OPTIONS -> 200", "-" },
+	{ "INVITE -> 200 (setup)", "BYE -> 200" },
 };
 
 void sw_lg_report_text(struct sw_buf *b, const struct sw_lg_cfg *cfg, const struct sw_lg_stats *st)
 {
 	char target[80];
 	sw_sockaddr_format((const struct sockaddr *)&cfg->target, target, sizeof(target));
-	const char *what = cfg->scenario == SW_LG_OPTIONS ? "transactions" : "registrations";
+	const char *what = cfg->scenario == SW_LG_OPTIONS ? "transactions"
+			   : cfg->scenario == SW_LG_CALL ? "calls" : "registrations";
 	sw_buf_addf(b, "scenario %s against %s (%s), %u thread%s\n",
 		    sw_lg_scenario_name(cfg->scenario), target, cfg->tcp ? "TCP" : "UDP",
 		    cfg->threads ? cfg->threads : 1,
@@ -101,11 +103,12 @@ void sw_lg_report_text(struct sw_buf *b, const struct sw_lg_cfg *cfg, const stru
 	}
 	sw_buf_addf(b, "latency (ms)           %9s %9s %9s %9s %9s %9s\n", "p50", "p90", "p99",
 		    "p99.9", "max", "n");
-	unsigned sc = (unsigned)cfg->scenario < 3 ? (unsigned)cfg->scenario : 0;
+	unsigned sc = (unsigned)cfg->scenario < 4 ? (unsigned)cfg->scenario : 0;
 	for (unsigned i = 0; i < SW_LG_LEGS; i++)
 		if (st->leg[i].n)
 			text_hist(b, leg_names[sc][i], &st->leg[i]);
-	text_hist(b, cfg->scenario == SW_LG_OPTIONS ? "whole transaction" : "whole registration",
+	text_hist(b, cfg->scenario == SW_LG_OPTIONS ? "whole transaction"
+		     : cfg->scenario == SW_LG_CALL ? "whole call" : "whole registration",
 		  &st->total);
 }
 

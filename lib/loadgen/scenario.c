@@ -1,5 +1,6 @@
 /* The scenarios: REGISTER -> 401 -> REGISTER with digest -> 200
- * (register-auth), REGISTER -> 200 (register), OPTIONS -> 200 (options).
+ * (register-auth), REGISTER -> 200 (register), OPTIONS -> 200 (options);
+ * the call scenario is call.c.
  * Builds each request into its slot (kept for retransmissions) and decides
  * what a response means for the registration. The digest answer goes
  * through the library's digest engine (lib/auth). */
@@ -7,16 +8,16 @@
 #include <string.h>
 #include "lg_int.h"
 
-static const char *const names[] = { "register-auth", "register", "options" };
+static const char *const names[] = { "register-auth", "register", "options", "call" };
 
 const char *sw_lg_scenario_name(enum sw_lg_scenario s)
 {
-	return (unsigned)s < 3 ? names[s] : "?";
+	return (unsigned)s < 4 ? names[s] : "?";
 }
 
 int sw_lg_scenario_parse(const char *name, enum sw_lg_scenario *out)
 {
-	for (unsigned i = 0; i < 3; i++)
+	for (unsigned i = 0; i < 4; i++)
 		if (!strcmp(name, names[i])) {
 			*out = (enum sw_lg_scenario)i;
 			return 0;
