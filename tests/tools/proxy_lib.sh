@@ -171,7 +171,7 @@ except Exception as x:
     print("not JSON: %s" % x); sys.exit(0)
 for e in j:
     if eval(sys.argv[1]):
-        print(json.dumps(e))' "$expr")
+        print(json.dumps(e, separators=(",", ":")))' "$expr")
 		if printf '%s' "$out" | grep -Eq -- "$re"; then ok "$desc"; return 0; fi
 		sleep 0.1
 	done

@@ -1,0 +1,268 @@
+#!/usr/bin/env bash
+# sipwarden serve as an authenticating proxy, with sipp phones (issue #13): calls between
+# two registered users over UDP and TCP (INVITE -> 407 -> ACK -> INVITE with sipp's own
+# [authentication] -> 100/180/200 -> ACK -> BYE along the Record-Route), a wrong password,
+# an offline and an unknown callee, CANCEL, busy, forking by q (serial and parallel), Max-
+# Forwards 0, a callee whose UDP port is closed, a foreign domain, Timer C; the callee never
+# sees our Proxy-Authorization; events, why and calls tell what happened.
+# The scenarios are checked without the proxy by test_proxy_scenarios.sh. Ports 31000-32999.
+. "$(dirname "$0")/serve_lib.sh"
+PX_LOW=31000 PX_HIGH=32999
+. "$TOOLS/proxy_lib.sh"
+if ! command -v sipp >/dev/null; then
+	echo "# SKIP: sipp not installed (scripts/deps.sh installs sip-tester)"
+	finish; exit
+fi
+SW_DB="$T/proxy.db"
+APW='al1ce-Pass'
+sw_user add alice@127.0.0.1 --password "$APW" >/dev/null
+# one callee user per case: bindings stay after a sipp callee has quit
+for u in bob1 bob2 bob3 bob4 bob5 dave erin frank gina hank ivy jack kate; do
+	sw_user add "$u@127.0.0.1" --password "pw-$u" >/dev/null
+done
+SW_PORT=$(px_port)
+sw_start proxy || { finish; exit 1; }
+ESC_PORT=$SW_PORT
+
+# ev_invite DESC CAUSE [REGEX]: an INVITE event from this caller's port with this cause
+ev_invite() {
+	event_match "$1" "${3:-\"cause\":\"$2\"}" "e.get('method')=='INVITE' and e.get('port')==$CALLER_PORT and e.get('cause')=='$2'" --method INVITE
+}
+
+# --- an authenticated call over UDP ------------------------------------------------
+callee_start bob1 bob1 pw-bob1 proxy_uas_answer 1.0 u1
+caller_run call1 proxy_call alice "$APW" bob1
+caller_ok "UDP call alice -> bob1: 407, INVITE with credentials, 200, ACK, BYE 200 (caller side)" call1
+callee_ok "bob1 got the INVITE, answered, got the ACK and the BYE, and no Proxy-Authorization" bob1
+trace_match "the first INVITE is challenged with 407 and Proxy-Authenticate, realm 127.0.0.1" call1 \
+	'^Digest .*realm="127\.0\.0\.1"' --recv --start '^SIP/2.0 407' --header Proxy-Authenticate
+trace_match "the challenged INVITE gets no WWW-Authenticate (401 is for REGISTER)" call1 '^$' \
+	--recv --start '^SIP/2.0 407' --header WWW-Authenticate
+trace_match "the callee's INVITE: Max-Forwards 70 - 1" bob1 '^69$' --recv --start '^INVITE ' --header Max-Forwards
+trace_match "the callee's INVITE has a Record-Route with lr naming the proxy" bob1 \
+	"127\\.0\\.0\\.1:$ESC_PORT[;>].*lr" --recv --start '^INVITE ' --header Record-Route
+trace_match "the callee's INVITE: the proxy's Via on top of the caller's" bob1 \
+	"^SIP/2.0/UDP 127\\.0\\.0\\.1:$ESC_PORT;branch=z9hG4bK[^ ]*( \\| |, *)SIP/2.0/UDP 127\\.0\\.0\\.1:$CALLER_PORT;" \
+	--recv --start '^INVITE ' --header Via
+trace_match "the callee's INVITE: the caller's Via got rport=its source port and received (RFC 3581 §4)" bob1 \
+	"(\\| |, *)SIP/2.0/UDP 127\\.0\\.0\\.1:$CALLER_PORT;[^,|]*(rport=$CALLER_PORT[^,|]*received=127\\.0\\.0\\.1|received=127\\.0\\.0\\.1[^,|]*rport=$CALLER_PORT)" \
+	--recv --start '^INVITE ' --header Via
+trace_match "the callee's INVITE goes to the contact it registered" bob1 \
+	"^INVITE sip:bob1@127\\.0\\.0\\.1:${PX_PORT[bob1]}" --recv --start '^INVITE '
+trace_match "the caller's 200 has the Record-Route (lr) and the callee's Contact" call1 \
+	"lr.*\\|\\|.*sip:callee@127\\.0\\.0\\.1:${PX_PORT[bob1]}" --recv --start '^SIP/2.0 200' --header Record-Route --header Contact
+trace_match "the BYE reached the callee through the proxy (Via of the proxy on top)" bob1 \
+	"^SIP/2.0/UDP 127\\.0\\.0\\.1:$ESC_PORT;" --recv --start '^BYE ' --header Via
+trace_match "the BYE is not challenged: 200" call1 '^SIP/2.0 200' --recv --call-id . --start '^SIP/2.0 (200|401|407)' 
+OUT=$("${SIPP_TRACE[@]}" "$T/call1.msg" --recv --start '^SIP/2.0' --header CSeq | tail -n 1)
+expect_match "the last answer the caller got is the BYE's 200" "$OUT" '^3 BYE$'
+ev_invite "events --method INVITE: alice's INVITE with credentials, cause ok" ok
+ev_invite "events --method INVITE: alice's first INVITE, no-credentials (407)" no-credentials
+wait_match "why alice@127.0.0.1 shows her INVITE" '"method":"INVITE"' \
+	"$SIPWARDEN" why alice@127.0.0.1 --json --last 5 --db "$SW_DB"
+
+# --- credentials in the dialog (as baresip sends them) --------------------------------
+callee_start bob2 bob2 pw-bob2 proxy_uas_answer 1.0 u1
+caller_run call2 proxy_call_creds alice "$APW" bob2
+caller_ok "a caller that puts Proxy-Authorization on ACK and BYE: the BYE is not challenged" call2
+callee_ok "bob2: ACK and BYE arrive without the caller's Proxy-Authorization" bob2
+trace_nomatch "bob2 received no Proxy-Authorization at all" bob2 '^proxy-authorization *:' --recv --raw
+
+# --- TCP: caller, callee, both --------------------------------------------------------
+callee_start bob3 bob3 pw-bob3 proxy_uas_answer 1.0 u1
+caller_run call3 proxy_call alice "$APW" bob3 127.0.0.1 t1
+caller_ok "TCP caller -> UDP callee: the call runs to its end (caller)" call3
+callee_ok "TCP caller -> UDP callee: bob3 answered and was hung up" bob3
+OUT=$("${SIPP_TRACE[@]}" "$T/bob3.msg" --recv --start '^INVITE ' --header Record-Route)
+expect_match "transport changes TCP -> UDP: two Record-Route of the proxy, one for each side" "$OUT" \
+	"127\\.0\\.0\\.1:$ESC_PORT[^,|]*transport=tcp.*127\\.0\\.0\\.1:$ESC_PORT|127\\.0\\.0\\.1:$ESC_PORT.*127\\.0\\.0\\.1:$ESC_PORT[^,|]*transport=tcp"
+callee_start bob4 bob4 pw-bob4 proxy_uas_answer 1.0 t1
+caller_run call4 proxy_call alice "$APW" bob4
+caller_ok "UDP caller -> TCP callee: the call runs to its end (caller)" call4
+callee_ok "UDP caller -> TCP callee: bob4 got the INVITE on the connection it registered on, ACK, BYE" bob4
+trace_match "bob4's INVITE came over TCP with the proxy's TCP Via" bob4 "^SIP/2.0/TCP 127\\.0\\.0\\.1:" \
+	--recv --start '^INVITE ' --header Via
+callee_start bob5 bob5 pw-bob5 proxy_uas_answer 1.0 t1
+caller_run call5 proxy_call_creds alice "$APW" bob5 127.0.0.1 t1
+caller_ok "TCP caller -> TCP callee (credentials in the dialog): the call runs to its end" call5
+callee_ok "TCP -> TCP: bob5 answered, got ACK and BYE without Proxy-Authorization" bob5
+
+# --- wrong password ---------------------------------------------------------------------
+caller_run wrong proxy_call_reject alice 'not-her-password' bob1
+final_is "a wrong password: the INVITE with credentials gets 407 again" wrong 407
+ev_invite "events: the INVITE with the wrong password is wrong-password" wrong-password
+wait_match "why alice@127.0.0.1: her newest decision is the INVITE, wrong-password" \
+	'"method":"INVITE".*"cause":"wrong-password"' \
+	"$SIPWARDEN" why alice@127.0.0.1 --json --last 1 --db "$SW_DB"
+OUT=$("$SIPWARDEN" why alice@127.0.0.1 --last 1 --db "$SW_DB" 2>&1 | tr '\n' ' ')
+expect_match "why (text) shows the INVITE to bob1 and wrong-password" "$OUT" 'INVITE .*wrong-password.*INVITE to bob1'
+
+# --- offline and unknown callees --------------------------------------------------------
+caller_run offline proxy_call_reject alice "$APW" dave
+final_is "a known callee with no binding: 480" offline 480
+ev_invite "events: callee-offline for dave" callee-offline
+caller_run unknown proxy_call_reject alice "$APW" nobody
+final_is "an unknown callee: 480 too (no enumeration)" unknown 480
+ev_invite "events: callee-unknown for nobody" callee-unknown
+A=$("${SIPP_TRACE[@]}" "$T/offline.msg" --recv --start '^SIP/2.0 4' | tail -n 1)
+B=$("${SIPP_TRACE[@]}" "$T/unknown.msg" --recv --start '^SIP/2.0 4' | tail -n 1)
+[ -n "$A" ] && [ "$A" = "$B" ] && ok "offline and unknown: the same status line ($A)" ||
+	not_ok "offline '$A' vs unknown '$B'"
+HA=$("${SIPP_TRACE[@]}" "$T/offline.msg" --recv --start '^SIP/2.0 480' --raw | grep -Ei '^(retry-after|warning|reason|server|allow)' | sort | tr '\n' ';')
+HB=$("${SIPP_TRACE[@]}" "$T/unknown.msg" --recv --start '^SIP/2.0 480' --raw | grep -Ei '^(retry-after|warning|reason|server|allow)' | sort | tr '\n' ';')
+[ "$HA" = "$HB" ] && ok "offline and unknown: the same extra headers (${HA:-none})" || not_ok "offline [$HA] vs unknown [$HB]"
+
+# --- busy --------------------------------------------------------------------------------
+callee_start erin erin pw-erin proxy_uas_busy 1.0 u1
+caller_run busy proxy_call_reject alice "$APW" erin
+final_is "a busy callee: 486 forwarded to the caller" busy 486
+callee_ok "erin answered 486 and got the proxy's ACK" erin
+
+# --- CANCEL after 180 --------------------------------------------------------------------
+callee_start frank frank pw-frank proxy_uas_ring 1.0 u1
+caller_run cancel proxy_call_cancel alice "$APW" frank
+caller_ok "CANCEL after 180: 200 for the CANCEL, 487 for the INVITE" cancel
+callee_ok "frank got the CANCEL (the INVITE's branch), answered 200 and 487, got the ACK" frank
+trace_nomatch "the CANCEL is not challenged" cancel '^SIP/2.0 40[17]' --recv --start '^SIP/2.0' --header CSeq --first-line
+OUT=$("${SIPP_TRACE[@]}" "$T/cancel.msg" --recv --start '^SIP/2.0 (200|487)' --header CSeq | tr '\n' ';')
+expect_match "the caller: 200 CANCEL, then 487 INVITE" "$OUT" '^2 CANCEL;2 INVITE;$'
+
+# --- forking by q ------------------------------------------------------------------------
+# serial: the q=1.0 binding is busy, then the q=0.5 one is tried and answers
+callee_start gina-hi gina pw-gina proxy_uas_busy 1.0 u1
+callee_start gina-lo gina pw-gina proxy_uas_answer 0.5 u1
+caller_run serial proxy_call alice "$APW" gina
+caller_ok "serial forking: the q=0.5 binding answers after the q=1.0 one is busy (caller)" serial
+callee_ok "the q=1.0 binding got the INVITE first and answered 486" gina-hi
+callee_ok "the q=0.5 binding got the INVITE, answered, got ACK and BYE" gina-lo
+t_busy=$(trace_time gina-hi --sent --start '^SIP/2.0 486')
+t_lo=$(trace_time gina-lo --recv --start '^INVITE ')
+if [ -n "$t_busy" ] && [ -n "$t_lo" ] && python3 -c "import sys; sys.exit(0 if $t_lo >= $t_busy else 1)"; then
+	ok "serial: the q=0.5 binding got its INVITE only after the q=1.0 one's 486"
+else
+	not_ok "serial: 486 at ${t_busy:-never}, INVITE to q=0.5 at ${t_lo:-never}"
+fi
+# serial: the q=1.0 binding answers; the q=0.5 one is never tried
+callee_start hank-hi hank pw-hank proxy_uas_answer 1.0 u1 -set answer_ms 500
+callee_start hank-lo hank pw-hank proxy_uas_answer 0.3 u1 -set wait_ticks 60 -set no_call 1
+caller_run serial2 proxy_call alice "$APW" hank
+caller_ok "serial forking: the q=1.0 binding answers (caller)" serial2
+callee_ok "the q=1.0 binding answered" hank-hi
+callee_wait hank-lo 15
+[ "$(trace_count hank-lo --recv --start '^INVITE ')" -eq 0 ] && ok "the q=0.3 binding never got an INVITE" ||
+	not_ok "the q=0.3 binding got an INVITE though the q=1.0 one answered"
+# parallel: two bindings with q=1.0 ring at once; one answers, the other is cancelled
+callee_start ivy-a ivy pw-ivy proxy_uas_answer 1.0 u1 -set answer_ms 1500
+callee_start ivy-b ivy pw-ivy proxy_uas_ring 1.0 u1
+caller_run parallel proxy_call alice "$APW" ivy
+caller_ok "parallel forking: the call is answered (caller)" parallel
+callee_ok "parallel: the answering binding answered, got ACK and BYE" ivy-a
+callee_ok "parallel: the other binding rang, then got a CANCEL, answered 487, got the ACK" ivy-b
+t_b=$(trace_time ivy-b --recv --start '^INVITE ')
+t_a200=$(trace_time ivy-a --sent --start '^SIP/2.0 200')
+if [ -n "$t_b" ] && [ -n "$t_a200" ] && python3 -c "import sys; sys.exit(0 if $t_b < $t_a200 else 1)"; then
+	ok "parallel: both bindings rang before the first answered"
+else
+	not_ok "parallel: INVITE to the second at ${t_b:-never}, 200 from the first at ${t_a200:-never}"
+fi
+OUT=$("${SIPP_TRACE[@]}" "$T/parallel.msg" --recv --start '^SIP/2.0 200' --header CSeq | grep -c INVITE)
+[ "$OUT" -ge 1 ] && ok "parallel: the caller got the 200 (the 487 of the other branch is not forwarded)" || not_ok "no 200 INVITE"
+trace_nomatch "parallel: the caller never sees the cancelled branch's 487" parallel '^SIP/2.0 487' --recv --start '^SIP/2.0'
+
+# --- Max-Forwards 0 ----------------------------------------------------------------------
+caller_run maxfwd proxy_call_maxfwd alice "$APW" bob1
+caller_ok "Max-Forwards: 0 gets 483 Too Many Hops, before any challenge" maxfwd
+ev_invite "events: too-many-hops" too-many-hops
+
+# --- a callee whose UDP port is closed -----------------------------------------------------
+# (two cases at once, since each may last until Timer B, 32 s: jack's only binding is closed;
+# kate's closed binding has the higher q, and her q=0.5 binding must answer next)
+callee_start jack-gone jack pw-jack proxy_uas_answer 1.0 u1 -set wait_ticks 0 -set no_call 1
+callee_start kate-gone kate pw-kate proxy_uas_answer 1.0 u1 -set wait_ticks 0 -set no_call 1
+callee_wait jack-gone 10
+callee_wait kate-gone 10
+callee_start kate-lo kate pw-kate proxy_uas_answer 0.5 u1
+t0=$(date +%s)
+( caller_run closed proxy_call_reject alice "$APW" jack; echo "$SIPP_RC $CALLER_PORT $(date +%s)" >"$T/closed.rc" ) &
+CLOSED_PID=$!
+bg_track "$CLOSED_PID"
+caller_run closed2 proxy_call alice "$APW" kate
+caller_ok "a closed q=1.0 binding: the q=0.5 one is tried next and the call is answered" closed2
+callee_ok "the q=0.5 binding answered after the closed one failed" kate-lo
+wait "$CLOSED_PID"
+read -r SIPP_RC CALLER_PORT t1 <"$T/closed.rc" || SIPP_RC=99
+got=$(grep -Eo '^final [0-9]+' "$T/closed.log" 2>/dev/null | tail -n 1)
+if [ "$SIPP_RC" -eq 0 ] && [[ $got == "final 408" || $got == "final 480" || $got == "final 503" ]]; then
+	ok "a callee whose UDP port is closed: the caller gets a final answer (${got#final }, after $((t1 - t0)) s)"
+else
+	not_ok "closed port: wanted final 408/480/503, got '${got:-none}' (sipp exit $SIPP_RC: $(px_tail closed))"
+fi
+ev_invite "events: callee-unreachable for the closed port" callee-unreachable
+
+# --- a foreign domain ----------------------------------------------------------------------
+caller_run foreign proxy_call_reject alice "$APW" bob1 example.net
+final_is "alice calling bob1@example.net: 403 (no relaying)" foreign 403
+trace_match "the 403's reason says we do not relay" foreign '^SIP/2.0 403 .*[Rr]elay' --recv --start '^SIP/2.0 403'
+ev_invite "events: relay-denied" relay-denied
+
+# --- sipwarden calls ----------------------------------------------------------------------
+# (the server writes them out once a second)
+calls_has() {
+	local desc=$1 expr=$2 i out
+	for i in $(seq 1 30); do
+		out=$(calls_json 2>&1)
+		if printf '%s' "$out" | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+sys.exit(0 if any(eval(sys.argv[1]) for c in j) else 1)' "$expr" 2>/dev/null; then ok "$desc"; return; fi
+		sleep 0.1
+	done
+	not_ok "$desc (no call where $expr in: ${out:0:800})"
+}
+calls_has "calls --json: alice -> bob1, ended, 200" \
+	"'alice' in str(c.get('caller')) and 'bob1' in str(c.get('callee')) and str(c.get('status'))=='200' and c.get('state')=='ended'"
+calls_has "calls --json: alice -> dave failed 480, cause callee-offline" \
+	"'dave' in str(c.get('callee')) and str(c.get('status'))=='480' and c.get('cause')=='callee-offline'"
+calls_has "calls --json: alice -> nobody failed 480, cause callee-unknown" \
+	"'nobody' in str(c.get('callee')) and str(c.get('status'))=='480' and c.get('cause')=='callee-unknown'"
+calls_has "calls --json: alice -> erin, 486" "'erin' in str(c.get('callee')) and str(c.get('status'))=='486'"
+calls_has "calls --json: alice -> frank cancelled (487)" \
+	"'frank' in str(c.get('callee')) and str(c.get('status'))=='487' and c.get('state')=='cancelled'"
+calls_has "calls --json: alice -> jack failed, cause callee-unreachable" \
+	"'jack' in str(c.get('callee')) and c.get('cause')=='callee-unreachable'"
+OUT=$(calls_json 2>&1)
+expect_match "every call has caller, callee, state, status and cause" "$(printf '%s' "$OUT" | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+bad = [c for c in j if not all(k in c for k in ("caller", "callee", "state", "status", "cause"))]
+print("%d calls, %d without a field" % (len(j), len(bad)))' 2>&1)" '^[1-9][0-9]* calls, 0 without'
+
+# --- no callee ever received our credentials ------------------------------------------------
+leaks=
+for f in "$T"/*.msg; do
+	n=$(basename "$f" .msg)
+	case $n in call*|wrong|offline|unknown|busy|cancel|serial*|parallel|maxfwd|closed*|foreign) continue ;; esac
+	if "${SIPP_TRACE[@]}" "$f" --recv --raw | grep -Eiq '^proxy-authorization *:'; then leaks="$leaks $n"; fi
+done
+[ -z "$leaks" ] && ok "no callee received a Proxy-Authorization header" || not_ok "Proxy-Authorization reached:$leaks"
+
+sw_alive "the proxy still answers OPTIONS"
+sw_stop
+
+# --- Timer C: a callee that rings and never answers ----------------------------------------
+SW_PORT=$(px_port)
+SW_DB="$T/timerc.db"
+sw_user add alice@127.0.0.1 --password "$APW" >/dev/null
+sw_user add lena@127.0.0.1 --password pw-lena >/dev/null
+printf '[proxy]\ntimer_c = 3\n' >"$T/timerc.conf"
+if sw_start timerc --config "$T/timerc.conf"; then
+	callee_start lena lena pw-lena proxy_uas_ring 1.0 u1
+	t0=$(date +%s)
+	caller_run noanswer proxy_call_reject alice "$APW" lena
+	t1=$(date +%s)
+	final_is "Timer C (timer_c = 3): the caller gets 408 when the callee never answers" noanswer 408
+	[ $((t1 - t0)) -le 15 ] && ok "the 408 came after $((t1 - t0)) s (Timer C 3 s)" || not_ok "the 408 took $((t1 - t0)) s"
+	callee_ok "the ringing callee got a CANCEL when Timer C fired, answered 487, got the ACK" lena
+	sw_stop
+fi
+finish
