@@ -2,7 +2,7 @@
 # sipwarden against Kamailio under the identical load, one table (issue 7).
 #
 #   bench/compare-kamailio.sh [--quick | --smoke] [--users N] [--server-cpus LIST]
-#                             [--gen-cpus LIST] [--no-sipp]
+#                             [--gen-cpus LIST] [--no-sipp] [--calls-only]
 #
 # Servers, each started on 127.0.0.1 (a random free UDP port) in turn:
 #   sipwarden      its defaults: durable SQLite (WAL, synchronous=FULL), group commit
@@ -24,7 +24,16 @@
 #   --smoke   tiny: 200 users, one 2-second step at 1,000/s per server, sipp 1 s,
 #             memory after 200 bindings (< 30 s); exit 0 when every server answered
 #             every registration and the table is complete
-# The full run takes about 12 minutes. Loopback only; every run has a count and
+# Then calls (issue 13), in a second table: sipwarden as an authenticating
+# stateful proxy against Kamailio 5.6 with tm, rr, registrar lookup and
+# pv_auth_check over HA1 in an htable (bench/kamailio/proxy.cfg), both driven by
+# `sipwarden bench --scenario call` (INVITE -> 407 -> ACK -> INVITE with digest
+# -> 100/180/200 -> ACK -> BYE -> 200 through the proxy, 16 datagrams; the
+# callees registered by the bench): server CPU µs per call at 1,500 calls/s,
+# p99 of the call setup (first INVITE to its 200) at 500 calls/s, and the
+# highest call rate with >= 99.9 % completed (3-s steps from 500/s, doubling,
+# then bisecting). --calls-only runs just this table (about 2 minutes).
+# The full run takes about 14 minutes. Loopback only; every run has a count and
 # a time limit; every process started here is stopped on exit.
 #
 # Kamailio is installed from Debian when missing (kamailio,
@@ -34,7 +43,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-MODE=full USERS=10000 SIPP=1 SCPUS="" GCPUS=""
+MODE=full USERS=10000 SIPP=1 SCPUS="" GCPUS="" CALLS_ONLY=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) MODE=quick ;;
@@ -43,6 +52,7 @@ while [ $# -gt 0 ]; do
 	--server-cpus) SCPUS=$2; shift ;;
 	--gen-cpus) GCPUS=$2; shift ;;
 	--no-sipp) SIPP=0 ;;
+	--calls-only) CALLS_ONLY=1 ;;
 	-h | --help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "compare-kamailio: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
@@ -58,9 +68,11 @@ STEP_S=5          # seconds of that step
 MAX_S=24          # --max search budget
 SIPP_RATE=5000 SIPP_S=4
 B1=100000 B2=1000000   # bindings rows
+CALL_RATE=1500 CALL_S=4 CALL_P99_RATE=500 CALL_MAX=1 CALL_USERS=1000
 if [ "$MODE" = quick ]; then B2=0; fi
 if [ "$MODE" = smoke ]; then
 	USERS=200 RATE=1000 STEP_S=2 MAX_S=0 SIPP_RATE=200 SIPP_S=1 B1=200 B2=0
+	CALL_RATE=200 CALL_S=2 CALL_P99_RATE=100 CALL_MAX=0 CALL_USERS=200
 fi
 [ "$USERS" -ge 1 ] 2>/dev/null || die "--users wants a positive number"
 
@@ -247,7 +259,9 @@ start_server() {
 		# whole SQLite result while the htable loads (~0.5 kB per row)
 		local shm=256 pkg=32
 		[ "$users" -gt 20000 ] && shm=$((256 + users / 400)) pkg=$((64 + users / 1000))
-		timeout -k 3 "$limit" taskset -c "$SCPUS" kamailio -f "$ROOT/bench/kamailio/registrar.cfg" \
+		local cfgfile=registrar.cfg
+		[ "$name" = kam-proxy ] && cfgfile=proxy.cfg def=WITH_HTABLE
+		timeout -k 3 "$limit" taskset -c "$SCPUS" kamailio -f "$ROOT/bench/kamailio/$cfgfile" \
 			-DD -E -n "$WORKERS" -l "udp:127.0.0.1:$PORT" -A "$def" \
 			-A "DBURL=\"sqlite:///$ud/kamailio.db\"" \
 			-A "HTSPEC=\"ha1=>size=$nb;autoexpire=0;dbtable=htable;\"" \
@@ -366,7 +380,112 @@ run_bindings() { # run_bindings NAME USERDIR: memory at B1 and B2 bindings
 	stop_server
 }
 
+# ---- table helpers
+ratio() { # sipwarden / other
+	awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "—"; else printf "%.2f", a / b }'
+}
+cell() { [ -n "$1" ] && echo "$1" || echo "—"; }
+mem_cell() { # kB, bindings, base kB
+	[ -n "$1" ] && [ -n "$2" ] && [ "$2" -gt 0 ] || { echo "—"; return; }
+	awk -v k="$1" -v n="$2" -v b="$3" 'BEGIN {printf "%.1f MB; %.0f B/binding", k / 1024, (k - b) * 1024 / n}'
+}
+per_binding() { awk -v k="$1" -v n="$2" -v b="$3" 'BEGIN { if (n > 0) printf "%.1f", (k - b) * 1024 / n }'; }
+fmtn() { echo "$1" | sed ':a; s/\([0-9]\)\([0-9]\{3\}\)\($\|,\)/\1,\2\3/; ta'; }
+row() { # row LABEL SW AUTHDB HTABLE [RATIO_SW RATIO_AUTHDB RATIO_HTABLE]
+	printf '| %s | %s | %s | %s | %s | %s |\n' "$1" "$(cell "$2")" "$(cell "$3")" "$(cell "$4")" \
+		"$(ratio "${5-$2}" "${6-$3}")" "$(ratio "${5-$2}" "${7-$4}")"
+}
+MISSING=0
+need() { for k in "$@"; do [ -n "${R[$k]:-}" ] || MISSING=$((MISSING + 1)); done; }
+
+# call_step NAME RATE SECONDS: one fixed-rate step of calls; sets CS_OK (completed/started),
+# CS_CPU (server CPU µs per completed call), CS_P99 (setup p99, ms), CS_DONE, CS_COUNT
+call_step() {
+	local n=$(($2 * $3)) t0 t1 out
+	t0=$(cpu_ticks)
+	out=$(bench $(($3 + 60)) --user-pattern 'user%05d@127.0.0.1:pw-user%05d' --users "$CALL_USERS" \
+		--scenario call --count "$n" --rate "$2" --duration $(($3 + 2)))
+	t1=$(cpu_ticks)
+	CS_DONE=$(jget "$out" 'j["completed"]') CS_COUNT=$n
+	CS_OK="${CS_DONE:-0}/$n"
+	CS_CPU="" CS_P99=""
+	if [ -n "$CS_DONE" ] && [ "$CS_DONE" -gt 0 ]; then
+		CS_CPU=$(awk -v t=$((t1 - t0)) -v hz="$HZ" -v n="$CS_DONE" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
+		CS_P99=$(jget "$out" '"%.2f" % j["legs"][0]["p99"]')
+	fi
+}
+
+run_calls() { # run_calls NAME USERDIR
+	local name=$1 ud=$2
+	start_server "$name" "$ud" 600 || { FAIL=1; return; }
+	log "$name: calls on udp:127.0.0.1:$PORT"
+	call_step "$name" "$CALL_P99_RATE" "$CALL_S"
+	R[$name,cp99]=$CS_P99
+	[ "${CS_DONE:-0}" = "$CS_COUNT" ] || { log "$name: $CS_OK calls completed at $CALL_P99_RATE/s"; FAIL=1; }
+	call_step "$name" "$CALL_RATE" "$CALL_S"
+	R[$name,ccpu]=$CS_CPU R[$name,cok]=$CS_OK
+	[ "${CS_DONE:-0}" = "$CS_COUNT" ] || { log "$name: $CS_OK calls completed at $CALL_RATE/s"; FAIL=1; }
+	if [ "$CALL_MAX" = 1 ]; then # doubling from 500/s, then bisecting: >= 99.9 % completed
+		local lo=0 hi=0 r=500 i
+		while [ "$r" -le 64000 ]; do
+			call_step "$name" "$r" 3
+			if [ -n "$CS_DONE" ] && [ $((CS_DONE * 1000)) -ge $((CS_COUNT * 999)) ]; then lo=$r; r=$((r * 2))
+			else hi=$r; break; fi
+		done
+		for i in 1 2 3; do
+			[ "$hi" -gt 0 ] || break
+			r=$(((lo + hi) / 2))
+			call_step "$name" "$r" 3
+			if [ -n "$CS_DONE" ] && [ $((CS_DONE * 1000)) -ge $((CS_COUNT * 999)) ]; then lo=$r; else hi=$r; fi
+		done
+		R[$name,cmax]=$lo
+	else
+		R[$name,cmax]=$CALL_RATE
+	fi
+	stop_server
+}
+
+call_table() {
+	local S=sipwarden K=kam-proxy
+	echo
+	echo "calls: INVITE -> 407 -> ACK -> INVITE with digest -> 100/180/200 -> ACK -> BYE -> 200 through the proxy (16 datagrams), $(fmtn "$CALL_USERS") users registered by sipwarden bench --scenario call (UDP, one generator thread)"
+	echo
+	echo "| | sipwarden (stateful proxy, events and calls recorded) | Kamailio (tm, rr, registrar lookup, pv_auth_check, HA1 in an htable) | sipwarden / Kamailio |"
+	echo "|---|---|---|---|"
+	crow() { printf '| %s | %s | %s | %s |\n' "$1" "$(cell "$2")" "$(cell "$3")" "$(ratio "${4-$2}" "${5-$3}")"; }
+	if [ "$CALL_MAX" = 1 ]; then
+		crow "max calls/s with ≥ 99.9 % completed (3-s steps)" "${R[$S,cmax]:-}" "${R[$K,cmax]:-}"
+	else
+		crow "calls/s (one ${CALL_S}-s step at $(fmtn $CALL_RATE)/s)" "${R[$S,cmax]:-}" "${R[$K,cmax]:-}"
+	fi
+	need "$S,cmax" "$K,cmax"
+	crow "server CPU µs per call at $(fmtn $CALL_RATE) calls/s (completed)" \
+		"${R[$S,ccpu]:+${R[$S,ccpu]} (${R[$S,cok]})}" "${R[$K,ccpu]:+${R[$K,ccpu]} (${R[$K,cok]})}" \
+		"${R[$S,ccpu]:-}" "${R[$K,ccpu]:-}"
+	need "$S,ccpu" "$K,ccpu"
+	crow "p99 call setup, first INVITE to its 200, at $(fmtn $CALL_P99_RATE) calls/s (ms)" "${R[$S,cp99]:-}" "${R[$K,cp99]:-}"
+	need "$S,cp99" "$K,cp99"
+	echo
+	echo "sipwarden records every auth decision as an event and every call in its calls table; Kamailio records neither."
+}
+
 # ---- provisioning
+CALLDIR="$TMP/users-calls"
+provision_calls() {
+	provision "$CALLDIR" "$CALL_USERS"
+	"$SIPWARDEN" user import "$CALLDIR/users.csv" --db "$CALLDIR/sipwarden.db" >/dev/null ||
+		die "sipwarden user import failed"
+}
+if [ "$CALLS_ONLY" = 1 ]; then
+	provision_calls
+	START=$(date +%s)
+	for s in sipwarden kam-proxy; do run_calls "$s" "$CALLDIR"; done
+	MISSING=0
+	echo "sipwarden vs Kamailio $KVER on $(uname -m), $ncpu CPUs; server CPUs $SCPUS ($WORKERS UDP worker(s)), generator CPUs $GCPUS; $(date -u '+%F %H:%M') UTC, $(($(date +%s) - START)) s"
+	call_table
+	[ "$FAIL" -eq 0 ] && [ "$MISSING" -eq 0 ] || { echo "INCOMPLETE: $MISSING cell(s) missing or a server failed (see above)" >&2; exit 1; }
+	exit 0
+fi
 LOADDIR="$TMP/users-load"
 log "provisioning $USERS users (sipwarden: user import; Kamailio: SQLite subscriber + htable)"
 provision "$LOADDIR" "$USERS"
@@ -385,25 +504,11 @@ fi
 START=$(date +%s)
 for s in $SERVERS; do run_load "$s" "$LOADDIR"; done
 for s in $SERVERS; do run_bindings "$s" "$BDIR"; done
+provision_calls
+for s in sipwarden kam-proxy; do run_calls "$s" "$CALLDIR"; done
 ELAPSED=$(($(date +%s) - START))
 
 # ---- the table
-ratio() { # sipwarden / other
-	awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "—"; else printf "%.2f", a / b }'
-}
-cell() { [ -n "$1" ] && echo "$1" || echo "—"; }
-mem_cell() { # kB, bindings, base kB
-	[ -n "$1" ] && [ -n "$2" ] && [ "$2" -gt 0 ] || { echo "—"; return; }
-	awk -v k="$1" -v n="$2" -v b="$3" 'BEGIN {printf "%.1f MB; %.0f B/binding", k / 1024, (k - b) * 1024 / n}'
-}
-per_binding() { awk -v k="$1" -v n="$2" -v b="$3" 'BEGIN { if (n > 0) printf "%.1f", (k - b) * 1024 / n }'; }
-fmtn() { echo "$1" | sed ':a; s/\([0-9]\)\([0-9]\{3\}\)\($\|,\)/\1,\2\3/; ta'; }
-row() { # row LABEL SW AUTHDB HTABLE [RATIO_SW RATIO_AUTHDB RATIO_HTABLE]
-	printf '| %s | %s | %s | %s | %s | %s |\n' "$1" "$(cell "$2")" "$(cell "$3")" "$(cell "$4")" \
-		"$(ratio "${5-$2}" "${6-$3}")" "$(ratio "${5-$2}" "${7-$4}")"
-}
-MISSING=0
-need() { for k in "$@"; do [ -n "${R[$k]:-}" ] || MISSING=$((MISSING + 1)); done; }
 
 S=sipwarden A=kam-authdb H=kam-htable
 echo
@@ -442,6 +547,7 @@ for b in $B1 $B2; do
 		"$(per_binding "${R[$H,pss$b]:-0}" "${R[$H,bind$b]:-0}" "${R[$H,pss0]:-0}")"
 	need "$S,pss$b" "$A,pss$b" "$H,pss$b"
 done
+call_table
 echo
 echo "Modes: sipwarden with its defaults — every 200 OK after its binding is durable in SQLite (WAL,"
 echo "synchronous=FULL, group commit); Kamailio's usrloc in memory (db_mode 0: bindings are lost on restart)."
