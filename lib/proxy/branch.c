@@ -33,16 +33,33 @@ static int branch_id(const struct sw_px *px, const struct sw_ptx *t, unsigned bi
 			t->gen, bi);
 }
 
-/* Parses our branch: worker, id, generation and branch index. */
+static bool hex_field(const char *p, unsigned n, uint32_t *out)
+{
+	uint32_t v = 0;
+	for (unsigned i = 0; i < n; i++) {
+		char c = p[i];
+		unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0') : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10) : 16;
+		if (d > 15)
+			return false;
+		v = v << 4 | d;
+	}
+	*out = v;
+	return true;
+}
+
+/* Parses our branch: worker, id, generation and branch index (the loop
+ * value after them is not needed here). */
 static int branch_parse(sw_str br, unsigned *worker, uint32_t *id, uint32_t *gen, unsigned *bi)
 {
 	size_t n = sizeof(BRANCH_PREFIX) - 1;
-	char tmp[64];
-	if (br.len <= n || br.len >= sizeof(tmp) || memcmp(br.p, BRANCH_PREFIX, n))
+	uint32_t w;
+	if (br.len < n + 20 || memcmp(br.p, BRANCH_PREFIX, n) || !hex_field(br.p + n, 2, &w) ||
+	    !hex_field(br.p + n + 2, 8, id) || !hex_field(br.p + n + 10, 8, gen) || br.p[n + 18] != '.' ||
+	    br.p[n + 19] < '0' || br.p[n + 19] > '9')
 		return -1;
-	memcpy(tmp, br.p + n, br.len - n);
-	tmp[br.len - n] = '\0';
-	if (sscanf(tmp, "%2x%8x%8x.%u", worker, id, gen, bi) != 4 || *bi >= SW_PX_MAX_BRANCHES)
+	*worker = w;
+	*bi = (unsigned)(br.p[n + 19] - '0');
+	if ((br.len > n + 20 && br.p[n + 20] != '-') || *bi >= SW_PX_MAX_BRANCHES)
 		return -1;
 	return 0;
 }

@@ -23,8 +23,11 @@ struct call {
 	int64_t started_ms, answered_ms, ended_ms;
 };
 
+#define CALLS_BUCKETS 4096u /* Call-ID hash -> the newest call with it, for BYE */
+
 struct sw_calls {
 	pthread_mutex_t lock;
+	int64_t by_cid[CALLS_BUCKETS];
 	int64_t seq;
 	unsigned changes, written;  /* the snapshot is rewritten when they differ */
 	struct call ring[SW_CALLS_MAX];
@@ -47,6 +50,14 @@ void sw_calls_free(struct sw_calls *c)
 		return;
 	pthread_mutex_destroy(&c->lock);
 	free(c);
+}
+
+static unsigned cid_bucket(const char *p, size_t n)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * 16777619u;
+	return h & (CALLS_BUCKETS - 1);
 }
 
 static int64_t wall_ms(void)
@@ -74,6 +85,7 @@ void sw__px_call_begin(struct sw_proxy_worker *pw, struct sw_ptx *t, struct sw_r
 	memset(k, 0, sizeof(*k));
 	k->seq = x->call_id = c->seq;
 	sw_str_cpy(k->call_id, sizeof(k->call_id), cid);
+	c->by_cid[cid_bucket(k->call_id, strlen(k->call_id))] = k->seq;
 	snprintf(k->caller, sizeof(k->caller), "%s", x->caller);
 	snprintf(k->callee, sizeof(k->callee), "%s", x->callee);
 	sw_sockaddr_format((const struct sockaddr *)&q->from->addr, k->source, sizeof(k->source));
@@ -145,15 +157,15 @@ void sw__px_call_update(struct sw_proxy_worker *pw, struct sw_ptx *t, unsigned s
 void sw__px_call_bye(struct sw_proxy_worker *pw, sw_str call_id)
 {
 	struct sw_calls *c = pw->rw->r->calls;
+	char cid[sizeof(((struct call *)0)->call_id)];
+	sw_str_cpy(cid, sizeof(cid), call_id); /* as stored: cut to the field's size */
 	pthread_mutex_lock(&c->lock);
-	for (unsigned i = 0; i < SW_CALLS_MAX; i++) {
-		struct call *k = &c->ring[i];
-		if (k->seq && !k->ended_ms && strlen(k->call_id) == call_id.len &&
-		    !memcmp(k->call_id, call_id.p, call_id.len)) {
-			k->state = "ended";
-			k->ended_ms = wall_ms();
-			c->changes++;
-		}
+	int64_t seq = c->by_cid[cid_bucket(cid, strlen(cid))];
+	struct call *k = seq ? find(c, seq) : NULL;
+	if (k && !k->ended_ms && !strcmp(k->call_id, cid)) {
+		k->state = "ended";
+		k->ended_ms = wall_ms();
+		c->changes++;
 	}
 	pthread_mutex_unlock(&c->lock);
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A smoke run of bench/compare-kamailio.sh (issue 7): 200 users, one short load
 # step per server (sipwarden, Kamailio with auth_db, Kamailio with htable), sipp
-# as a cross-check; the table must be complete. Kamailio is installed by
+# as a cross-check, then calls through sipwarden's proxy and Kamailio's (tm, rr,
+# registrar, htable); both tables must be complete. Kamailio is installed by
 # scripts/deps.sh (kamailio, kamailio-sqlite-modules): when it cannot be installed
 # or started this test fails and says why, it does not skip. About 25 s.
 . "$(dirname "$0")/lib.sh"
@@ -43,6 +44,12 @@ fi
 expect_match "row: memory after the bindings, bytes per binding" "$OUT" \
 	"^\| server memory \(PSS\) after 200 bindings[^|]*\| $num MB; -?$num B/binding \| $num MB; -?$num B/binding \| $num MB; -?$num B/binding \| -?$num \| -?$num \|"
 expect_match "the modes are stated next to the table" "$OUT" 'usrloc in memory \(db_mode 0'
+expect_match "the calls table names sipwarden's proxy and Kamailio's" "$OUT" \
+	'\| sipwarden \(stateful proxy, events and calls recorded\) \| Kamailio \(tm, rr, registrar lookup, pv_auth_check, HA1 in an htable\) \| sipwarden / Kamailio \|'
+expect_match "calls row: calls/s, both servers and the ratio" "$OUT" "^\| calls/s [^|]*\| $num \| $num \| $num \|"
+expect_match "calls row: server CPU per call, every call completed" "$OUT" \
+	"^\| server CPU µs per call [^|]*\| $num \(400/400\) \| $num \(400/400\) \| $num \|"
+expect_match "calls row: p99 of the call setup" "$OUT" "^\| p99 call setup[^|]*\| $num \| $num \| $num \|"
 if printf '%s\n' "$OUT" | grep -q '^|.*—'; then not_ok "no cell is empty ('—')"; else ok "no cell is empty ('—')"; fi
 
 # it stopped every process it started (each runs from its temporary directory)
