@@ -81,7 +81,11 @@ int sw__px_print_request(struct sw_proxy_worker *pw, const struct sw_msg *m, con
 		record_route(pw, f, b);
 		rr_done = true;
 	}
-	unsigned routes = 0;
+	unsigned routes = 0, nroutes = 0;
+	if (f->drop_last_route) {
+		sw_str last;
+		nroutes = sw__px_route_last(m, &last);
+	}
 	for (unsigned i = 0; i < m->nhdrs; i++) {
 		const struct sw_hdr *h = &m->hdrs[i];
 		switch (h->id) {
@@ -111,9 +115,11 @@ int sw__px_print_request(struct sw_proxy_worker *pw, const struct sw_msg *m, con
 			struct sw_hdr_iter it = { m, (unsigned)(h - m->hdrs), h->value.p };
 			sw_str e;
 			const struct sw_hdr *in;
-			while (sw_hdr_iter_next(&it, &e, &in) && in == h)
-				if (routes++ >= f->pop)
+			while (sw_hdr_iter_next(&it, &e, &in) && in == h) {
+				bool last = f->drop_last_route && routes + 1 == nroutes;
+				if (routes++ >= f->pop && !last)
 					sw_print_header(b, "Route", e);
+			}
 			break;
 		}
 		default:

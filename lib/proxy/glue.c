@@ -40,7 +40,9 @@ static int io_build(void *ctx, struct sw_ptx *t, unsigned target, const char *br
 	const struct sw_px_target *x = &t->targets[target];
 	char br[80];
 	snprintf(br, sizeof(br), "%s-%08x", branch, c->loop_hash);
-	struct px_fwd f = { .ruri = c->keep_ruri ? m.ruri : sw_str_from(x->uri, strlen(x->uri)),
+	struct px_fwd f = { .ruri = c->strict_ruri ? sw_str_from(c->strict_ruri, strlen(c->strict_ruri))
+				    : c->keep_ruri ? m.ruri : sw_str_from(x->uri, strlen(x->uri)),
+			    .drop_last_route = c->strict_ruri != NULL,
 			    .to = &x->flow, .branch = br, .pop = c->pop, .record_route = c->record_route,
 			    .caller = &c->from_flow, .from = &c->from };
 	return sw__px_print_request(pw, &m, &f, b);
@@ -102,7 +104,10 @@ static void io_final(void *ctx, struct sw_ptx *t, unsigned status, const struct 
 static void io_done(void *ctx, struct sw_ptx *t)
 {
 	(void)ctx;
-	free(t->user);
+	struct px_ctx *c = t->user;
+	if (c)
+		free(c->strict_ruri);
+	free(c);
 	t->user = NULL;
 }
 

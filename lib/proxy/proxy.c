@@ -128,7 +128,9 @@ static void route_onward(struct sw_req *q, struct sw_ptx *t, struct px_ctx *c, c
 	struct sw_proxy_worker *pw = q->rw->pw;
 	struct sw_uri next;
 	struct sw_flow f = *last;
-	if (sw__px_route_after(q->m, c->pop, &next) && sw__px_uri_flow(pw, &next, &f)) {
+	sw_str lr;
+	bool more = c->strict_ruri ? sw__px_route_last(q->m, &lr) > c->pop + 1 : true;
+	if (more && sw__px_route_after(q->m, c->pop, &next) && sw__px_uri_flow(pw, &next, &f)) {
 		sw__px_reply(q, t, 502, "Next Hop Not Reachable (only numeric UDP routes)", NULL);
 		return;
 	}
@@ -316,6 +318,23 @@ void sw__proxy_request(struct sw_req *q)
 	/* §16.4: our Route values; a valid flow token means we routed this dialog */
 	struct sw_flow last;
 	bool trusted = sw__px_routes(pw, m, &c->pop, &last);
+	sw_str lr;
+	unsigned nroutes = sw__px_route_last(m, &lr);
+	struct sw_flow rf;
+	if (ruri.user.len && nroutes > c->pop && sw__px_uri_is_ours(pw, &ruri) &&
+	    sw__px_token_parse(pw, ruri.user, &rf) == 0) {
+		/* §16.4: a strict router put our Record-Route in the Request-URI;
+		 * the real one is the last Route value. Our entries that follow in
+		 * Route (popped above) come later in the route set and win. */
+		struct sw_addr la;
+		if (sw_addr_parse(&la, lr, false, NULL) == 0 &&
+		    (c->strict_ruri = sw__px_dup(la.uri.raw.p, la.uri.raw.len))) {
+			if (!trusted)
+				last = rf;
+			trusted = true;
+			sw_uri_parse(&ruri, sw_str_from(c->strict_ruri, strlen(c->strict_ruri)), NULL);
+		}
+	}
 	c->in_dialog = to.tag.p != NULL;
 	int rd = sw__px_domain_of(pw, &ruri);
 	if (rd >= 0)

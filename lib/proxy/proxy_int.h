@@ -28,6 +28,8 @@ struct px_ctx {
 	unsigned pop;                  /* leading Route values that were ours */
 	bool record_route;
 	bool keep_ruri;                /* routed by Route: the Request-URI stays */
+	char *strict_ruri;             /* after a strict router: the last Route value, the new
+					  Request-URI (that Route value is dropped) */
 	bool in_dialog;
 	uint32_t loop_hash;
 	char caller[SW_STORE_AOR_MAX + 1];
@@ -59,6 +61,8 @@ void sw__px_hostport(struct sw_proxy_worker *pw, unsigned listen, char *out, siz
 bool sw__px_routes(struct sw_proxy_worker *pw, const struct sw_msg *m, unsigned *pop, struct sw_flow *last);
 /* The first Route value after the first `skip` ones, if any. */
 bool sw__px_route_after(const struct sw_msg *m, unsigned skip, struct sw_uri *u);
+/* The number of Route values and the last one. */
+unsigned sw__px_route_last(const struct sw_msg *m, sw_str *last);
 
 /* fwd.c */
 struct px_fwd {
@@ -66,6 +70,7 @@ struct px_fwd {
 	const struct sw_flow *to;      /* where it goes */
 	const char *branch;
 	unsigned pop;
+	bool drop_last_route;          /* a strict router's: it became the Request-URI */
 	bool record_route;
 	const struct sw_flow *caller;  /* for the Record-Route towards the caller */
 	const struct sw_peer *from;    /* the upstream peer: received/rport in its Via */

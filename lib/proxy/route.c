@@ -241,3 +241,16 @@ bool sw__px_route_after(const struct sw_msg *m, unsigned skip, struct sw_uri *u)
 		}
 	return false;
 }
+
+unsigned sw__px_route_last(const struct sw_msg *m, sw_str *last)
+{
+	struct sw_hdr_iter it;
+	sw_str e;
+	unsigned n = 0;
+	sw_hdr_iter_init(&it, m, SW_HDR_ROUTE);
+	while (sw_hdr_iter_next(&it, &e, NULL)) {
+		*last = e;
+		n++;
+	}
+	return n;
+}
