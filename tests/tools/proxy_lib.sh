@@ -35,7 +35,33 @@ sys.exit(1)
 PY
 }
 
-# px_sipp_transport u1|t1 -> UDP|TCP (what the server's registrations call it, lower-cased)
+# px_block N: a port P in the range with P .. P+N-1 all free for UDP and TCP
+px_block() {
+	python3 - "$PX_LOW" "$PX_HIGH" "$1" <<'PY'
+import random, socket, sys
+low, high, n = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+for _ in range(200):
+    p = random.randint(low, high - n + 1)
+    ok = True
+    for q in range(p, p + n):
+        for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+            s = socket.socket(socket.AF_INET, kind)
+            try:
+                s.bind(("127.0.0.1", q))
+            except OSError:
+                ok = False
+            finally:
+                s.close()
+        if not ok:
+            break
+    if ok:
+        print(p)
+        sys.exit(0)
+sys.exit(1)
+PY
+}
+
+# px_tname u1|t1: udp|tcp, as the server's registrations name the transport
 px_tname() { [ "$1" = t1 ] && echo tcp || echo udp; }
 
 # callee_start NAME USER PASSWORD UAS [Q] [TRANSPORT] [sipp args...]

@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Reads a sipp message trace (-trace_msg -message_file FILE) and prints what a test asks
-about the messages in it, one line per selected message.
+about the messages in it, one line per selected message. With --baresip PEER it reads
+baresip's SIP trace (baresip -s: "#", then "UDP|TCP A -> B", then the message) instead,
+PEER being the host:port of the server baresip talks to (messages from it are the received
+ones, since a TCP connection baresip opens has no fixed local port; no times).
 
-  sipp_trace.py FILE [--recv | --sent] [--start REGEX] [--call-id REGEX]
-                [--header NAME ... | --time | --first-line | --raw | --count]
+  sipp_trace.py FILE [--baresip HOST:PORT] [--recv | --sent] [--start REGEX] [--call-id REGEX]
+                [--header NAME ... | --time | --first-line | --raw | --count | --transport]
 
 --recv / --sent   only messages sipp received / sent
 --start REGEX     only messages whose start line matches (e.g. '^INVITE ', '^SIP/2.0 180')
@@ -15,6 +18,7 @@ about the messages in it, one line per selected message.
 --first-line      print the start line (the default)
 --raw             print the whole message, then a line '--'
 --count           print only the number of selected messages
+--transport       print the transport it came or went over (baresip traces only: UDP, TCP)
 Exit status 0, also when nothing is selected; 2 when FILE cannot be read.
 """
 import argparse
@@ -52,6 +56,32 @@ def messages(text):
         yield cur
 
 
+BARESIP_HOP = re.compile(r'^(UDP|TCP|TLS|WS|WSS) (\S+) -> (\S+)\s*$')
+
+
+def baresip_messages(text, peer):
+    """Yields the messages of a baresip -s trace, like messages()."""
+    cur = None
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        line = re.sub(r'\x1b\[[0-9;]*m', '', lines[i]).rstrip('\r')
+        if line == '#' and i + 1 < len(lines):
+            m = BARESIP_HOP.match(re.sub(r'\x1b\[[0-9;]*m', '', lines[i + 1]))
+            if m:
+                if cur:
+                    yield cur
+                cur = {'time': 0.0, 'dir': 'recv' if m.group(2) == peer else 'sent',
+                       'transport': m.group(1), 'lines': []}
+                i += 2
+                continue
+        if cur is not None:
+            cur['lines'].append(line)
+        i += 1
+    if cur:
+        yield cur
+
+
 def sip_lines(msg):
     """The message's lines from its start line to the end of its headers."""
     lines = msg['lines']
@@ -78,6 +108,7 @@ def header(msg, name):
 def main():
     ap = argparse.ArgumentParser(add_help=True)
     ap.add_argument('file')
+    ap.add_argument('--baresip', metavar='HOST:PORT')
     g = ap.add_mutually_exclusive_group()
     g.add_argument('--recv', action='store_true')
     g.add_argument('--sent', action='store_true')
@@ -88,6 +119,7 @@ def main():
     ap.add_argument('--first-line', action='store_true')
     ap.add_argument('--raw', action='store_true')
     ap.add_argument('--count', action='store_true')
+    ap.add_argument('--transport', action='store_true')
     a = ap.parse_args()
     try:
         with open(a.file, encoding='utf-8', errors='replace') as f:
@@ -96,7 +128,7 @@ def main():
         print(f'sipp_trace.py: {e}', file=sys.stderr)
         return 2
     sel = []
-    for m in messages(text):
+    for m in (baresip_messages(text, a.baresip) if a.baresip else messages(text)):
         lines = sip_lines(m)
         if not lines:
             continue
@@ -115,6 +147,8 @@ def main():
     for m in sel:
         if a.header:
             print(' || '.join(' | '.join(header(m, h)) for h in a.header))
+        elif a.transport:
+            print(m.get('transport', ''))
         elif a.time:
             print(f"{m['time']:.6f}")
         elif a.raw:
