@@ -17,7 +17,7 @@ SW_DB="$T/proxy.db"
 APW='al1ce-Pass'
 sw_user add alice@127.0.0.1 --password "$APW" >/dev/null
 # one callee user per case: bindings stay after a sipp callee has quit
-for u in bob1 bob2 bob3 bob4 bob5 dave erin frank gina hank ivy jack kate; do
+for u in bob1 bob2 bob3 bob4 bob5 dave erin erin2 frank frank2 gina hank ivy jack kate mia nina oscar; do
 	sw_user add "$u@127.0.0.1" --password "pw-$u" >/dev/null
 done
 SW_PORT=$(px_port)
@@ -205,6 +205,45 @@ final_is "alice calling bob1@example.net: 403 (no relaying)" foreign 403
 trace_match "the 403's reason says we do not relay" foreign '^SIP/2.0 403 .*[Rr]elay' --recv --start '^SIP/2.0 403'
 ev_invite "events: relay-denied" relay-denied
 
+# --- the same with TCP: busy, CANCEL, offline, wrong password ------------------------------
+callee_start erin2 erin2 pw-erin2 proxy_uas_busy 1.0 t1
+caller_run busy-tcp proxy_call_reject alice "$APW" erin2 127.0.0.1 t1
+final_is "TCP caller and callee: 486 forwarded" busy-tcp 486
+callee_ok "TCP: erin2 answered 486 and got the proxy's ACK" erin2
+callee_start frank2 frank2 pw-frank2 proxy_uas_ring 1.0 t1
+caller_run cancel-tcp proxy_call_cancel alice "$APW" frank2 127.0.0.1 t1
+caller_ok "TCP caller and callee: CANCEL after 180, 200 and 487" cancel-tcp
+callee_ok "TCP: frank2 got the CANCEL, answered 200 and 487, got the ACK" frank2
+caller_run offline-tcp proxy_call_reject alice "$APW" dave 127.0.0.1 t1
+final_is "TCP caller, callee offline: 480" offline-tcp 480
+caller_run wrong-tcp proxy_call_reject alice 'not-her-password' bob1 127.0.0.1 t1
+final_is "TCP caller, wrong password: 407 again" wrong-tcp 407
+ev_invite "events: wrong-password over TCP" wrong-password
+
+# --- MESSAGE is challenged like INVITE --------------------------------------------------------
+callee_start mia mia pw-mia proxy_uas_message 1.0 u1
+caller_run message proxy_message alice "$APW" mia
+caller_ok "MESSAGE: 407, then with credentials delivered and answered 200" message
+callee_ok "mia got the MESSAGE without Proxy-Authorization" mia
+trace_match "the MESSAGE is challenged with 407 Proxy-Authenticate" message '^Digest ' \
+	--recv --start '^SIP/2.0 407' --header Proxy-Authenticate
+event_match "events --method MESSAGE: alice's MESSAGE, cause ok" '"cause":"ok"' \
+	"e.get('method')=='MESSAGE' and e.get('port')==$CALLER_PORT and e.get('cause')=='ok'" --method MESSAGE
+
+# --- a caller of another domain calling one of ours (a trunk): not challenged by default -----
+callee_start nina nina pw-nina proxy_uas_answer 1.0 u1
+PX_FROM_DOMAIN=example.org caller_run trunk proxy_call_trunk mallory nothing nina
+caller_ok "From another domain to a local user: the call is forwarded without a challenge (default)" trunk
+callee_ok "nina answered the call from mallory@example.org" nina
+trace_nomatch "no 407 to the caller of another domain" trunk '^SIP/2.0 407' --recv
+
+# --- Proxy-Require, From not allowed -------------------------------------------------------------
+caller_run require proxy_call_require alice "$APW" bob1
+caller_ok "Proxy-Require: an unknown option gets 420 with Unsupported, before any challenge" require
+PX_AU=alice caller_run fromnot proxy_call_reject oscar "$APW" bob1
+final_is "alice's credentials with From oscar: 403" fromnot 403
+ev_invite "events: from-not-allowed" from-not-allowed
+
 # --- sipwarden calls ----------------------------------------------------------------------
 # (the server writes them out once a second)
 calls_has() {
@@ -239,22 +278,20 @@ print("%d calls, %d without a field" % (len(j), len(bad)))' 2>&1)" '^[1-9][0-9]*
 
 # --- no callee ever received our credentials ------------------------------------------------
 leaks=
-for f in "$T"/*.msg; do
-	n=$(basename "$f" .msg)
-	case $n in call*|wrong|offline|unknown|busy|cancel|serial*|parallel|maxfwd|closed*|foreign) continue ;; esac
-	if "${SIPP_TRACE[@]}" "$f" --recv --raw | grep -Eiq '^proxy-authorization *:'; then leaks="$leaks $n"; fi
+for n in "${!PX_PID[@]}"; do
+	if "${SIPP_TRACE[@]}" "$T/$n.msg" --recv --raw | grep -Eiq '^proxy-authorization *:'; then leaks="$leaks $n"; fi
 done
-[ -z "$leaks" ] && ok "no callee received a Proxy-Authorization header" || not_ok "Proxy-Authorization reached:$leaks"
+[ -z "$leaks" ] && ok "none of the ${#PX_PID[@]} callees received a Proxy-Authorization header" || not_ok "Proxy-Authorization reached:$leaks"
 
 sw_alive "the proxy still answers OPTIONS"
 sw_stop
 
-# --- Timer C: a callee that rings and never answers ----------------------------------------
+# --- Timer C: a callee that rings and never answers (and reveal_unknown_callee) ----------------------------------------
 SW_PORT=$(px_port)
 SW_DB="$T/timerc.db"
 sw_user add alice@127.0.0.1 --password "$APW" >/dev/null
 sw_user add lena@127.0.0.1 --password pw-lena >/dev/null
-printf '[proxy]\ntimer_c = 3\n' >"$T/timerc.conf"
+printf '[proxy]\ntimer_c = 3\nreveal_unknown_callee = yes\n' >"$T/timerc.conf"
 if sw_start timerc --config "$T/timerc.conf"; then
 	callee_start lena lena pw-lena proxy_uas_ring 1.0 u1
 	t0=$(date +%s)
@@ -263,6 +300,8 @@ if sw_start timerc --config "$T/timerc.conf"; then
 	final_is "Timer C (timer_c = 3): the caller gets 408 when the callee never answers" noanswer 408
 	[ $((t1 - t0)) -le 15 ] && ok "the 408 came after $((t1 - t0)) s (Timer C 3 s)" || not_ok "the 408 took $((t1 - t0)) s"
 	callee_ok "the ringing callee got a CANCEL when Timer C fired, answered 487, got the ACK" lena
+	caller_run reveal proxy_call_reject alice "$APW" nobody
+	final_is "reveal_unknown_callee = yes: an unknown callee gets 404" reveal 404
 	sw_stop
 fi
 finish

@@ -84,12 +84,14 @@ callee_start() {
 	PX_PID[$name]=$!
 	PX_PORT[$name]=$lp
 	bg_track "${PX_PID[$name]}"
+	local alive=1
 	for i in $(seq 1 50); do
 		if "$SIPWARDEN" registrations "$user@127.0.0.1" --json --db "$SW_DB" 2>/dev/null |
 			grep -q "\"port\":$lp,\"transport\":\"$(px_tname "$tr")\""; then
 			return 0
 		fi
-		kill -0 "${PX_PID[$name]}" 2>/dev/null || break
+		[ -n "$alive" ] || break  # it quit (e.g. wait_ticks 0): looked once more
+		kill -0 "${PX_PID[$name]}" 2>/dev/null || alive=
 		sleep 0.1
 	done
 	not_ok "callee $name ($user, port $lp) did not register: $(px_tail "$name")"
@@ -130,15 +132,16 @@ px_tail() {
 # One call with tests/sipp/SCENARIO.xml from USER (the From and the digest credentials) to
 # CALLEE@CALLEE_DOMAIN (default 127.0.0.1) over TRANSPORT (u1, default, or t1), bounded by
 # 60 s; sipp's exit status in SIPP_RC, its caller port in CALLER_PORT; trace $T/NAME.msg.
-# It sends to the server ($SW_PORT), or to PX_TARGET (host:port) when that is set.
+# It sends to the server ($SW_PORT), or to PX_TARGET (host:port) when that is set; the From
+# domain is PX_FROM_DOMAIN (default 127.0.0.1), the digest username PX_AU (default USER).
 caller_run() {
 	local name=$1 scen=$2 user=$3 pass=$4 callee=$5 cdom=${6:-127.0.0.1} tr=${7:-u1}
 	shift 5; [ $# -gt 0 ] && shift; [ $# -gt 0 ] && shift
 	local mp
 	CALLER_PORT=$(px_port) && mp=$(px_media_port) || { not_ok "$name: no free port"; SIPP_RC=99; return 1; }
-	printf 'SEQUENTIAL\n%s;127.0.0.1;%s;%s\n' "$user" "$callee" "$cdom" >"$T/$name.csv"
+	printf 'SEQUENTIAL\n%s;%s;%s;%s\n' "$user" "${PX_FROM_DOMAIN:-127.0.0.1}" "$callee" "$cdom" >"$T/$name.csv"
 	timeout 60 sipp "${PX_TARGET:-127.0.0.1:$SW_PORT}" -t "$tr" -sf "$SIPP_DIR/$scen.xml" -inf "$T/$name.csv" \
-		-au "$user" -ap "$pass" -i 127.0.0.1 -p "$CALLER_PORT" -mp "$mp" -m 1 "$@" -nostdin \
+		-au "${PX_AU:-$user}" -ap "$pass" -i 127.0.0.1 -p "$CALLER_PORT" -mp "$mp" -m 1 "$@" -nostdin \
 		-trace_msg -message_file "$T/$name.msg" -trace_logs -log_file "$T/$name.log" \
 		-trace_err -error_file "$T/$name.errs" >"$T/$name.out" 2>&1 </dev/null
 	SIPP_RC=$?
