@@ -313,7 +313,11 @@ int cmd_serve(int argc, char **argv)
 	if (hk_started)
 		pthread_join(hk_thread, NULL);
 	running = NULL;
-	fprintf(stderr, "sipwarden serve: stopped\n");
+	unsigned open_txn = 0;
+	for (unsigned i = 0; i < sw_server_workers(srv); i++)
+		open_txn += sw_registrar_worker_transactions(rws[i]);
+	fprintf(stderr, "sipwarden serve: stopped (%u proxy transaction%s still open)\n", open_txn,
+		open_txn == 1 ? "" : "s");
 out:;
 	unsigned nworkers = srv ? sw_server_workers(srv) : 0;
 	/* the store first: it commits what is queued and posts the completions,

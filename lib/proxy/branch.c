@@ -306,7 +306,7 @@ static void branch_failed(struct sw_px *px, struct sw_ptx *t, unsigned bi, unsig
 static void start_branch(struct sw_px *px, struct sw_ptx *t, unsigned target, uint64_t now)
 {
 	const struct sw_px_io *io = sw__px_io(px);
-	if (t->nbranches >= SW_PX_MAX_BRANCHES)
+	if (t->nbranches >= t->ntargets) /* t->br has one per target */
 		return;
 	unsigned bi = t->nbranches++;
 	struct sw_px_branch *b = &t->br[bi];
@@ -350,6 +350,8 @@ static void start_group(struct sw_px *px, struct sw_ptx *t, uint64_t now)
 
 void sw_px_start(struct sw_px *px, struct sw_ptx *t, uint64_t now)
 {
+	if (t->ntargets && !t->br && !(t->br = calloc(t->ntargets, sizeof(*t->br))))
+		t->ntargets = 0; /* out of memory: answered 480 below */
 	/* highest q first; equal q keep their order (insertion sort, few targets) */
 	for (unsigned i = 1; i < t->ntargets; i++) {
 		struct sw_px_target x = t->targets[i];

@@ -148,7 +148,7 @@ int sw__proxy_worker_new(struct sw_registrar_worker *rw, unsigned worker_index, 
 	struct sw_registrar *r = rw->r;
 	struct sw_px_io io = sw__px_io_ops;
 	io.ctx = pw;
-	int rc = sw_px_new(&pw->px, &io, worker_index, 1u << 16);
+	int rc = sw_px_new(&pw->px, &io, worker_index, 1u << 20);
 	for (unsigned i = 0; i < r->cfg.ndomains && !rc; i++) {
 		struct sw_auth_cfg ac = r->cfg.auth;
 		ac.realm = r->domains[i];

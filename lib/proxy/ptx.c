@@ -17,7 +17,7 @@ struct sw_px {
 	struct sw_ptx **slot;      /* by id; NULL when free */
 	uint32_t *gens;            /* the generation of each slot, kept across reuse */
 	uint32_t *free_ids;
-	unsigned capacity, nfree, count;
+	unsigned size, capacity, nfree, count; /* size: slots now; capacity: at most */
 	struct sw_ptx **bucket;    /* by key hash */
 	unsigned nbuckets;
 	struct heap_ent *heap;     /* earliest due first; stale entries skipped */
@@ -38,30 +38,85 @@ const struct sw_px_io *sw__px_io(struct sw_px *px) { return &px->io; }
 unsigned sw__px_worker(struct sw_px *px) { return px->worker; }
 unsigned sw_px_count(const struct sw_px *px) { return px->count; }
 
+/* Doubles the slots (up to capacity) and the key buckets with them. */
+static int grow(struct sw_px *px)
+{
+	unsigned n = px->size ? px->size * 2 : 1024;
+	if (n > px->capacity)
+		n = px->capacity;
+	if (n <= px->size)
+		return SW_ENOSPC;
+	struct sw_ptx **slot = realloc(px->slot, n * sizeof(*slot));
+	if (slot)
+		px->slot = slot;
+	uint32_t *gens = slot ? realloc(px->gens, n * sizeof(*gens)) : NULL;
+	if (gens)
+		px->gens = gens;
+	uint32_t *free_ids = gens ? realloc(px->free_ids, n * sizeof(*free_ids)) : NULL;
+	if (free_ids)
+		px->free_ids = free_ids;
+	struct sw_ptx **bucket = free_ids ? calloc(n, sizeof(*bucket)) : NULL;
+	if (!bucket)
+		return SW_ENOMEM;
+	for (unsigned i = px->size; i < n; i++) {
+		px->slot[i] = NULL;
+		px->gens[i] = 0;
+	}
+	for (unsigned i = n; i > px->size; i--)
+		px->free_ids[px->nfree++] = i - 1;
+	for (unsigned b = 0; b < px->nbuckets; b++) /* rehash */
+		for (struct sw_ptx *t = px->bucket[b], *next; t; t = next) {
+			next = t->hnext;
+			t->hnext = bucket[t->key.hash & (n - 1)];
+			bucket[t->key.hash & (n - 1)] = t;
+		}
+	free(px->bucket);
+	px->bucket = bucket;
+	px->nbuckets = n;
+	px->size = n;
+	return 0;
+}
+
 int sw_px_new(struct sw_px **out, const struct sw_px_io *io, unsigned worker, unsigned capacity)
 {
+	if (capacity < 1 || (capacity & (capacity - 1)))
+		return SW_EINVAL; /* a power of two: the buckets double with the slots */
 	struct sw_px *px = calloc(1, sizeof(*px));
 	if (!px)
 		return SW_ENOMEM;
 	px->io = *io;
 	px->worker = worker;
 	px->capacity = capacity;
-	px->nbuckets = 1;
-	while (px->nbuckets < capacity)
-		px->nbuckets <<= 1;
-	px->slot = calloc(capacity, sizeof(*px->slot));
-	px->gens = calloc(capacity, sizeof(*px->gens));
-	px->free_ids = malloc(capacity * sizeof(*px->free_ids));
-	px->bucket = calloc(px->nbuckets, sizeof(*px->bucket));
-	if (!px->slot || !px->gens || !px->free_ids || !px->bucket) {
+	if (grow(px)) {
 		sw_px_free(px);
 		return SW_ENOMEM;
 	}
-	for (unsigned i = 0; i < capacity; i++)
-		px->free_ids[i] = capacity - 1 - i;
-	px->nfree = capacity;
 	*out = px;
 	return 0;
+}
+
+void sw__px_compact(struct sw_ptx *t)
+{
+	for (unsigned i = 0; i < t->nbranches; i++)
+		if (t->br[i].st != PX_CLI_CALLING && t->br[i].st != PX_CLI_PROCEEDING) {
+			free(t->br[i].req);
+			free(t->br[i].cancel);
+			t->br[i].req = t->br[i].cancel = NULL; /* the ACK stays: re-sent on a retransmitted final */
+		}
+	for (unsigned i = 0; i < t->ntargets; i++) {
+		free(t->targets[i].uri);
+		t->targets[i].uri = NULL;
+	}
+	free(t->req);
+	free(t->best);
+	free(t->challenges);
+	t->req = t->best = t->challenges = NULL;
+	t->req_len = t->best_len = t->challenges_len = 0;
+	if (t->st == PX_SRV_ACCEPTED || t->st == PX_SRV_CONFIRMED) { /* nothing is re-sent upstream any more */
+		free(t->resp);
+		t->resp = NULL;
+		t->resp_len = 0;
+	}
 }
 
 static void ptx_free(struct sw_ptx *t)
@@ -70,6 +125,8 @@ static void ptx_free(struct sw_ptx *t)
 		sw__px_branch_free(&t->br[i]);
 	for (unsigned i = 0; i < t->ntargets; i++)
 		free(t->targets[i].uri);
+	free(t->targets);
+	free(t->br);
 	free(t->req);
 	free(t->resp);
 	free(t->best);
@@ -81,7 +138,7 @@ void sw_px_free(struct sw_px *px)
 {
 	if (!px)
 		return;
-	for (unsigned i = 0; px->slot && i < px->capacity; i++)
+	for (unsigned i = 0; px->slot && i < px->size; i++)
 		if (px->slot[i]) {
 			if (px->io.done)
 				px->io.done(px->io.ctx, px->slot[i]);
@@ -97,14 +154,14 @@ void sw_px_free(struct sw_px *px)
 
 struct sw_ptx *sw__px_by_id(struct sw_px *px, uint32_t id, uint32_t gen)
 {
-	if (id >= px->capacity || !px->slot[id] || px->slot[id]->gen != gen)
+	if (id >= px->size || !px->slot[id] || px->slot[id]->gen != gen)
 		return NULL;
 	return px->slot[id];
 }
 
 struct sw_ptx *sw__px_slot(struct sw_px *px, uint32_t id)
 {
-	return id < px->capacity ? px->slot[id] : NULL;
+	return id < px->size ? px->slot[id] : NULL;
 }
 
 int sw_px_key(const struct sw_msg *req, bool as_invite, struct sw_txn_key *key)
@@ -189,7 +246,7 @@ void sw__px_schedule(struct sw_px *px, struct sw_ptx *t)
 struct sw_ptx *sw_px_begin(struct sw_px *px, const struct sw_msg *req, const struct sw_txn_key *key,
 			   const struct sw_peer *reply_to, bool trying, uint32_t timer_c, uint64_t now)
 {
-	if (!px->nfree)
+	if (!px->nfree && grow(px))
 		return NULL;
 	struct sw_ptx *t = calloc(1, sizeof(*t));
 	if (!t || !(t->req = sw__px_dup(req->buf, req->len))) {
@@ -229,16 +286,25 @@ static void ptx_remove(struct sw_px *px, struct sw_ptx *t)
 	ptx_free(t);
 }
 
-/* Ends the transaction once the server side is done and no branch lingers. */
+/* Ends the transaction once the server side is done and no branch lingers;
+ * a transaction that only lingers gives back what it no longer needs. */
 static bool maybe_end(struct sw_px *px, struct sw_ptx *t)
 {
-	if (t->st != PX_SRV_TERMINATED)
-		return false;
-	for (unsigned i = 0; i < t->nbranches; i++)
-		if (t->br[i].st != PX_CLI_TERMINATED)
-			return false;
-	ptx_remove(px, t);
-	return true;
+	bool pending = false, lingering = t->st != PX_SRV_TERMINATED;
+	for (unsigned i = 0; i < t->nbranches; i++) {
+		pending |= t->br[i].st == PX_CLI_CALLING || t->br[i].st == PX_CLI_PROCEEDING;
+		lingering |= t->br[i].st != PX_CLI_TERMINATED;
+	}
+	if (!lingering) {
+		ptx_remove(px, t);
+		return true;
+	}
+	if (t->final_sent && !pending && t->req) {
+		sw__px_compact(t);
+		if (px->io.done) /* the TU's data is not needed while it lingers */
+			px->io.done(px->io.ctx, t);
+	}
+	return false;
 }
 
 /* The server side after a final response: linger (Timer G/H for a non-2xx
@@ -352,6 +418,14 @@ int sw_px_add_target(struct sw_ptx *t, const char *uri, const struct sw_flow *fl
 {
 	if (t->ntargets >= SW_PX_MAX_TARGETS)
 		return SW_ENOSPC;
+	if (t->ntargets == t->cap_targets) {
+		unsigned cap = t->cap_targets ? t->cap_targets * 2 : 1;
+		struct sw_px_target *v = realloc(t->targets, cap * sizeof(*v));
+		if (!v)
+			return SW_ENOMEM;
+		t->targets = v;
+		t->cap_targets = cap;
+	}
 	struct sw_px_target *x = &t->targets[t->ntargets];
 	if (!(x->uri = sw__px_dup(uri, strlen(uri))))
 		return SW_ENOMEM;

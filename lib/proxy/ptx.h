@@ -17,7 +17,7 @@
 #define SW_T2 4000u
 #define SW_T4 5000u
 #define SW_TIMER_C_DEFAULT 180000u  /* > 3 minutes (§16.6 item 11) */
-#define SW_PX_MAX_TARGETS 8u
+#define SW_PX_MAX_TARGETS 32u
 #define SW_PX_MAX_BRANCHES 8u
 
 enum sw_px_srv { PX_SRV_PROCEEDING = 0, PX_SRV_COMPLETED, PX_SRV_CONFIRMED, PX_SRV_ACCEPTED, PX_SRV_TERMINATED };
@@ -67,9 +67,9 @@ struct sw_ptx {
 	uint64_t h_due;            /* H: give up waiting for the ACK; also L (6026) and J */
 	uint64_t due;              /* the earliest timer (0: none) */
 	/* the response context (§16.7) */
-	struct sw_px_target targets[SW_PX_MAX_TARGETS];
-	unsigned ntargets, next_target;
-	struct sw_px_branch br[SW_PX_MAX_BRANCHES];
+	struct sw_px_target *targets; /* grown by sw_px_add_target, at most SW_PX_MAX_TARGETS */
+	unsigned ntargets, cap_targets, next_target;
+	struct sw_px_branch *br;       /* one per target, made by sw_px_start */
 	unsigned nbranches;
 	unsigned best_status;      /* the best final so far (0: none) */
 	char *best;                /* its bytes, top Via removed (NULL: make it locally) */
@@ -98,6 +98,9 @@ struct sw_px_io {
 	int (*local)(void *ctx, struct sw_ptx *t, unsigned status, struct sw_buf *b);
 	/* The final response went upstream (status), or the transaction ended. */
 	void (*final)(void *ctx, struct sw_ptx *t, unsigned status, const struct sw_msg *resp);
+	/* t->user is no longer needed: the final response went upstream and no
+	 * branch is pending (the transaction may linger for retransmissions),
+	 * or the transaction ended. May come twice; t->user is NULL after. */
 	void (*done)(void *ctx, struct sw_ptx *t);
 	void *ctx;
 };
@@ -106,6 +109,7 @@ struct sw_px;
 
 /* worker: put into every branch so that a response another worker received
  * can be handed to this one. */
+/* capacity: transactions at most; the table starts small and doubles up to it. */
 int sw_px_new(struct sw_px **out, const struct sw_px_io *io, unsigned worker, unsigned capacity);
 void sw_px_free(struct sw_px *px);
 unsigned sw_px_count(const struct sw_px *px);
@@ -160,6 +164,9 @@ void sw__px_send_upstream(struct sw_px *px, struct sw_ptx *t, unsigned status, c
 			  uint64_t now);
 void sw__px_branch_timers(struct sw_px *px, struct sw_ptx *t, uint64_t now);
 void sw__px_branch_free(struct sw_px_branch *b);
+/* Frees what a transaction no longer needs once its final response went
+ * upstream and no branch is pending: it may linger 32 s (Timers J, L, M). */
+void sw__px_compact(struct sw_ptx *t);
 char *sw__px_dup(const char *p, size_t n);
 
 #endif

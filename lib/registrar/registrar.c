@@ -425,3 +425,8 @@ int sw_registrar_calls_snapshot(struct sw_registrar *r, const char *path)
 {
 	return sw_calls_snapshot(r->calls, path);
 }
+
+unsigned sw_registrar_worker_transactions(const struct sw_registrar_worker *rw)
+{
+	return sw__proxy_transactions(rw->pw);
+}
