@@ -146,6 +146,18 @@ int sw_secret_derive(const struct sw_key *k, const char *label, unsigned char ou
 /* Overwrites the key material. */
 void sw_secret_wipe(struct sw_secret *s);
 
+/* ==== keyed MACs (lib/auth/hmac.c) ======================================= */
+
+/* HMAC-SHA256 under one key, with the key schedule computed once: for
+ * tokens signed many times (the proxy's Record-Route flow tokens). One
+ * thread at a time. */
+struct sw_hmac;
+int sw_hmac_new(struct sw_hmac **out, const unsigned char *key, size_t len);
+/* out = HMAC(key, a || b), 32 bytes. 0 or SW_ECRYPTO. */
+int sw_hmac_compute(struct sw_hmac *h, const void *a, size_t alen, const void *b, size_t blen,
+		    unsigned char out[32]);
+void sw_hmac_free(struct sw_hmac *h);
+
 /* ==== nonces (lib/auth/nonce.c) =========================================== */
 
 /* base64url of version(1) key-id(2) issued(4) random(8) algorithm(1)

@@ -1,6 +1,7 @@
 /* HMAC-SHA256 (RFC 2104) with a precomputed key schedule: the inner and
  * outer hash states after the padded key are kept, so a MAC is two state
  * copies and two short hashes. Nonce verification is on the hot path. */
+#include <stdlib.h>
 #include <string.h>
 #include <openssl/crypto.h>
 #include "auth/auth_int.h"
@@ -79,4 +80,38 @@ int sw__hmac(struct sw__hmac *h, const void *a, size_t alen, const void *b, size
 	    EVP_DigestFinal_ex(h->work, out, &n) != 1)
 		return SW_ECRYPTO;
 	return 0;
+}
+
+struct sw_hmac {
+	struct sw__hmac h;
+};
+
+int sw_hmac_new(struct sw_hmac **out, const unsigned char *key, size_t len)
+{
+	struct sw_hmac *m = calloc(1, sizeof(*m));
+	if (!m)
+		return SW_ENOMEM;
+	int rc = sw__hmac_init(&m->h);
+	if (!rc)
+		rc = sw__hmac_setkey(&m->h, key, len);
+	if (rc) {
+		sw_hmac_free(m);
+		return rc;
+	}
+	*out = m;
+	return 0;
+}
+
+int sw_hmac_compute(struct sw_hmac *h, const void *a, size_t alen, const void *b, size_t blen,
+		    unsigned char out[32])
+{
+	return sw__hmac(&h->h, a, alen, b, blen, out);
+}
+
+void sw_hmac_free(struct sw_hmac *h)
+{
+	if (!h)
+		return;
+	sw__hmac_free(&h->h);
+	free(h);
 }

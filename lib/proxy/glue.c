@@ -155,8 +155,12 @@ int sw__proxy_worker_new(struct sw_registrar_worker *rw, unsigned worker_index, 
 		ac.proxy = true; /* 407 with Proxy-Authenticate, the same digest code */
 		rc = sw_verifier_new(&pw->ver[i], &ac, r->secret, &r->nc);
 	}
+	unsigned char key[SW_KEY_BYTES];
 	if (!rc)
-		rc = sw_secret_derive(&r->secret->cur, "sipwarden record-route", pw->rr_key);
+		rc = sw_secret_derive(&r->secret->cur, "sipwarden record-route", key);
+	if (!rc)
+		rc = sw_hmac_new(&pw->rr_mac, key, sizeof(key));
+	memset(key, 0, sizeof(key));
 	if (rc) {
 		sw__proxy_worker_free(pw);
 		return rc;
@@ -170,6 +174,7 @@ void sw__proxy_worker_free(struct sw_proxy_worker *pw)
 	if (!pw)
 		return;
 	sw_px_free(pw->px);
+	sw_hmac_free(pw->rr_mac);
 	for (unsigned i = 0; i < SW_REGISTRAR_MAX_DOMAINS; i++)
 		sw_verifier_free(pw->ver[i]);
 	free(pw);

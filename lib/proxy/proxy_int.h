@@ -17,7 +17,7 @@ struct sw_proxy_worker {
 	struct sw_worker *w;           /* this worker (set on each entry) */
 	struct sw_px *px;
 	struct sw_verifier *ver[SW_REGISTRAR_MAX_DOMAINS]; /* 407 challenges */
-	unsigned char rr_key[32];      /* signs the flow tokens of our Record-Route */
+	struct sw_hmac *rr_mac;        /* signs the flow tokens of our Record-Route */
 };
 
 /* What the TU keeps per proxy transaction (t->user). */

@@ -277,6 +277,25 @@ static void test_hash_join(void **state)
 	assert_string_equal(hex, joined);
 }
 
+/* RFC 4231 test case 2, in two parts (a || b) and in one */
+static void test_hmac_rfc4231(void **state)
+{
+	(void)state;
+	struct sw_hmac *h;
+	assert_int_equal(sw_hmac_new(&h, (const unsigned char *)"Jefe", 4), 0);
+	unsigned char out[32], out2[32];
+	const char *msg = "what do ya want for nothing?";
+	assert_int_equal(sw_hmac_compute(h, msg, 10, msg + 10, strlen(msg) - 10, out), 0);
+	char hex[65];
+	for (int i = 0; i < 32; i++)
+		sprintf(hex + 2 * i, "%02x", out[i]);
+	assert_string_equal(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+	assert_int_equal(sw_hmac_compute(h, msg, strlen(msg), NULL, 0, out2), 0);
+	assert_memory_equal(out, out2, 32);
+	sw_hmac_free(h);
+	sw_hmac_free(NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -284,6 +303,7 @@ int main(void)
 		cmocka_unit_test(test_alg_names),
 		cmocka_unit_test(test_bad_ha1_and_null_ctx),
 		cmocka_unit_test(test_hash_join),
+		cmocka_unit_test(test_hmac_rfc4231),
 	};
 	return cmocka_run_group_tests_name("digest", tests, NULL, NULL);
 }
