@@ -36,6 +36,11 @@ done
 direct busy proxy_uas_busy u1
 caller_ok "proxy_uas_busy.xml answers 486 and takes the ACK (uac side)" busy-uac
 callee_ok "proxy_uas_busy.xml ran to its end" busy
+for uas in decline unavailable; do
+	direct "$uas" "proxy_uas_$uas" u1
+	caller_ok "proxy_uas_$uas.xml refuses after 180 and takes the ACK (uac side)" "$uas-uac"
+	callee_ok "proxy_uas_$uas.xml ran to its end" "$uas"
+done
 direct ring proxy_uas_ring u1 -set cancel 1
 caller_ok "proxy_uas_ring.xml rings, answers the CANCEL 200 and the INVITE 487 with both Via (uac side)" ring-uac
 callee_ok "proxy_uas_ring.xml ran to its end" ring

@@ -8,58 +8,55 @@
 SIPP_TRACE=(python3 "$TOOLS/sipp_trace.py")
 declare -A PX_PID PX_PORT PX_RC
 
-px_port() { free_port "$PX_LOW" "$PX_HIGH"; }
-
-# px_media_port: an even port P in the range with P and P+2 free for UDP (sipp binds its
-# audio socket on -mp P and its video socket on P+2 even when no media is sent)
-px_media_port() {
-	python3 - "$PX_LOW" "$PX_HIGH" <<'PY'
-import random, socket, sys
-low, high = int(sys.argv[1]), int(sys.argv[2])
-for _ in range(200):
-    p = random.randint(low // 2, (high - 2) // 2) * 2
-    socks = []
-    try:
-        for q in (p, p + 2):
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            socks.append(s)
+# px_pick KIND [N]: free ports in PX_LOW-PX_HIGH that this script has not handed out before
+# (they are listed in $T/ports.used, so that two picks never collide before either is bound)
+#   port   one port free for UDP and TCP
+#   media  an even P with P and P+2 free for UDP (sipp binds audio on -mp P, video on P+2)
+#   block  a P with P .. P+N-1 all free for UDP and TCP
+px_pick() {
+	python3 - "$PX_LOW" "$PX_HIGH" "$T/ports.used" "$1" "${2:-1}" <<'PY'
+import os, random, socket, sys
+low, high, used_file, kind, n = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
+used = set()
+if os.path.exists(used_file):
+    used = {int(x) for x in open(used_file).read().split() if x.isdigit()}
+def free(q, kinds):
+    if q in used or not low <= q <= high:
+        return False
+    for kind in kinds:
+        s = socket.socket(socket.AF_INET, kind)
+        try:
             s.bind(("127.0.0.1", q))
-        print(p)
-        sys.exit(0)
-    except OSError:
-        pass
-    finally:
-        for s in socks:
+        except OSError:
+            return False
+        finally:
             s.close()
-sys.exit(1)
-PY
-}
-
-# px_block N: a port P in the range with P .. P+N-1 all free for UDP and TCP
-px_block() {
-	python3 - "$PX_LOW" "$PX_HIGH" "$1" <<'PY'
-import random, socket, sys
-low, high, n = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-for _ in range(200):
-    p = random.randint(low, high - n + 1)
-    ok = True
-    for q in range(p, p + n):
-        for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-            s = socket.socket(socket.AF_INET, kind)
-            try:
-                s.bind(("127.0.0.1", q))
-            except OSError:
-                ok = False
-            finally:
-                s.close()
-        if not ok:
-            break
+    return True
+both = (socket.SOCK_DGRAM, socket.SOCK_STREAM)
+for _ in range(500):
+    if kind == "media":
+        p = random.randint(low // 2, (high - 2) // 2) * 2
+        ports = [p, p + 1, p + 2, p + 3]
+        ok = free(p, (socket.SOCK_DGRAM,)) and free(p + 2, (socket.SOCK_DGRAM,))
+    elif kind == "block":
+        p = random.randint(low, high - n + 1)
+        ports = list(range(p, p + n))
+        ok = all(free(q, both) for q in ports)
+    else:
+        p = random.randint(low, high)
+        ports = [p]
+        ok = free(p, both)
     if ok:
+        with open(used_file, "a") as f:
+            f.write(" ".join(map(str, ports)) + "\n")
         print(p)
         sys.exit(0)
 sys.exit(1)
 PY
 }
+px_port() { px_pick port; }
+px_media_port() { px_pick media; }
+px_block() { px_pick block "$1"; }
 
 # px_tname u1|t1: udp|tcp, as the server's registrations name the transport
 px_tname() { [ "$1" = t1 ] && echo tcp || echo udp; }
@@ -133,7 +130,8 @@ px_tail() {
 # CALLEE@CALLEE_DOMAIN (default 127.0.0.1) over TRANSPORT (u1, default, or t1), bounded by
 # 60 s; sipp's exit status in SIPP_RC, its caller port in CALLER_PORT; trace $T/NAME.msg.
 # It sends to the server ($SW_PORT), or to PX_TARGET (host:port) when that is set; the From
-# domain is PX_FROM_DOMAIN (default 127.0.0.1), the digest username PX_AU (default USER).
+# domain is PX_FROM_DOMAIN (default 127.0.0.1), the digest username PX_AU (default USER);
+# PX_CALLS calls (default 1; give the rate with -r R in the sipp args).
 caller_run() {
 	local name=$1 scen=$2 user=$3 pass=$4 callee=$5 cdom=${6:-127.0.0.1} tr=${7:-u1}
 	shift 5; [ $# -gt 0 ] && shift; [ $# -gt 0 ] && shift
@@ -141,7 +139,7 @@ caller_run() {
 	CALLER_PORT=$(px_port) && mp=$(px_media_port) || { not_ok "$name: no free port"; SIPP_RC=99; return 1; }
 	printf 'SEQUENTIAL\n%s;%s;%s;%s\n' "$user" "${PX_FROM_DOMAIN:-127.0.0.1}" "$callee" "$cdom" >"$T/$name.csv"
 	timeout 60 sipp "${PX_TARGET:-127.0.0.1:$SW_PORT}" -t "$tr" -sf "$SIPP_DIR/$scen.xml" -inf "$T/$name.csv" \
-		-au "${PX_AU:-$user}" -ap "$pass" -i 127.0.0.1 -p "$CALLER_PORT" -mp "$mp" -m 1 "$@" -nostdin \
+		-au "${PX_AU:-$user}" -ap "$pass" -i 127.0.0.1 -p "$CALLER_PORT" -mp "$mp" -m "${PX_CALLS:-1}" "$@" -nostdin \
 		-trace_msg -message_file "$T/$name.msg" -trace_logs -log_file "$T/$name.log" \
 		-trace_err -error_file "$T/$name.errs" >"$T/$name.out" 2>&1 </dev/null
 	SIPP_RC=$?
@@ -210,3 +208,23 @@ for e in j:
 
 # calls_json: sipwarden calls --json on the database
 calls_json() { "$SIPWARDEN" calls --json --db "$SW_DB"; }
+
+# ev_invite DESC CAUSE [REGEX]: an INVITE event from this caller's port with this cause
+ev_invite() {
+	event_match "$1" "${3:-\"cause\":\"$2\"}" "e.get('method')=='INVITE' and e.get('port')==$CALLER_PORT and e.get('cause')=='$2'" --method INVITE
+}
+
+# calls_has DESC PYEXPR: waits up to 3 s for a call of calls --json where PYEXPR over `c`
+# holds (the server writes the calls out once a second)
+calls_has() {
+	local desc=$1 expr=$2 i out
+	for i in $(seq 1 30); do
+		out=$(calls_json 2>&1)
+		if printf '%s' "$out" | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+sys.exit(0 if any(eval(sys.argv[1]) for c in j) else 1)' "$expr" 2>/dev/null; then ok "$desc"; return; fi
+		sleep 0.1
+	done
+	not_ok "$desc (no call where $expr in: ${out:0:800})"
+}
