@@ -35,7 +35,8 @@ static const char usage_text[] =
 	"SIGINT/SIGTERM stop cleanly (queued writes are committed and answered);\n"
 	"SIGHUP re-reads the configuration: the expires limits, max_contacts and\n"
 	"allow_register_others and the [proxy] settings change at once, the rest\n"
-	"after a restart. `sipwarden calls` lists the calls in progress and the\n"
+	"after a restart. SIGUSR1 writes a status line (heap in use, bindings) to\n"
+	"standard error. `sipwarden calls` lists the calls in progress and the\n"
 	"last ones ended.\n"
 	"\n"
 	"exit codes: 0 stopped cleanly (or the configuration is valid), 1 could not\n"
@@ -43,6 +44,7 @@ static const char usage_text[] =
 
 static struct sw_server *running;
 static atomic_int reload_requested; /* set by SIGHUP, taken by the housekeeping thread */
+static atomic_int status_requested; /* set by SIGUSR1, likewise */
 
 static int build_config(int argc, char **argv, struct sw_config *cfg, char *why, size_t cap);
 static void registrar_settings(const struct sw_config *cfg, struct sw_registrar_cfg *rc);
@@ -89,6 +91,9 @@ static void *housekeeping(void *arg)
 	while (!atomic_load(&h->stop)) {
 		if (atomic_exchange(&reload_requested, 0))
 			reload(h);
+		if (atomic_exchange(&status_requested, 0))
+			fprintf(stderr, "sipwarden serve: status: heap in use %zu bytes, %zu bindings\n", sw_heap_in_use(),
+				sw_registrar_bindings(h->reg));
 		sw_registrar_housekeeping(h->reg, (int64_t)time(NULL));
 		if (h->calls_path[0])
 			sw_registrar_calls_snapshot(h->reg, h->calls_path);
@@ -167,6 +172,12 @@ static void registrar_settings(const struct sw_config *cfg, struct sw_registrar_
 	rc->accept_foreign_callers = cfg->accept_foreign_callers;
 	rc->reveal_unknown_callee = cfg->reveal_unknown_callee;
 	rc->timer_c = cfg->timer_c;
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	atomic_store(&status_requested, 1);
 }
 
 static void on_hup(int sig)
@@ -300,6 +311,8 @@ int cmd_serve(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sa.sa_handler = on_hup;
 	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = on_usr1;
+	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	struct housekeeper hk = { .reg = reg, .argc = argc, .argv = argv, .running = &cfg };
 	if (strncmp(spec, "memory:", 7) != 0)

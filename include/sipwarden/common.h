@@ -63,4 +63,8 @@ enum sw_errno {
 /* A static, human-readable name for an error code. */
 const char *sw_strerror(int err);
 
+/* Bytes in live heap allocations (lib/util/heap.c): glibc's count, or the
+ * sanitizer's in a sanitized build. */
+size_t sw_heap_in_use(void);
+
 #endif

@@ -106,6 +106,8 @@ struct sw_registrar_stats {
 		challenges, refusals, store_errors;
 };
 void sw_registrar_stats(struct sw_registrar *r, struct sw_registrar_stats *out);
+/* The bindings in the location index now. Any thread. */
+size_t sw_registrar_bindings(struct sw_registrar *r);
 /* The proxy transactions a worker holds (in flight or lingering for
  * retransmissions); its own thread, or after the workers stopped. */
 unsigned sw_registrar_worker_transactions(const struct sw_registrar_worker *rw);

@@ -430,3 +430,8 @@ unsigned sw_registrar_worker_transactions(const struct sw_registrar_worker *rw)
 {
 	return sw__proxy_transactions(rw->pw);
 }
+
+size_t sw_registrar_bindings(struct sw_registrar *r)
+{
+	return sw_location_count(r->loc);
+}
