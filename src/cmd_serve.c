@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "sipwarden/ban.h"
 #include "sipwarden/config.h"
 #include "sipwarden/registrar.h"
 #include "sipwarden/server.h"
@@ -52,6 +53,8 @@ static void on_signal(int sig)
 
 struct housekeeper {
 	struct sw_registrar *reg;
+	struct sw_ban *ban;          /* NULL: [ban] enabled = no */
+	struct sw_store *st;
 	atomic_int stop;
 	int argc;
 	char **argv;
@@ -88,6 +91,8 @@ static void *housekeeping(void *arg)
 		for (int i = 0; i < 10 && !atomic_load(&h->stop); i++) {
 			usleep(100000);
 			sw_registrar_flush_log(h->reg);
+			if (h->ban) /* `sipwarden ban` changes take effect within a second */
+				sw_ban_sync(h->ban, h->st, (int64_t)time(NULL));
 		}
 	}
 	return NULL;
@@ -239,11 +244,20 @@ int cmd_serve(int argc, char **argv)
 	for (unsigned i = 0; i < cfg.ndomains; i++)
 		rc_cfg.domains[i] = cfg.domains[i];
 	sw_config_auth_cfg(&cfg, NULL, &rc_cfg.auth);
+	struct sw_ban *ban = NULL;
+	if (cfg.ban.enabled && (rc = sw_ban_new(&ban, &cfg.ban)) == 0 &&
+	    (rc = sw_ban_sync(ban, st, (int64_t)time(NULL))) != 0) /* the bans in force, before any request */
+		snprintf(why, sizeof(why), "cannot read the bans from the database: %s", sw_strerror(rc));
+	else if (rc)
+		snprintf(why, sizeof(why), "cannot set up the bans: %s", sw_strerror(rc));
+	rc_cfg.ban = ban;
 	struct sw_registrar *reg = NULL;
-	rc = sw_registrar_new(&reg, &rc_cfg, st, &secret, why, sizeof(why));
+	if (!rc)
+		rc = sw_registrar_new(&reg, &rc_cfg, st, &secret, why, sizeof(why));
 	if (rc) {
 		fprintf(stderr, "sipwarden serve: %s\n", why);
 		sw_store_close(st);
+		sw_ban_free(ban);
 		return 1;
 	}
 	struct sw_server_cfg scfg = { .listen = cfg.listen, .nlisten = cfg.nlisten, .workers = cfg.workers,
@@ -291,7 +305,7 @@ int cmd_serve(int argc, char **argv)
 	sa.sa_handler = on_hup;
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	struct housekeeper hk = { .reg = reg, .argc = argc, .argv = argv, .running = &cfg };
+	struct housekeeper hk = { .reg = reg, .ban = ban, .st = st, .argc = argc, .argv = argv, .running = &cfg };
 	pthread_t hk_thread;
 	bool hk_started = pthread_create(&hk_thread, NULL, housekeeping, &hk) == 0;
 	if (hk_started)
@@ -300,6 +314,8 @@ int cmd_serve(int argc, char **argv)
 	atomic_store(&hk.stop, 1);
 	if (hk_started)
 		pthread_join(hk_thread, NULL);
+	if (ban) /* the bans started in the last moments */
+		sw_ban_sync(ban, st, (int64_t)time(NULL));
 	running = NULL;
 	fprintf(stderr, "sipwarden serve: stopped\n");
 out:;
@@ -315,6 +331,7 @@ out:;
 		sw_registrar_worker_free(rws[i]);
 	free(rws);
 	sw_registrar_free(reg);
+	sw_ban_free(ban);
 	sw_secret_wipe(&secret);
 	return rc ? 1 : 0;
 }

@@ -14,6 +14,7 @@ struct command {
 static const struct command commands[] = {
 	{ "serve", cmd_serve, "run the authenticating SIP registrar" },
 	{ "user", cmd_user, "add, change, disable, delete, list and import subscribers" },
+	{ "ban", cmd_ban, "list, add and delete bans of failing and scanning sources" },
 	{ "registrations", cmd_registrations, "list the current bindings" },
 	{ "why", cmd_why, "show why a user's registrations succeed or fail" },
 	{ "events", cmd_events, "show the auth decisions the server recorded" },

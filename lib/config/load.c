@@ -231,6 +231,7 @@ int sw_config_load(struct sw_config *c, const char *path, char *why, size_t why_
 	/* The file is a new layer: its first listen/domain replaces the list. */
 	work->listen_replace = true;
 	work->domains_replace = true;
+	work->ban.allow_replace = true;
 	l->c = work;
 	l->path = path;
 	l->text = text;
@@ -254,6 +255,7 @@ int sw_config_load(struct sw_config *c, const char *path, char *why, size_t why_
 	/* Command-line flags after the file replace the file's lists. */
 	work->listen_replace = true;
 	work->domains_replace = true;
+	work->ban.allow_replace = true;
 	*c = *work;
 	err = 0;
 out:
