@@ -61,7 +61,7 @@ variant-bin: $(B)/sipwarden
 variant-tests: $(B)/sipwarden $(TEST_BIN)
 # ThreadSanitizer: the binary and the unit tests of what threads share
 # (the store's group commit, the nonce-count tracker, the transaction table)
-TSAN_TESTS := test_store test_nonce test_txn
+TSAN_TESTS := test_store test_nonce test_txn test_ban
 tsan-bins: $(B)/sipwarden $(TSAN_TESTS:%=$(B)/tests/%)
 
 $(B)/%.o: %.c $(HDRS)
