@@ -401,6 +401,11 @@ static int apply_allow(struct sw_config *c, const char *value, char *why, size_t
 	const char *item;
 	size_t len;
 	int r;
+	if (!value[strspn(value, " \t")]) { /* "allow =": none (clears a lower layer's list) */
+		bc->nallow = 0;
+		bc->allow_replace = false;
+		return 0;
+	}
 	while ((r = next_item(&it, &item, &len, why, cap)) > 0) {
 		char text[64], q[72];
 		if (have + n >= SW_BAN_ALLOW_MAX)

@@ -144,7 +144,7 @@ static int handler(void *user, const char *section, const char *name, const char
 		return 0;
 	}
 	size_t ki = (size_t)(k - sw__config_keys);
-	if (k->kind != SW__CK_LISTEN && k->kind != SW__CK_DOMAIN) {
+	if (k->kind != SW__CK_LISTEN && k->kind != SW__CK_DOMAIN && k->kind != SW__CK_PREFIXES) {
 		if (l->seen[ki]) {
 			record(l, "key '%s': given twice (first on line %u)", k->name, l->seen[ki]);
 			return 0;
