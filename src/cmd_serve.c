@@ -265,7 +265,10 @@ int cmd_serve(int argc, char **argv)
 	struct sw_server_cfg scfg = { .listen = cfg.listen, .nlisten = cfg.nlisten, .workers = cfg.workers,
 				      .max_message = cfg.max_message_size,
 				      .tcp_max_connections = cfg.tcp_max_connections,
-				      .tcp_idle_timeout = cfg.tcp_idle_timeout };
+				      .tcp_idle_timeout = cfg.tcp_idle_timeout,
+				      .tcp_max_per_source = cfg.tcp_max_per_source,
+				      .tcp_first_byte_timeout = cfg.tcp_first_byte_timeout,
+				      .tcp_message_timeout = cfg.tcp_message_timeout };
 	struct sw_server *srv = NULL;
 	rc = sw_server_new(&srv, &scfg, sw_registrar_on_message, sw_registrar_on_tick, reg, why, sizeof(why));
 	if (!rc)

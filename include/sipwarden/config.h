@@ -65,6 +65,9 @@ struct sw_config {
 	/* [tcp] */
 	unsigned tcp_max_connections; /* default 1024 */
 	uint32_t tcp_idle_timeout;   /* seconds, default 300 */
+	unsigned tcp_max_per_source; /* open connections from one address, default 100 */
+	uint32_t tcp_first_byte_timeout; /* seconds, default 10 */
+	uint32_t tcp_message_timeout; /* seconds, default 10 */
 
 	/* [tls] (needed by tls: listen addresses) */
 	char tls_certificate[SW_CONFIG_PATH_MAX]; /* PEM chain; default "" */

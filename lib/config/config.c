@@ -36,6 +36,9 @@ const struct sw__ckey sw__config_keys[] = {
 	{ "store", "event_retention_days", SW__CK_UINT, F(event_retention_days), 1, 3650 },
 	{ "tcp", "max_connections", SW__CK_UINT, F(tcp_max_connections), 1, 1000000 },
 	{ "tcp", "idle_timeout", SW__CK_UINT, F(tcp_idle_timeout), 1, 86400 },
+	{ "tcp", "max_connections_per_source", SW__CK_UINT, F(tcp_max_per_source), 1, 1000000 },
+	{ "tcp", "first_byte_timeout", SW__CK_UINT, F(tcp_first_byte_timeout), 1, 3600 },
+	{ "tcp", "message_timeout", SW__CK_UINT, F(tcp_message_timeout), 1, 3600 },
 	{ "tls", "certificate", SW__CK_PATH, F(tls_certificate), 0, 0 },
 	{ "tls", "private_key", SW__CK_PATH, F(tls_private_key), 0, 0 },
 	{ "ban", "enabled", SW__CK_BOOL, F(ban.enabled), 0, 0 },
@@ -86,6 +89,9 @@ void sw_config_defaults(struct sw_config *c, const char *version)
 	c->event_retention_days = 30;
 	c->tcp_max_connections = 1024;
 	c->tcp_idle_timeout = 300;
+	c->tcp_max_per_source = 100;
+	c->tcp_first_byte_timeout = 10;
+	c->tcp_message_timeout = 10;
 	sw_ban_cfg_default(&c->ban);
 	c->log_format = SW_LOG_AUTO;
 	c->listen_replace = true;

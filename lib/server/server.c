@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "sipwarden/server.h"
+#include "server/server_int.h"
 
 #define BATCH 32
 #define OUTBOX_BYTES 65536u
@@ -29,6 +30,8 @@ struct conn {
 	char *out;                  /* bytes the kernel did not take yet */
 	size_t out_len, out_cap;
 	uint64_t last_ms;
+	uint64_t accepted_ms;       /* for the first-byte timeout; 0 once a byte came */
+	uint64_t msg_start_ms;      /* a message is half received since then; 0: none */
 };
 
 struct post { void (*fn)(struct sw_worker *, void *); void *arg; };
@@ -72,6 +75,7 @@ struct sw_server {
 	void *app;
 	unsigned nworkers;
 	struct sw_worker *w;
+	struct sw__srclimit *per_source; /* open TCP connections per address */
 	atomic_int stopping;        /* lock-free: set from a signal handler */
 };
 
@@ -171,13 +175,20 @@ int sw_server_new(struct sw_server **out, const struct sw_server_cfg *cfg, sw_me
 		s->cfg.tcp_max_connections = 1024;
 	if (!s->cfg.tcp_idle_timeout)
 		s->cfg.tcp_idle_timeout = 300;
+	if (!s->cfg.tcp_max_per_source)
+		s->cfg.tcp_max_per_source = 100;
+	if (!s->cfg.tcp_first_byte_timeout)
+		s->cfg.tcp_first_byte_timeout = 10;
+	if (!s->cfg.tcp_message_timeout)
+		s->cfg.tcp_message_timeout = 10;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	s->nworkers = cfg->workers ? cfg->workers : (cpus > 0 ? (unsigned)cpus : 1);
 	s->on_message = on_message;
 	s->on_tick = on_tick;
 	s->app = app;
 	s->w = calloc(s->nworkers, sizeof(*s->w));
-	if (!s->w) {
+	if (!s->w || sw__srclimit_new(&s->per_source)) {
+		free(s->w);
 		free(s);
 		return SW_ENOMEM;
 	}
@@ -218,6 +229,7 @@ static void conn_close(struct sw_worker *w, struct conn *c)
 	unsigned slot = (unsigned)(c->id & 0xffffffffu);
 	epoll_ctl(w->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
+	sw__srclimit_give(w->srv->per_source, (const struct sockaddr *)&c->addr);
 	free(c->in);
 	free(c->out);
 	free(c);
@@ -246,6 +258,7 @@ void sw_server_free(struct sw_server *s)
 		pthread_mutex_destroy(&w->lock);
 	}
 	free(s->w);
+	sw__srclimit_free(s->per_source);
 	free(s);
 }
 
@@ -296,6 +309,12 @@ static void on_accept(struct sw_worker *w, unsigned li)
 		int fd = accept4(w->lsn[li], (struct sockaddr *)&a, &al, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
+		if (!sw__srclimit_take(s->per_source, (const struct sockaddr *)&a, s->cfg.tcp_max_per_source)) {
+			close(fd); /* this address holds its share already */
+			w->stats.tcp_refused++;
+			w->stats.tcp_refused_source++;
+			continue;
+		}
 		unsigned slot = 0;
 		while (slot < w->nslots && w->conns[slot])
 			slot++;
@@ -304,6 +323,7 @@ static void on_accept(struct sw_worker *w, unsigned li)
 		if (!c || !in) {
 			free(c);
 			close(fd);
+			sw__srclimit_give(s->per_source, (const struct sockaddr *)&a);
 			w->stats.tcp_refused++;
 			continue;
 		}
@@ -314,11 +334,12 @@ static void on_accept(struct sw_worker *w, unsigned li)
 		c->addrlen = al;
 		c->in = in;
 		sw_stream_init(&c->st, in, s->cfg.max_message);
-		c->last_ms = now_ms();
+		c->last_ms = c->accepted_ms = now_ms();
 		if (add_fd(w, fd, EPOLLIN | EPOLLRDHUP, EV(EV_CONN, slot))) {
 			free(in);
 			free(c);
 			close(fd);
+			sw__srclimit_give(s->per_source, (const struct sockaddr *)&a);
 			continue;
 		}
 		w->conns[slot] = c;
@@ -407,6 +428,7 @@ static void on_conn(struct sw_worker *w, unsigned slot, uint32_t events)
 		}
 		sw_stream_added(&c->st, (size_t)n);
 		c->last_ms = now_ms();
+		c->accepted_ms = 0;
 		const char *msg;
 		size_t len;
 		int rc;
@@ -418,6 +440,14 @@ static void on_conn(struct sw_worker *w, unsigned slot, uint32_t events)
 			c = w->conns[slot];
 			if (!c || c->id != id)
 				return; /* closed by the application */
+		}
+		/* a message under way (not line ends between messages) must be whole
+		 * within message_timeout: a byte a second does not hold a slot */
+		if (c->st.len && c->st.buf[0] != '\r' && c->st.buf[0] != '\n') {
+			if (!c->msg_start_ms)
+				c->msg_start_ms = c->last_ms;
+		} else {
+			c->msg_start_ms = 0;
 		}
 		if (c->st.pings) { /* RFC 5626: answer a double-CRLF ping with a CRLF pong */
 			c->st.pings = 0;
@@ -555,12 +585,25 @@ int sw_worker_send(struct sw_worker *w, const struct sw_peer *to, const char *bu
 	return 0;
 }
 
+/* Once a second: connections idle for idle_timeout, silent since accept for
+ * first_byte_timeout, or in the middle of one message for message_timeout
+ * (slowloris) are closed. */
 static void idle_scan(struct sw_worker *w, uint64_t now)
 {
-	uint64_t limit = (uint64_t)w->srv->cfg.tcp_idle_timeout * 1000u;
-	for (unsigned k = 0; k < w->nslots; k++)
-		if (w->conns[k] && now - w->conns[k]->last_ms > limit)
-			conn_close(w, w->conns[k]);
+	const struct sw_server_cfg *cfg = &w->srv->cfg;
+	uint64_t idle = (uint64_t)cfg->tcp_idle_timeout * 1000u, first = (uint64_t)cfg->tcp_first_byte_timeout * 1000u,
+		 whole = (uint64_t)cfg->tcp_message_timeout * 1000u;
+	for (unsigned k = 0; k < w->nslots; k++) {
+		struct conn *c = w->conns[k];
+		if (!c)
+			continue;
+		bool slow = (c->accepted_ms && now - c->accepted_ms > first) ||
+			    (c->msg_start_ms && now - c->msg_start_ms > whole);
+		if (slow)
+			w->stats.tcp_timed_out++;
+		if (slow || now - c->last_ms > idle)
+			conn_close(w, c);
+	}
 }
 
 static void *worker_main(void *arg)
@@ -652,5 +695,7 @@ void sw_server_stats(const struct sw_server *s, struct sw_server_stats *out)
 		out->tcp_refused += t->tcp_refused;
 		out->tcp_closed += t->tcp_closed;
 		out->framing_errors += t->framing_errors;
+		out->tcp_refused_source += t->tcp_refused_source;
+		out->tcp_timed_out += t->tcp_timed_out;
 	}
 }
