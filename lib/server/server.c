@@ -1,5 +1,5 @@
-/* Worker threads and their event loops: UDP with recvmmsg, TCP listeners
- * and connections framed by sw_stream, a cross-thread post queue. */
+/* Worker threads and their event loops: UDP with recvmmsg, the TCP
+ * listeners (the connections are in tcp.c), a cross-thread post queue. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -14,76 +14,17 @@
 #include "sipwarden/server.h"
 #include "server/server_int.h"
 
-#define BATCH 32
-#define OUTBOX_BYTES 65536u
-enum { EV_UDP = 1, EV_LISTEN, EV_CONN, EV_WAKE };
-#define EV(kind, idx) (((uint64_t)(kind) << 56) | (uint64_t)(idx))
-
-struct conn {
-	uint64_t id;                /* generation << 32 | slot */
-	int fd;
-	const struct sw_listen *local;
-	struct sockaddr_storage addr;
-	socklen_t addrlen;
-	struct sw_stream st;
-	char *in;
-	char *out;                  /* bytes the kernel did not take yet */
-	size_t out_len, out_cap;
-	uint64_t last_ms;
-	uint64_t accepted_ms;       /* for the first-byte timeout; 0 once a byte came */
-	uint64_t msg_start_ms;      /* a message is half received since then; 0: none */
-};
-
-struct post { void (*fn)(struct sw_worker *, void *); void *arg; };
-
-struct sw_worker {
-	struct sw_server *srv;
-	unsigned index;
-	pthread_t thread;
-	int ep, wake;
-	int *udp, *lsn;             /* per listen address, -1 when not that transport */
-	struct conn **conns;        /* slots */
-	unsigned nslots, nconns;
-	uint32_t generation;
-	void *data;
-	pthread_mutex_t lock;       /* guards the post queue */
-	struct post *posts;
-	size_t nposts, cap_posts;
-	bool own_posts;             /* the worker posted to itself: run them before sleeping */
-	/* recvmmsg buffers */
-	struct mmsghdr msgs[BATCH];
-	struct iovec iov[BATCH];
-	struct sockaddr_storage from[BATCH];
-	char *rbuf;
-	/* UDP responses gathered for one sendmmsg per batch (one socket) */
-	struct mmsghdr out[BATCH];
-	struct iovec out_iov[BATCH];
-	struct sockaddr_storage out_to[BATCH];
-	char obuf[OUTBOX_BYTES];
-	size_t nout, out_used;
-	int out_fd;
-	struct sw_server_stats stats;
-	uint64_t last_idle_scan;
-};
-
-struct sw_server {
-	struct sw_server_cfg cfg;
-	struct sw_listen listen[32];
-	sw_message_fn on_message;
-	sw_tick_fn on_tick;
-	sw_idle_fn on_idle;
-	void *app;
-	unsigned nworkers;
-	struct sw_worker *w;
-	struct sw__srclimit *per_source; /* open TCP connections per address */
-	atomic_int stopping;        /* lock-free: set from a signal handler */
-};
-
-static uint64_t now_ms(void)
+uint64_t sw__now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int sw__add_fd(struct sw_worker *w, int fd, uint32_t events, uint64_t tag)
+{
+	struct epoll_event ev = { .events = events, .data.u64 = tag };
+	return epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) ? SW_EIO : 0;
 }
 
 static void worker_close_fds(struct sw_worker *w, unsigned nlisten)
@@ -100,11 +41,6 @@ static void worker_close_fds(struct sw_worker *w, unsigned nlisten)
 		close(w->wake);
 }
 
-static int add_fd(struct sw_worker *w, int fd, uint32_t events, uint64_t tag)
-{
-	struct epoll_event ev = { .events = events, .data.u64 = tag };
-	return epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) ? SW_EIO : 0;
-}
 
 static int worker_init(struct sw_server *s, struct sw_worker *w, unsigned index, char *why, size_t cap)
 {
@@ -133,11 +69,11 @@ static int worker_init(struct sw_server *s, struct sw_worker *w, unsigned index,
 		if (l->tp == SW_TP_UDP) {
 			rc = sw_udp_open(l, true, &w->udp[i]);
 			if (!rc)
-				rc = add_fd(w, w->udp[i], EPOLLIN, EV(EV_UDP, i));
+				rc = sw__add_fd(w, w->udp[i], EPOLLIN, EV(EV_UDP, i));
 		} else if (l->tp == SW_TP_TCP) {
 			rc = sw_tcp_listen(l, true, &w->lsn[i]);
 			if (!rc)
-				rc = add_fd(w, w->lsn[i], EPOLLIN, EV(EV_LISTEN, i));
+				rc = sw__add_fd(w, w->lsn[i], EPOLLIN, EV(EV_LISTEN, i));
 		} else {
 			snprintf(why, cap, "tls:%s: TLS is not supported yet", addr);
 			return SW_EINVAL;
@@ -153,7 +89,7 @@ static int worker_init(struct sw_server *s, struct sw_worker *w, unsigned index,
 		w->msgs[k].msg_hdr.msg_iov = &w->iov[k];
 		w->msgs[k].msg_hdr.msg_iovlen = 1;
 	}
-	return add_fd(w, w->wake, EPOLLIN, EV(EV_WAKE, 0));
+	return sw__add_fd(w, w->wake, EPOLLIN, EV(EV_WAKE, 0));
 }
 
 int sw_server_new(struct sw_server **out, const struct sw_server_cfg *cfg, sw_message_fn on_message,
@@ -224,19 +160,6 @@ int sw_server_new(struct sw_server **out, const struct sw_server_cfg *cfg, sw_me
 static void run_posts(struct sw_worker *w, bool woken);
 static void outbox_flush(struct sw_worker *w);
 
-static void conn_close(struct sw_worker *w, struct conn *c)
-{
-	unsigned slot = (unsigned)(c->id & 0xffffffffu);
-	epoll_ctl(w->ep, EPOLL_CTL_DEL, c->fd, NULL);
-	close(c->fd);
-	sw__srclimit_give(w->srv->per_source, (const struct sockaddr *)&c->addr);
-	free(c->in);
-	free(c->out);
-	free(c);
-	w->conns[slot] = NULL;
-	w->nconns--;
-	w->stats.tcp_closed++;
-}
 
 void sw_server_free(struct sw_server *s)
 {
@@ -248,7 +171,7 @@ void sw_server_free(struct sw_server *s)
 			run_posts(w, true); /* completions posted after the workers stopped */
 		for (unsigned k = 0; w->conns && k < w->nslots; k++)
 			if (w->conns[k])
-				conn_close(w, w->conns[k]);
+				sw__conn_close(w, w->conns[k]);
 		worker_close_fds(w, s->cfg.nlisten);
 		free(w->udp);
 		free(w->lsn);
@@ -300,177 +223,9 @@ static void on_udp(struct sw_worker *w, unsigned li)
 	}
 }
 
-static void on_accept(struct sw_worker *w, unsigned li)
-{
-	struct sw_server *s = w->srv;
-	for (;;) {
-		struct sockaddr_storage a;
-		socklen_t al = sizeof(a);
-		int fd = accept4(w->lsn[li], (struct sockaddr *)&a, &al, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
-			return;
-		if (!sw__srclimit_take(s->per_source, (const struct sockaddr *)&a, s->cfg.tcp_max_per_source)) {
-			close(fd); /* this address holds its share already */
-			w->stats.tcp_refused++;
-			w->stats.tcp_refused_source++;
-			continue;
-		}
-		unsigned slot = 0;
-		while (slot < w->nslots && w->conns[slot])
-			slot++;
-		struct conn *c = slot < w->nslots ? calloc(1, sizeof(*c)) : NULL;
-		char *in = c ? malloc(s->cfg.max_message) : NULL;
-		if (!c || !in) {
-			free(c);
-			close(fd);
-			sw__srclimit_give(s->per_source, (const struct sockaddr *)&a);
-			w->stats.tcp_refused++;
-			continue;
-		}
-		c->id = ((uint64_t)++w->generation << 32) | slot;
-		c->fd = fd;
-		c->local = &s->listen[li];
-		c->addr = a;
-		c->addrlen = al;
-		c->in = in;
-		sw_stream_init(&c->st, in, s->cfg.max_message);
-		c->last_ms = c->accepted_ms = now_ms();
-		if (add_fd(w, fd, EPOLLIN | EPOLLRDHUP, EV(EV_CONN, slot))) {
-			free(in);
-			free(c);
-			close(fd);
-			sw__srclimit_give(s->per_source, (const struct sockaddr *)&a);
-			continue;
-		}
-		w->conns[slot] = c;
-		w->nconns++;
-		w->stats.tcp_accepted++;
-	}
-}
 
-static int conn_write(struct sw_worker *w, struct conn *c, const char *buf, size_t len)
-{
-	if (c->out_len == 0) {
-		ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-			return SW_EIO;
-		if (n > 0) {
-			buf += n;
-			len -= (size_t)n;
-		}
-		if (len == 0)
-			return 0;
-	}
-	/* keep the rest until the socket is writable; cap what one peer may hold */
-	if (c->out_len + len > 4 * w->srv->cfg.max_message)
-		return SW_EIO;
-	if (c->out_len + len > c->out_cap) {
-		size_t cap = (c->out_len + len) * 2;
-		char *o = realloc(c->out, cap);
-		if (!o)
-			return SW_ENOMEM;
-		c->out = o;
-		c->out_cap = cap;
-	}
-	memcpy(c->out + c->out_len, buf, len);
-	c->out_len += len;
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | EPOLLOUT,
-				  .data.u64 = EV(EV_CONN, c->id & 0xffffffffu) };
-	epoll_ctl(w->ep, EPOLL_CTL_MOD, c->fd, &ev);
-	return 0;
-}
 
-static void conn_flush(struct sw_worker *w, struct conn *c)
-{
-	ssize_t n = send(c->fd, c->out, c->out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
-	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-		conn_close(w, c);
-		return;
-	}
-	if (n > 0) {
-		memmove(c->out, c->out + n, c->out_len - (size_t)n);
-		c->out_len -= (size_t)n;
-	}
-	if (c->out_len == 0) {
-		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP,
-					  .data.u64 = EV(EV_CONN, c->id & 0xffffffffu) };
-		epoll_ctl(w->ep, EPOLL_CTL_MOD, c->fd, &ev);
-	}
-}
 
-static void on_conn(struct sw_worker *w, unsigned slot, uint32_t events)
-{
-	struct sw_server *s = w->srv;
-	struct conn *c = w->conns[slot];
-	if (!c)
-		return;
-	if (events & EPOLLOUT) {
-		conn_flush(w, c);
-		if (!w->conns[slot])
-			return;
-	}
-	if (!(events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
-		return;
-	uint64_t id = c->id;
-	for (;;) {
-		size_t room;
-		char *dst = sw_stream_space(&c->st, &room);
-		ssize_t n = room ? recv(c->fd, dst, room, MSG_DONTWAIT) : 0;
-		if (n == 0 && room) {
-			conn_close(w, c);
-			return;
-		}
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return;
-			conn_close(w, c);
-			return;
-		}
-		sw_stream_added(&c->st, (size_t)n);
-		c->last_ms = now_ms();
-		c->accepted_ms = 0;
-		const char *msg;
-		size_t len;
-		int rc;
-		while ((rc = sw_stream_next(&c->st, &msg, &len)) == 1) {
-			w->stats.received++;
-			struct sw_peer p = { .tp = SW_TP_TCP, .addr = c->addr, .addrlen = c->addrlen,
-					     .fd = -1, .conn_id = id, .local = c->local };
-			s->on_message(s->app, w, &p, msg, len);
-			c = w->conns[slot];
-			if (!c || c->id != id)
-				return; /* closed by the application */
-		}
-		/* a message under way (not line ends between messages) must be whole
-		 * within message_timeout: a byte a second does not hold a slot */
-		if (c->st.len && c->st.buf[0] != '\r' && c->st.buf[0] != '\n') {
-			if (!c->msg_start_ms)
-				c->msg_start_ms = c->last_ms;
-		} else {
-			c->msg_start_ms = 0;
-		}
-		if (c->st.pings) { /* RFC 5626: answer a double-CRLF ping with a CRLF pong */
-			c->st.pings = 0;
-			conn_write(w, c, "\r\n", 2);
-		}
-		if (rc < 0) { /* garbage or a message over the cap: the stream is lost */
-			w->stats.framing_errors++;
-			if (rc == SW_ETOOBIG) { /* let the application answer 513 first */
-				struct sw_peer p = { .tp = SW_TP_TCP, .addr = c->addr, .addrlen = c->addrlen,
-						     .fd = -1, .conn_id = id, .local = c->local, .truncated = true };
-				s->on_message(s->app, w, &p, c->st.buf, c->st.len);
-				c = w->conns[slot];
-				if (!c || c->id != id)
-					return;
-				conn_flush(w, c);
-				if (!w->conns[slot])
-					return;
-			}
-			conn_close(w, c);
-			return;
-		}
-	}
-}
 
 /* The worker running on this thread, if any. */
 static __thread struct sw_worker *self;
@@ -575,43 +330,23 @@ int sw_worker_send(struct sw_worker *w, const struct sw_peer *to, const char *bu
 	struct conn *c = slot < w->nslots ? w->conns[slot] : NULL;
 	if (!c || c->id != to->conn_id)
 		return SW_ENOTFOUND; /* the connection is gone; RFC 3261 §18.2.2 would open one */
-	int rc = conn_write(w, c, buf, len);
+	int rc = sw__conn_write(w, c, buf, len);
 	if (rc) {
 		w->stats.send_errors++;
-		conn_close(w, c);
+		sw__conn_close(w, c);
 		return rc;
 	}
 	w->stats.sent++;
 	return 0;
 }
 
-/* Once a second: connections idle for idle_timeout, silent since accept for
- * first_byte_timeout, or in the middle of one message for message_timeout
- * (slowloris) are closed. */
-static void idle_scan(struct sw_worker *w, uint64_t now)
-{
-	const struct sw_server_cfg *cfg = &w->srv->cfg;
-	uint64_t idle = (uint64_t)cfg->tcp_idle_timeout * 1000u, first = (uint64_t)cfg->tcp_first_byte_timeout * 1000u,
-		 whole = (uint64_t)cfg->tcp_message_timeout * 1000u;
-	for (unsigned k = 0; k < w->nslots; k++) {
-		struct conn *c = w->conns[k];
-		if (!c)
-			continue;
-		bool slow = (c->accepted_ms && now - c->accepted_ms > first) ||
-			    (c->msg_start_ms && now - c->msg_start_ms > whole);
-		if (slow)
-			w->stats.tcp_timed_out++;
-		if (slow || now - c->last_ms > idle)
-			conn_close(w, c);
-	}
-}
 
 static void *worker_main(void *arg)
 {
 	struct sw_worker *w = arg;
 	struct sw_server *s = w->srv;
 	struct epoll_event evs[64];
-	uint64_t next_tick = now_ms();
+	uint64_t next_tick = sw__now_ms();
 	self = w;
 	while (!atomic_load_explicit(&s->stopping, memory_order_relaxed)) {
 		int n = epoll_wait(w->ep, evs, 64, 100);
@@ -621,13 +356,13 @@ static void *worker_main(void *arg)
 			if (kind == EV_UDP)
 				on_udp(w, idx);
 			else if (kind == EV_LISTEN)
-				on_accept(w, idx);
+				sw__tcp_accept(w, idx);
 			else if (kind == EV_CONN)
-				on_conn(w, idx, evs[i].events);
+				sw__tcp_ready(w, idx, evs[i].events);
 			else if (kind == EV_WAKE)
 				run_posts(w, true);
 		}
-		uint64_t now = now_ms();
+		uint64_t now = sw__now_ms();
 		if (now >= next_tick) {
 			next_tick = now + 100;
 			if (s->on_tick)
@@ -635,7 +370,7 @@ static void *worker_main(void *arg)
 			outbox_flush(w);
 			if (now - w->last_idle_scan >= 1000) {
 				w->last_idle_scan = now;
-				idle_scan(w, now);
+				sw__tcp_scan(w, now);
 			}
 		}
 		if (s->on_idle)

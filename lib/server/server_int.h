@@ -1,11 +1,17 @@
-/* What the files of lib/server share: the count of open TCP connections per
- * source address (srclimit.c), shared by every worker since the kernel
- * spreads one source's connections over the workers' listeners. */
+/* What the files of lib/server share: the worker and server structures
+ * (server.c runs the event loops, UDP and the post queue; tcp.c the TCP
+ * connections), and the count of open TCP connections per source address
+ * (srclimit.c), shared by every worker since the kernel spreads one source's
+ * connections over the workers' listeners. */
 #ifndef SW_SERVER_INT_H
 #define SW_SERVER_INT_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/socket.h>
+#include "sipwarden/server.h"
+#include "sipwarden/transport.h"
 
 struct sw__srclimit;
 
@@ -16,5 +22,84 @@ void sw__srclimit_free(struct sw__srclimit *l);
 bool sw__srclimit_take(struct sw__srclimit *l, const struct sockaddr *sa, unsigned max);
 /* One connection from sa closed (after a successful take). */
 void sw__srclimit_give(struct sw__srclimit *l, const struct sockaddr *sa);
+
+#define BATCH 32
+#define OUTBOX_BYTES 65536u
+enum { EV_UDP = 1, EV_LISTEN, EV_CONN, EV_WAKE };
+#define EV(kind, idx) (((uint64_t)(kind) << 56) | (uint64_t)(idx))
+
+struct conn {
+	uint64_t id;                /* generation << 32 | slot */
+	int fd;
+	const struct sw_listen *local;
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	struct sw_stream st;
+	char *in;
+	char *out;                  /* bytes the kernel did not take yet */
+	size_t out_len, out_cap;
+	uint64_t last_ms;
+	uint64_t accepted_ms;       /* for the first-byte timeout; 0 once a byte came */
+	uint64_t msg_start_ms;      /* a message is half received since then; 0: none */
+};
+
+struct post { void (*fn)(struct sw_worker *, void *); void *arg; };
+
+struct sw_worker {
+	struct sw_server *srv;
+	unsigned index;
+	pthread_t thread;
+	int ep, wake;
+	int *udp, *lsn;             /* per listen address, -1 when not that transport */
+	struct conn **conns;        /* slots */
+	unsigned nslots, nconns;
+	uint32_t generation;
+	void *data;
+	pthread_mutex_t lock;       /* guards the post queue */
+	struct post *posts;
+	size_t nposts, cap_posts;
+	bool own_posts;             /* the worker posted to itself: run them before sleeping */
+	/* recvmmsg buffers */
+	struct mmsghdr msgs[BATCH];
+	struct iovec iov[BATCH];
+	struct sockaddr_storage from[BATCH];
+	char *rbuf;
+	/* UDP responses gathered for one sendmmsg per batch (one socket) */
+	struct mmsghdr out[BATCH];
+	struct iovec out_iov[BATCH];
+	struct sockaddr_storage out_to[BATCH];
+	char obuf[OUTBOX_BYTES];
+	size_t nout, out_used;
+	int out_fd;
+	struct sw_server_stats stats;
+	uint64_t last_idle_scan;
+};
+
+struct sw_server {
+	struct sw_server_cfg cfg;
+	struct sw_listen listen[32];
+	sw_message_fn on_message;
+	sw_tick_fn on_tick;
+	sw_idle_fn on_idle;
+	void *app;
+	unsigned nworkers;
+	struct sw_worker *w;
+	struct sw__srclimit *per_source; /* open TCP connections per address */
+	atomic_int stopping;        /* lock-free: set from a signal handler */
+};
+
+/* server.c: monotonic milliseconds; adds fd to the worker's epoll set. */
+uint64_t sw__now_ms(void);
+int sw__add_fd(struct sw_worker *w, int fd, uint32_t events, uint64_t tag);
+
+/* tcp.c, on the worker's thread: accept on listener li; a connection's
+ * epoll events; queue bytes on a connection (SW_EIO when it is lost or
+ * holds too much); close one (its slot is freed); once a second, close the
+ * idle, the silent and the slow ones. */
+void sw__tcp_accept(struct sw_worker *w, unsigned li);
+void sw__tcp_ready(struct sw_worker *w, unsigned slot, uint32_t events);
+int sw__conn_write(struct sw_worker *w, struct conn *c, const char *buf, size_t len);
+void sw__conn_close(struct sw_worker *w, struct conn *c);
+void sw__tcp_scan(struct sw_worker *w, uint64_t now);
 
 #endif
