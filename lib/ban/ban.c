@@ -104,12 +104,21 @@ bool sw__ban_allowed(const struct sw_ban *b, const struct sw_prefix *a)
 	return false;
 }
 
+void sw__ban_unit(struct sw_prefix *a)
+{
+	if (a->v6 && a->bits > V6_UNIT) {
+		memset(a->addr + V6_UNIT / 8, 0, 16 - V6_UNIT / 8);
+		a->bits = V6_UNIT;
+	}
+}
+
 bool sw__ban_active(const struct entry *e, int64_t now)
 {
 	return e->rec.until == 0 || e->rec.until > now;
 }
 
-static bool single(const struct sw_prefix *p) { return p->bits == (p->v6 ? 128 : 32); }
+/* A ban on one unit (an IPv4 address, an IPv6 /64) lives in the shards. */
+static bool single(const struct sw_prefix *p) { return p->bits == (p->v6 ? V6_UNIT : 32); }
 
 struct entry **sw__ban_list(struct sw_ban *b, const struct sw_prefix *net, pthread_mutex_t **lock)
 {
@@ -222,12 +231,14 @@ static void hit(struct entry *e, int64_t now, struct sw_ban_note *note)
 enum sw_ban_verdict sw_ban_check(struct sw_ban *b, const struct sockaddr *source, const char *user,
 				 int64_t now, struct sw_ban_note *note)
 {
-	struct sw_prefix a;
+	struct sw_prefix a, u;
 	if (note)
 		note->log = false;
 	if (!b->cfg.enabled || atomic_load_explicit(&b->nbans, memory_order_relaxed) == 0 ||
 	    sw_prefix_from_sockaddr(source, &a) || sw__ban_allowed(b, &a))
 		return SW_BAN_PASS;
+	u = a;
+	sw__ban_unit(&u);
 	bool banned = false, need_user = false;
 	if (atomic_load_explicit(&b->nnets, memory_order_relaxed)) {
 		pthread_mutex_lock(&b->nets_lock);
@@ -242,10 +253,10 @@ enum sw_ban_verdict sw_ban_check(struct sw_ban *b, const struct sockaddr *source
 		pthread_mutex_unlock(&b->nets_lock);
 	}
 	pthread_mutex_t *lock;
-	struct entry **list = sw__ban_list(b, &a, &lock);
+	struct entry **list = sw__ban_list(b, &u, &lock);
 	pthread_mutex_lock(lock);
 	for (struct entry *e = *list; e && !banned; e = e->next) {
-		if (!sw__ban_active(e, now) || !same_net(&e->net, &a))
+		if (!sw__ban_active(e, now) || !same_net(&e->net, &u))
 			continue;
 		if (!e->user || (user && !strcmp(user, e->rec.user))) {
 			banned = true;

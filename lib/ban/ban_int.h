@@ -14,6 +14,7 @@
 #define PROBE 8u           /* slots looked at for one key */
 #define BAN_BUCKETS 256u   /* hash chains of single-address bans per shard */
 #define LOG_EVERY 60       /* seconds between source-banned events of one ban */
+#define V6_UNIT 64         /* an IPv6 source is counted and banned by its /64 */
 
 /* Counters of one source address (limits.c). */
 struct src {
@@ -77,6 +78,10 @@ uint32_t sw__ban_user_hash(const char *p, size_t n);
 uint32_t sw__ban_addr_hash(const struct sw_prefix *a);
 struct shard *sw__ban_shard(struct sw_ban *b, const struct sw_prefix *a);
 bool sw__ban_allowed(const struct sw_ban *b, const struct sw_prefix *a);
+/* Narrows one address to what the limits count and ban: an IPv4 address
+ * itself, an IPv6 address's /64 (a customer's network, in which an attacker
+ * takes any address he likes). */
+void sw__ban_unit(struct sw_prefix *a);
 bool sw__ban_active(const struct entry *e, int64_t now);
 
 /* The list an entry for net belongs to, and the lock that guards it. */

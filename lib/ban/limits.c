@@ -162,6 +162,7 @@ bool sw_ban_observe(struct sw_ban *b, const struct sockaddr *source, sw_str user
 	if (!b->cfg.enabled || k == SW_BAN_NEUTRAL || sw_prefix_from_sockaddr(source, &a) ||
 	    sw__ban_allowed(b, &a))
 		return false;
+	sw__ban_unit(&a);
 	size_t ulen = user.p ? user.len : 0;
 	if (ulen > SW_STORE_USER_MAX)
 		ulen = SW_STORE_USER_MAX;

@@ -72,6 +72,13 @@ static unsigned failures(struct sw_ban *b, const char *ip, const char *user, uns
 	return started;
 }
 
+static int count(void *arg, const struct sw_ban_record *r)
+{
+	(void)r;
+	(*(unsigned *)arg)++;
+	return 0;
+}
+
 static void test_prefix(void **state)
 {
 	(void)state;
@@ -193,6 +200,41 @@ static void test_distinct_users_and_flood(void **state)
 	sw_ban_free(b);
 }
 
+/* IPv6: a source is its /64, where an attacker picks any address */
+static void test_ipv6_unit(void **state)
+{
+	(void)state;
+	struct sw_ban_cfg c;
+	sw_ban_cfg_default(&c);
+	struct sw_ban *b = new_ban(&c);
+	struct sw_ban_note note;
+	char ip[64];
+	for (unsigned i = 0; i + 1 < c.user_failures; i++) {
+		snprintf(ip, sizeof(ip), "2001:db8:1:2::%x", i + 1);
+		assert_int_equal(failures(b, ip, "1000", 1, T0, NULL), 0);
+	}
+	assert_int_equal(failures(b, "2001:db8:1:2:ffff::1", "1000", 1, T0, &note), 1);
+	assert_int_equal(sw_ban_check(b, SA("2001:db8:1:2:abcd::99"), NULL, T0, NULL), SW_BAN_DROP);
+	assert_int_equal(sw_ban_check(b, SA("2001:db8:1:3::1"), NULL, T0, NULL), SW_BAN_PASS);
+	/* the store gets the /64; a ban on one IPv6 address (by hand) is a network */
+	struct sw_store *st;
+	assert_int_equal(sw_store_open(&st, "memory:", NULL), 0);
+	assert_int_equal(sw_ban_sync(b, st, T0), 0);
+	struct sw_ban_record r = { .addr = "2001:db8:9::7", .prefix = 128, .created = T0, .reason = "one" };
+	assert_int_equal(sw_store_bans_put(st, &r, 1, NULL, NULL), 0);
+	assert_int_equal(sw_ban_sync(b, st, T0), 0);
+	assert_int_equal(sw_ban_check(b, SA("2001:db8:9::7"), NULL, T0, NULL), SW_BAN_DROP);
+	assert_int_equal(sw_ban_check(b, SA("2001:db8:9::8"), NULL, T0, NULL), SW_BAN_PASS);
+	unsigned n = 0;
+	assert_int_equal(sw_store_ban_list(st, T0, count, &n), 0);
+	assert_int_equal(n, 2);
+	size_t del = 0;
+	assert_int_equal(sw_store_ban_del(st, "2001:db8:1:2::", 64, &del), 0);
+	assert_int_equal(del, 1);
+	sw_store_close(st);
+	sw_ban_free(b);
+}
+
 static void test_escalation(void **state)
 {
 	(void)state;
@@ -242,13 +284,6 @@ static void test_allowlist_and_reject(void **state)
 	b = new_ban(&c);
 	assert_int_equal(failures(b, "11.9.9.9", "1000", 100, T0, NULL), 0);
 	sw_ban_free(b);
-}
-
-static int count(void *arg, const struct sw_ban_record *r)
-{
-	(void)r;
-	(*(unsigned *)arg)++;
-	return 0;
 }
 
 /* The store round trip, on both backends. */
@@ -417,6 +452,7 @@ int main(void)
 		cmocka_unit_test(test_user_failures_unknown_source),
 		cmocka_unit_test(test_nat_no_collateral),
 		cmocka_unit_test(test_distinct_users_and_flood),
+		cmocka_unit_test(test_ipv6_unit),
 		cmocka_unit_test(test_escalation),
 		cmocka_unit_test(test_allowlist_and_reject),
 		cmocka_unit_test(test_store_memory),
