@@ -51,7 +51,9 @@ static int worker_init(struct sw_server *s, struct sw_worker *w, unsigned index,
 	w->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	w->udp = malloc(n * sizeof(int));
 	w->lsn = malloc(n * sizeof(int));
-	w->nslots = s->cfg.tcp_max_connections / s->nworkers + 1;
+	/* any worker may hold every connection (the kernel's reuseport hash
+	 * does not share them out evenly); tcp_open caps them in all */
+	w->nslots = s->cfg.tcp_max_connections;
 	w->conns = calloc(w->nslots, sizeof(*w->conns));
 	w->rbuf = malloc((size_t)BATCH * (s->cfg.max_message + 1));
 	pthread_mutex_init(&w->lock, NULL);

@@ -85,6 +85,7 @@ struct sw_server {
 	unsigned nworkers;
 	struct sw_worker *w;
 	struct sw__srclimit *per_source; /* open TCP connections per address */
+	atomic_uint tcp_open;       /* open TCP connections, all workers */
 	atomic_int stopping;        /* lock-free: set from a signal handler */
 };
 

@@ -20,6 +20,7 @@ void sw__conn_close(struct sw_worker *w, struct conn *c)
 	free(c);
 	w->conns[slot] = NULL;
 	w->nconns--;
+	atomic_fetch_sub(&w->srv->tcp_open, 1);
 	w->stats.tcp_closed++;
 }
 
@@ -32,22 +33,24 @@ void sw__tcp_accept(struct sw_worker *w, unsigned li)
 		int fd = accept4(w->lsn[li], (struct sockaddr *)&a, &al, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
-		if (!sw__srclimit_take(s->per_source, (const struct sockaddr *)&a, s->cfg.tcp_max_per_source)) {
-			close(fd); /* this address holds its share already */
-			w->stats.tcp_refused++;
-			w->stats.tcp_refused_source++;
-			continue;
-		}
+		/* the caps: max_connections in all, max_connections_per_source from
+		 * one address; past either, the connection is closed at once */
+		const struct sockaddr *sa = (const struct sockaddr *)&a;
+		bool room = atomic_fetch_add(&s->tcp_open, 1) < s->cfg.tcp_max_connections;
+		bool share = room && sw__srclimit_take(s->per_source, sa, s->cfg.tcp_max_per_source);
 		unsigned slot = 0;
-		while (slot < w->nslots && w->conns[slot])
+		while (share && slot < w->nslots && w->conns[slot])
 			slot++;
-		struct conn *c = slot < w->nslots ? calloc(1, sizeof(*c)) : NULL;
+		struct conn *c = share && slot < w->nslots ? calloc(1, sizeof(*c)) : NULL;
 		char *in = c ? malloc(s->cfg.max_message) : NULL;
-		if (!c || !in) {
+		if (!in) {
 			free(c);
 			close(fd);
-			sw__srclimit_give(s->per_source, (const struct sockaddr *)&a);
+			atomic_fetch_sub(&s->tcp_open, 1);
+			if (share)
+				sw__srclimit_give(s->per_source, sa);
 			w->stats.tcp_refused++;
+			w->stats.tcp_refused_source += room && !share;
 			continue;
 		}
 		c->id = ((uint64_t)++w->generation << 32) | slot;
@@ -62,7 +65,8 @@ void sw__tcp_accept(struct sw_worker *w, unsigned li)
 			free(in);
 			free(c);
 			close(fd);
-			sw__srclimit_give(s->per_source, (const struct sockaddr *)&a);
+			atomic_fetch_sub(&s->tcp_open, 1);
+			sw__srclimit_give(s->per_source, sa);
 			continue;
 		}
 		w->conns[slot] = c;

@@ -4,11 +4,12 @@
 # phone from registering over TCP, and its connections are closed at
 # message_timeout; a client that opens connections until refused is refused
 # at max_connections_per_source and the server stays responsive; a silent
-# connection is closed at first_byte_timeout. Loopback, ports 40000-44999.
+# connection is closed at first_byte_timeout; max_connections caps them in
+# all, whichever worker accepts them. Loopback, ports 40000-44999.
 . "$(dirname "$0")/serve_lib.sh"
 
 command -v sipp >/dev/null || { not_ok "sipp is not installed (scripts/deps.sh)"; finish; exit 1; }
-printf '[tcp]\nmax_connections_per_source = 50\nfirst_byte_timeout = 2\nmessage_timeout = 3\n' >"$T/tcp.conf"
+printf '[tcp]\nmax_connections = 120\nmax_connections_per_source = 50\nfirst_byte_timeout = 2\nmessage_timeout = 3\n' >"$T/tcp.conf"
 expect_exit 0 "--check-config shows the hostile-TCP settings" -- "$SIPWARDEN" serve --check-config \
 	--config "$T/tcp.conf" --domain 127.0.0.1
 expect_match "max_connections_per_source" "$OUT" '^max_connections_per_source = 50$'
@@ -93,8 +94,8 @@ fi
 
 # 2. a client opening connections until refused, from 127.0.0.3: it stops at
 #    the first connection closed at once; then those still open are counted
-#    (each check waits at most 20 ms, so the whole run stays well inside
-#    first_byte_timeout)
+#    (each held connection sends a keep-alive ping, so first_byte_timeout
+#    does not close it)
 HELD=$(python3 - "$SW_PORT" <<'PY'
 import select, socket, sys, time
 port, conns, refused = int(sys.argv[1]), [], False
@@ -106,13 +107,66 @@ for i in range(1000):
     if r and s.recv(1) == b"":
         refused = True
         break
+    s.sendall(b"\r\n\r\n")   # a keep-alive ping: past first_byte_timeout, not a message
     conns.append(s)
 time.sleep(0.5)
-r, _, _ = select.select(conns, [], [], 0)
-print("refused" if refused else "never-refused", sum(1 for s in conns if s not in r or s.recv(1) != b""))
+open_ = 0
+for s in conns:     # still open: no EOF (a pong, "\r\n", may be waiting)
+    s.setblocking(False)
+    try:
+        open_ += s.recv(16) != b""
+    except BlockingIOError:
+        open_ += 1
+print("refused" if refused else "never-refused", open_)
 PY
 )
 expect_match "a client opening connections until refused is refused, and holds exactly 50" "$HELD" '^refused 50$'
+# 2b. max_connections (120) in all: 50 + 50 + 20 from three addresses, then
+#     a fourth address's OPTIONS over TCP is refused while UDP is answered;
+#     once they close, TCP is answered again
+sleep 0.5
+CAP=$(python3 - "$SW_PORT" <<'PY'
+import select, socket, subprocess, sys, time
+port = int(sys.argv[1])
+def until_refused(src):
+    held = []
+    for i in range(1000):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind((src, 0))
+        s.connect(("127.0.0.1", port))
+        r, _, _ = select.select([s], [], [], 0.02)
+        if r and s.recv(1) == b"":
+            return held
+        s.sendall(b"\r\n\r\n")
+        held.append(s)
+    return held
+def options(src):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind((src, 0))
+    s.settimeout(2)
+    s.connect(("127.0.0.1", port))
+    lp = s.getsockname()[1]
+    s.sendall(("OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP %s:%d;branch=z9hG4bKcap%d\r\n"
+               "From: <sip:p@%s>;tag=1\r\nTo: <sip:127.0.0.1>\r\nCall-ID: cap%d\r\nCSeq: 1 OPTIONS\r\n"
+               "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n" % (src, lp, lp, src, lp)).encode())
+    try:
+        d = s.recv(100)
+    except (socket.timeout, OSError):
+        d = b""
+    s.close()
+    return d.split(b" ")[1].decode() if d else "refused"
+groups = [until_refused(a) for a in ("127.0.0.6", "127.0.0.7", "127.0.0.8")]
+time.sleep(0.3)
+full = options("127.0.0.9")
+for g in groups:
+    for s in g:
+        s.close()
+time.sleep(0.5)
+print(" ".join(str(len(g)) for g in groups), full, options("127.0.0.9"))
+PY
+)
+expect_match "max_connections: 50 + 50 + 20 held, a fourth address refused over TCP, answered once they close" \
+	"$CAP" '^50 50 20 refused 200$'
 sw_alive "the server still answers OPTIONS over UDP"
 OUT=$("${SIPCAT[@]}" --tcp --timeout 2 127.0.0.1 "$SW_PORT" options 2>&1)
 expect_match "and over TCP from another address's share (127.0.0.1)" "$OUT" 'RESP 1 SIP/2.0 200'
