@@ -128,7 +128,17 @@ expect_match "the log line says it" "$(grep source-banned "$T/ban.log" | head -n
 expect_match "the banned source gets nothing" "$(probe 127.0.0.1)" '^none$'
 expect_match "another address is answered" "$(probe 127.0.0.2)" '^200$'
 
-# 2. svwar finds no extension (every REGISTER is challenged alike)
+# 2. svmap finds the server (that is fine); svwar finds no extension (every
+#    REGISTER is challenged alike), from a clean address and from the banned one
+timeout 60 svmap -p "$SW_PORT" -b 127.0.0.3 -P "$(free_port 40000 44999)" 127.0.0.1 >"$T/svmap.out" 2>&1 </dev/null
+expect_match "svmap finds the server" "$(cat "$T/svmap.out")" '127\.0\.0\.1:[0-9]+ +\| sipwarden'
+timeout 60 svwar -e 900-1100 -m REGISTER --force -p "$SW_PORT" -b 127.0.0.1 -P "$(free_port 40000 44999)" \
+	--maximumtime 3 127.0.0.1 >"$T/svwar1.out" 2>&1 </dev/null
+if grep -Eq '\| *1000 *\|' "$T/svwar1.out"; then
+	not_ok "svwar from the banned address enumerated something: $(tail -c 400 "$T/svwar1.out")"
+else
+	ok "svwar from the banned address finds no extension"
+fi
 timeout 60 svwar -e 900-1100 -m REGISTER --force -p "$SW_PORT" -b 127.0.0.3 -P "$(free_port 40000 44999)" \
 	--maximumtime 3 127.0.0.1 >"$T/svwar.out" 2>&1 </dev/null
 if grep -Eq '\| *1000 *\|' "$T/svwar.out" || ! grep -q 'found nothing' "$T/svwar.out"; then
