@@ -35,7 +35,7 @@ static const char usage_text[] =
 	"\n"
 	"SIGINT/SIGTERM stop cleanly (queued writes are committed and answered);\n"
 	"SIGHUP re-reads the configuration: the expires limits, max_contacts and\n"
-	"allow_register_others change at once, the rest ([ban] too) after a restart.\n"
+	"allow_register_others and [ban] change at once, the rest after a restart.\n"
 	"\n"
 	"exit codes: 0 stopped cleanly (or the configuration is valid), 1 could not\n"
 	"start (or the configuration is invalid, with the reason), 2 usage error.\n";
@@ -74,12 +74,14 @@ static void reload(struct housekeeper *h)
 	struct sw_registrar_cfg rc = { 0 };
 	registrar_settings(&cfg, &rc);
 	sw_registrar_reconfigure(h->reg, &rc);
+	if (h->ban)
+		sw_ban_reconfigure(h->ban, &cfg.ban);
 	const struct sw_config *old = h->running;
 	bool restart = cfg.nlisten != old->nlisten || memcmp(cfg.listen, old->listen, sizeof(cfg.listen)) ||
 		       strcmp(cfg.db, old->db) || cfg.ndomains != old->ndomains ||
 		       memcmp(cfg.domains, old->domains, sizeof(cfg.domains)) || cfg.workers != old->workers;
 	fprintf(stderr, "sipwarden serve: configuration reloaded (expires limits, max_contacts, "
-			"allow_register_others)%s\n",
+			"allow_register_others, [ban])%s\n",
 		restart ? "; listen addresses, database, domains and workers take effect after a restart" : "");
 }
 

@@ -75,6 +75,10 @@ struct sw_ban;
 
 int sw_ban_new(struct sw_ban **out, const struct sw_ban_cfg *cfg);
 void sw_ban_free(struct sw_ban *b);
+/* New settings (SIGHUP), in force for the next request: limits, windows,
+ * action, allowlist, enabled. Counters and bans are kept. Any thread. 0 or
+ * SW_ENOMEM. */
+int sw_ban_reconfigure(struct sw_ban *b, const struct sw_ban_cfg *cfg);
 
 enum sw_ban_verdict {
 	SW_BAN_PASS = 0,

@@ -35,9 +35,17 @@ int sw_ban_new(struct sw_ban **out, const struct sw_ban_cfg *cfg)
 		free(b);
 		return SW_ENOMEM;
 	}
-	b->cfg = *cfg;
-	if (b->cfg.distinct_users > SW_BAN_USERS_MAX)
-		b->cfg.distinct_users = SW_BAN_USERS_MAX;
+	struct cfg_box *box = calloc(1, sizeof(*box));
+	if (!box) {
+		free(b->shards);
+		free(b);
+		return SW_ENOMEM;
+	}
+	box->cfg = *cfg;
+	if (box->cfg.distinct_users > SW_BAN_USERS_MAX)
+		box->cfg.distinct_users = SW_BAN_USERS_MAX;
+	atomic_init(&b->cfg, box);
+	pthread_mutex_init(&b->cfg_lock, NULL);
 	for (unsigned i = 0; i < BAN_SHARDS; i++)
 		pthread_mutex_init(&b->shards[i].lock, NULL);
 	pthread_mutex_init(&b->nets_lock, NULL);
@@ -65,8 +73,28 @@ void sw_ban_free(struct sw_ban *b)
 	}
 	free_list(b->nets);
 	pthread_mutex_destroy(&b->nets_lock);
+	for (struct cfg_box *box = atomic_load(&b->cfg), *older; box; box = older) {
+		older = box->older;
+		free(box);
+	}
+	pthread_mutex_destroy(&b->cfg_lock);
 	free(b->shards);
 	free(b);
+}
+
+int sw_ban_reconfigure(struct sw_ban *b, const struct sw_ban_cfg *cfg)
+{
+	struct cfg_box *box = calloc(1, sizeof(*box));
+	if (!box)
+		return SW_ENOMEM;
+	box->cfg = *cfg;
+	if (box->cfg.distinct_users > SW_BAN_USERS_MAX)
+		box->cfg.distinct_users = SW_BAN_USERS_MAX;
+	pthread_mutex_lock(&b->cfg_lock);
+	box->older = atomic_load(&b->cfg);
+	atomic_store_explicit(&b->cfg, box, memory_order_release);
+	pthread_mutex_unlock(&b->cfg_lock);
+	return 0;
 }
 
 /* ---- helpers shared by the files of lib/ban ------------------------------------ */
@@ -96,10 +124,10 @@ struct shard *sw__ban_shard(struct sw_ban *b, const struct sw_prefix *a)
 	return &b->shards[sw__ban_addr_hash(a) % BAN_SHARDS];
 }
 
-bool sw__ban_allowed(const struct sw_ban *b, const struct sw_prefix *a)
+bool sw__ban_allowed(const struct sw_ban_cfg *c, const struct sw_prefix *a)
 {
-	for (unsigned i = 0; i < b->cfg.nallow; i++)
-		if (sw_prefix_contains(&b->cfg.allow[i], a))
+	for (unsigned i = 0; i < c->nallow; i++)
+		if (sw_prefix_contains(&c->allow[i], a))
 			return true;
 	return false;
 }
@@ -234,8 +262,10 @@ enum sw_ban_verdict sw_ban_check(struct sw_ban *b, const struct sockaddr *source
 	struct sw_prefix a, u;
 	if (note)
 		note->log = false;
-	if (!b->cfg.enabled || atomic_load_explicit(&b->nbans, memory_order_relaxed) == 0 ||
-	    sw_prefix_from_sockaddr(source, &a) || sw__ban_allowed(b, &a))
+	if (atomic_load_explicit(&b->nbans, memory_order_relaxed) == 0)
+		return SW_BAN_PASS;
+	const struct sw_ban_cfg *c = sw__ban_cfg(b);
+	if (!c->enabled || sw_prefix_from_sockaddr(source, &a) || sw__ban_allowed(c, &a))
 		return SW_BAN_PASS;
 	u = a;
 	sw__ban_unit(&u);
@@ -267,7 +297,7 @@ enum sw_ban_verdict sw_ban_check(struct sw_ban *b, const struct sockaddr *source
 	pthread_mutex_unlock(lock);
 	if (!banned)
 		return need_user ? SW_BAN_NEED_USER : SW_BAN_PASS;
-	if (b->cfg.reject) {
+	if (c->reject) {
 		atomic_fetch_add_explicit(&b->rejected, 1, memory_order_relaxed);
 		return SW_BAN_REJECT;
 	}
@@ -281,6 +311,7 @@ bool sw__ban_start(struct sw_ban *b, const struct sw_prefix *net, const char *us
 		   int64_t now, struct sw_ban_note *note)
 {
 	uint32_t uh = user ? sw__ban_user_hash(user, strlen(user)) : 0;
+	const struct sw_ban_cfg *c = sw__ban_cfg(b);
 	pthread_mutex_t *lock;
 	struct entry **list = sw__ban_list(b, net, &lock);
 	pthread_mutex_lock(lock);
@@ -290,12 +321,12 @@ bool sw__ban_start(struct sw_ban *b, const struct sw_prefix *net, const char *us
 		return false;
 	}
 	/* a repeat offender: twice the last ban, up to the cap */
-	uint32_t level = e && e->rec.until + (int64_t)b->cfg.ban_max_time > now ? e->rec.level + 1 : 0;
-	int64_t len = b->cfg.ban_time;
-	for (uint32_t i = 0; i < level && len < b->cfg.ban_max_time; i++)
+	uint32_t level = e && e->rec.until + (int64_t)c->ban_max_time > now ? e->rec.level + 1 : 0;
+	int64_t len = c->ban_time;
+	for (uint32_t i = 0; i < level && len < c->ban_max_time; i++)
 		len *= 2;
-	if (len > b->cfg.ban_max_time)
-		len = b->cfg.ban_max_time;
+	if (len > c->ban_max_time)
+		len = c->ban_max_time;
 	if (!e) {
 		e = calloc(1, sizeof(*e));
 		if (!e || !sw__ban_link(b, list, e)) {

@@ -56,8 +56,18 @@ struct shard {
 	struct entry *bans[BAN_BUCKETS]; /* single addresses (bits 32 or 128) */
 };
 
-struct sw_ban {
+/* The settings in force, replaced whole by sw_ban_reconfigure() (SIGHUP) so
+ * that a reader always sees one consistent copy. A replaced copy is kept
+ * until sw_ban_free(), since a worker may still be reading it (about 1.3 KB
+ * per reload). */
+struct cfg_box {
+	struct cfg_box *older;
 	struct sw_ban_cfg cfg;
+};
+
+struct sw_ban {
+	_Atomic(struct cfg_box *) cfg;
+	pthread_mutex_t cfg_lock;        /* one reconfiguration at a time */
 	struct shard *shards;
 	pthread_mutex_t nets_lock;
 	struct entry *nets;              /* bans on networks (shorter prefixes) */
@@ -77,7 +87,12 @@ uint32_t sw__ban_hash(const void *p, size_t n, uint32_t h);
 uint32_t sw__ban_user_hash(const char *p, size_t n);
 uint32_t sw__ban_addr_hash(const struct sw_prefix *a);
 struct shard *sw__ban_shard(struct sw_ban *b, const struct sw_prefix *a);
-bool sw__ban_allowed(const struct sw_ban *b, const struct sw_prefix *a);
+/* The settings in force (valid until sw_ban_free). */
+static inline const struct sw_ban_cfg *sw__ban_cfg(struct sw_ban *b)
+{
+	return &atomic_load_explicit(&b->cfg, memory_order_acquire)->cfg;
+}
+bool sw__ban_allowed(const struct sw_ban_cfg *c, const struct sw_prefix *a);
 /* Narrows one address to what the limits count and ban: an IPv4 address
  * itself, an IPv6 address's /64 (a customer's network, in which an attacker
  * takes any address he likes). */

@@ -95,10 +95,9 @@ struct trip {
 	char reason[SW_STORE_TEXT_MAX + 1];
 };
 
-static void failure(struct sw_ban *b, struct shard *s, struct src *src, const struct sw_prefix *a,
+static void failure(const struct sw_ban_cfg *c, struct shard *s, struct src *src, const struct sw_prefix *a,
 		    uint32_t h, const char *user, size_t ulen, int64_t now, struct trip *t)
 {
-	const struct sw_ban_cfg *c = &b->cfg;
 	bool known = src->known_until > now;
 	uint32_t uh = sw__ban_user_hash(user, ulen);
 	struct pair *p = pair_get(s, a, uh, h, true);
@@ -136,9 +135,8 @@ static void failure(struct sw_ban *b, struct shard *s, struct src *src, const st
 	}
 }
 
-static void unauthenticated(struct sw_ban *b, struct src *src, int64_t now, struct trip *t)
+static void unauthenticated(const struct sw_ban_cfg *c, struct src *src, int64_t now, struct trip *t)
 {
-	const struct sw_ban_cfg *c = &b->cfg;
 	if (src->known_until > now)
 		return;
 	if (roll(&src->flood_start, now, c->flood_window))
@@ -157,10 +155,11 @@ bool sw_ban_observe(struct sw_ban *b, const struct sockaddr *source, sw_str user
 		    int64_t now, struct sw_ban_note *note)
 {
 	enum sw_ban_class k = sw_ban_classify(cause);
+	const struct sw_ban_cfg *c = sw__ban_cfg(b);
 	struct sw_prefix a;
 	note->log = false;
-	if (!b->cfg.enabled || k == SW_BAN_NEUTRAL || sw_prefix_from_sockaddr(source, &a) ||
-	    sw__ban_allowed(b, &a))
+	if (!c->enabled || k == SW_BAN_NEUTRAL || sw_prefix_from_sockaddr(source, &a) ||
+	    sw__ban_allowed(c, &a))
 		return false;
 	sw__ban_unit(&a);
 	size_t ulen = user.p ? user.len : 0;
@@ -175,14 +174,14 @@ bool sw_ban_observe(struct sw_ban *b, const struct sockaddr *source, sw_str user
 	struct src *src = src_get(s, &a, h);
 	src->last = now;
 	if (k == SW_BAN_SUCCESS) {
-		src->known_until = now + (int64_t)b->cfg.known_for;
+		src->known_until = now + (int64_t)c->known_for;
 		struct pair *p = ulen ? pair_get(s, &a, sw__ban_user_hash(user.p, ulen), h, false) : NULL;
 		if (p)
 			p->fails = 0; /* the device has the right password now */
 	} else if (k == SW_BAN_FAILURE) {
-		failure(b, s, src, &a, h, user.p, ulen, now, &t);
+		failure(c, s, src, &a, h, user.p, ulen, now, &t);
 	} else {
-		unauthenticated(b, src, now, &t);
+		unauthenticated(c, src, now, &t);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return t.ban && sw__ban_start(b, &a, t.user_only ? t.user : NULL, t.reason, now, note);

@@ -71,7 +71,7 @@ static bool unseen(struct sw_ban *b, struct entry *e, void *arg)
 static bool long_ended(struct sw_ban *b, struct entry *e, void *arg)
 {
 	int64_t now = *(const int64_t *)arg;
-	return !e->dirty && e->rec.until && e->rec.until + (int64_t)b->cfg.ban_max_time < now;
+	return !e->dirty && e->rec.until && e->rec.until + (int64_t)sw__ban_cfg(b)->ban_max_time < now;
 }
 
 /* One record of the store into memory (a reload). */
@@ -143,7 +143,7 @@ int sw_ban_sync(struct sw_ban *b, struct sw_store *st, int64_t now)
 	if (!err && now - b->forgot >= FORGET_EVERY) {
 		b->forgot = now;
 		walk(b, long_ended, &now);
-		err = sw_store_ban_prune(st, now - (int64_t)b->cfg.ban_max_time, NULL);
+		err = sw_store_ban_prune(st, now - (int64_t)sw__ban_cfg(b)->ban_max_time, NULL);
 	}
 	return err;
 }

@@ -207,7 +207,7 @@ expect_match "the first refusal of a ban added by hand is an event that says so"
 sw_stop
 
 # 6. a restart: the bans are still in force before any request, and with
-#    action = 403 a banned source is told so (the server is started here, as
+#    action = 403 a banned source is told so; SIGHUP applies a new allowlist (the server is started here, as
 #    sw_start's readiness probe comes from 127.0.0.1, banned)
 printf '[ban]\naction = 403\n' >"$T/403.conf"
 "$SIPWARDEN" serve --config "$T/403.conf" --db "$SW_DB" --domain 127.0.0.1 --listen "udp:127.0.0.1:$SW_PORT" \
@@ -219,6 +219,11 @@ expect_match "the restarted server answers" "$(probe 127.0.0.2)" '^200$'
 expect_match "after a restart svcrack's address is still banned (403 with action = 403)" "$(probe 127.0.0.1)" '^403$'
 expect_match "so is the address added by hand" "$(probe 127.0.0.6)" '^403$'
 expect_match "and the network" "$(probe 127.0.0.97)" '^403$'
+printf '[ban]\naction = 403\nallow = 127.0.0.6\n' >"$T/403.conf"
+kill -HUP "$SW_PID"
+sleep 1.5
+expect_match "SIGHUP with allow = 127.0.0.6: the banned address is answered" "$(probe 127.0.0.6)" '^200$'
+expect_match "the reload says [ban] changed" "$(cat "$T/ban.err")" 'configuration reloaded \(.*\[ban\]\)'
 expect_exit 0 "ban del 127.0.0.1" -- "$SIPWARDEN" ban del 127.0.0.1 --db "$SW_DB"
 sleep 1
 expect_match "a second after ban del the restarted server answers 127.0.0.1" "$(probe 127.0.0.1)" '^200$'

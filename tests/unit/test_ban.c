@@ -278,6 +278,18 @@ static void test_allowlist_and_reject(void **state)
 	sw_ban_stats(b, T0, &st);
 	assert_int_equal(st.active, 1);
 	assert_int_equal(st.rejected, 1);
+	/* a reload (SIGHUP): the allowlist and the action change for the next request */
+	struct sw_ban_cfg c2 = c;
+	c2.reject = false;
+	assert_int_equal(sw_prefix_parse("11.0.0.0/8", &c2.allow[1]), 0);
+	c2.nallow = 2;
+	assert_int_equal(sw_ban_reconfigure(b, &c2), 0);
+	assert_int_equal(sw_ban_check(b, SA("11.9.9.9"), NULL, T0, NULL), SW_BAN_PASS);
+	c2.nallow = 1;
+	c2.user_failures = 3;
+	assert_int_equal(sw_ban_reconfigure(b, &c2), 0);
+	assert_int_equal(sw_ban_check(b, SA("11.9.9.9"), NULL, T0, NULL), SW_BAN_DROP);
+	assert_int_equal(failures(b, "12.9.9.9", "1000", 3, T0, NULL), 1);
 	sw_ban_free(b);
 	/* disabled: nothing is ever banned */
 	c.enabled = false;
