@@ -77,8 +77,7 @@ const char *sw__ban_hint(struct sw_req *q, enum sw_cause cause, const char *deta
 {
 	char hint[128];
 	enum sw_ban_class k = sw_ban_classify(cause);
-	if (!q->rw->r->cfg.ban || k == SW_BAN_SUCCESS || k == SW_BAN_NEUTRAL ||
-	    !sw_ban_scanner_hint(q->m, hint, sizeof(hint)))
+	if (!q->rw->r->cfg.ban || k != SW_BAN_FAILURE || !sw_ban_scanner_hint(q->m, hint, sizeof(hint)))
 		return detail;
 	snprintf(out, cap, "%s; hint: %s", detail, hint);
 	return out;

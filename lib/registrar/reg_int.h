@@ -98,8 +98,9 @@ void sw__event_record(struct sw_req *q, const char *aor, sw_str auth_user, sw_st
  * for every message: true when the source is banned and the message was
  * dropped or answered 403 (a source-banned event now and then). */
 bool sw__ban_gate(struct sw_req *q, const char *buf, size_t len);
-/* detail with a scanner hint appended when the request has a scanner's
- * fingerprint and the decision is not a success (into out), else detail. */
+/* detail with a scanner hint appended when the decision is a failed
+ * authentication and the request has a scanner's fingerprint (into out),
+ * else detail. Not for the routine first challenge: it costs every phone. */
 const char *sw__ban_hint(struct sw_req *q, enum sw_cause cause, const char *detail, char *out,
 			 size_t cap);
 /* Feeds the decision to the ban table; records the event of a ban it starts. */
