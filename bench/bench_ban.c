@@ -64,8 +64,8 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < 10000; i++) { /* 10,000 sources past user_failures */
 		struct sockaddr_in s = addr(0xc6120000u + i);
 		for (unsigned k = 0; k < c.user_failures; k++)
-			sw_ban_observe(b, (const struct sockaddr *)&s, sw_str_from("1000", 4), SW_CAUSE_WRONG_PASSWORD,
-				       NOW, &note);
+			sw_ban_observe(b, (const struct sockaddr *)&s, sw_str_from("1000", 4),
+				       SW_CAUSE_WRONG_PASSWORD, NOW, &note);
 	}
 	run_check(b, "check, 10,000 bans held, source not banned", 0x0a000001u, NULL, n);
 	run_check(b, "check, 10,000 bans held, source banned", 0xc6120007u, NULL, n);

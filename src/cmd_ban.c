@@ -131,7 +131,8 @@ int cmd_ban(int argc, char **argv)
 	}
 	bool is_list = action && !strcmp(action, "list");
 	if (!action || (!is_list && strcmp(action, "add") && strcmp(action, "del")))
-		return usage_error("%s", action ? "unknown action: list, add or del" : "missing action: list, add or del");
+		return usage_error("%s", action ? "unknown action: list, add or del"
+					       : "missing action: list, add or del");
 	if (is_list != !target)
 		return usage_error("%s", is_list ? "list takes no address" : "add and del need ADDR[/PREFIX]");
 	if ((duration || strcmp(reason, "added by the administrator (sipwarden ban add)")) &&
@@ -158,7 +159,8 @@ int cmd_ban(int argc, char **argv)
 	} else if (!strcmp(action, "add")) {
 		err = add(st, &net, seconds, reason);
 		if (!err)
-			printf("banned %s %s%s\n", shown, duration ? "for " : "until deleted", duration ? duration : "");
+			printf("banned %s %s%s\n", shown, duration ? "for " : "until deleted",
+			       duration ? duration : "");
 	} else {
 		char addr[SW_STORE_ADDR_MAX + 1];
 		size_t n = 0;

@@ -49,8 +49,8 @@ bool sw_ban_scanner_hint(const struct sw_msg *m, char *out, size_t cap)
 	const struct sw_hdr *ua = sw_msg_hdr(m, SW_HDR_USER_AGENT);
 	for (size_t i = 0; ua && i < sizeof(agents) / sizeof(agents[0]); i++) {
 		if (contains_nocase(ua->value, agents[i].needle)) {
-			snprintf(out, cap, "User-Agent '%.*s' is %s's", (int)(ua->value.len > 40 ? 40 : ua->value.len),
-				 ua->value.p, agents[i].tool);
+			int n = (int)(ua->value.len > 40 ? 40 : ua->value.len);
+			snprintf(out, cap, "User-Agent '%.*s' is %s's", n, ua->value.p, agents[i].tool);
 			return true;
 		}
 	}

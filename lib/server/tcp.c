@@ -205,8 +205,9 @@ void sw__tcp_ready(struct sw_worker *w, unsigned slot, uint32_t events)
 void sw__tcp_scan(struct sw_worker *w, uint64_t now)
 {
 	const struct sw_server_cfg *cfg = &w->srv->cfg;
-	uint64_t idle = (uint64_t)cfg->tcp_idle_timeout * 1000u, first = (uint64_t)cfg->tcp_first_byte_timeout * 1000u,
-		 whole = (uint64_t)cfg->tcp_message_timeout * 1000u;
+	uint64_t idle = (uint64_t)cfg->tcp_idle_timeout * 1000u;
+	uint64_t first = (uint64_t)cfg->tcp_first_byte_timeout * 1000u;
+	uint64_t whole = (uint64_t)cfg->tcp_message_timeout * 1000u;
 	for (unsigned k = 0; k < w->nslots; k++) {
 		struct conn *c = w->conns[k];
 		if (!c)
