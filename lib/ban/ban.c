@@ -223,7 +223,7 @@ void sw__ban_duration(int64_t s, char *out, size_t cap)
 		snprintf(out, cap, "%llds", (long long)s);
 }
 
-static void hhmmss(int64_t t, char *out, size_t cap)
+static void utc_time(int64_t t, char *out, size_t cap)
 {
 	struct tm tm;
 	time_t tt = (time_t)t;
@@ -241,7 +241,7 @@ static void hit(struct entry *e, int64_t now, struct sw_ban_note *note)
 		return;
 	char until[40] = "", who[SW_STORE_USER_MAX + 16] = "";
 	if (e->rec.until)
-		hhmmss(e->rec.until, until, sizeof(until));
+		utc_time(e->rec.until, until, sizeof(until));
 	if (e->user)
 		sw__ban_text(who, sizeof(who), " (user %s)", e->rec.user);
 	note->log = true;
@@ -355,7 +355,7 @@ bool sw__ban_start(struct sw_ban *b, const struct sw_prefix *net, const char *us
 	atomic_fetch_add(&b->started, 1);
 	char d[32], until[40];
 	sw__ban_duration(len, d, sizeof(d));
-	hhmmss(now + len, until, sizeof(until));
+	utc_time(now + len, until, sizeof(until));
 	note->log = true;
 	sw__ban_text(note->detail, sizeof(note->detail), "%s; banned for %s until %s (ban %u)", reason, d, until,
 		 level + 1);
