@@ -60,8 +60,9 @@ all:
 variant-bin: $(B)/sipwarden
 variant-tests: $(B)/sipwarden $(TEST_BIN)
 # ThreadSanitizer: the binary and the unit tests of what threads share
-# (the store's group commit, the nonce-count tracker, the transaction table)
-TSAN_TESTS := test_store test_nonce test_txn
+# (the store's group commit, the nonce-count tracker, the transaction table,
+# the ban table, the per-source TCP connection count)
+TSAN_TESTS := test_store test_nonce test_txn test_ban test_srclimit
 tsan-bins: $(B)/sipwarden $(TSAN_TESTS:%=$(B)/tests/%)
 
 $(B)/%.o: %.c $(HDRS)

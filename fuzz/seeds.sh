@@ -9,6 +9,7 @@
 #              JAIN-SIP sip-url cases
 #   fuzz_auth  Authorization / Proxy-Authorization / WWW-Authenticate /
 #              Proxy-Authenticate values (folded lines joined)
+#   fuzz_prefix  addresses and networks (hand-made: IPv4, IPv6, mapped, /0)
 #   other      (e.g. fuzz_verify) REGISTER messages carrying Authorization,
 #              then other REGISTERs
 #
@@ -181,6 +182,10 @@ fuzz_auth)
 				END { flush() }' "$corpus/digest/vectors.txt"
 		fi
 	} | lines_to_seeds auth
+	;;
+fuzz_prefix)
+	printf '%s\n' 192.0.2.7 192.0.2.0/24 10.0.0.0/8 0.0.0.0/0 127.0.0.96/27 2001:db8::/32 \
+		'[2001:db8::1]' ::ffff:10.1.2.3 ::/0 fe80::1/128 2001:db8:1:2::/64 | lines_to_seeds prefix
 	;;
 *)
 	# a target this script does not know (e.g. fuzz_verify): REGISTERs

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "sipwarden/ban.h"
 #include "sipwarden/config.h"
 #include "sipwarden/registrar.h"
 #include "sipwarden/server.h"
@@ -29,14 +30,16 @@ static const char usage_text[] =
 	"Default: UDP and TCP on 127.0.0.1:5060, database ./var/sipwarden.db.\n"
 	"One log line per authentication decision goes to standard output (JSON\n"
 	"when it is not a terminal); `sipwarden why USER@DOMAIN` reads them back.\n"
+	"Password crackers, scanners and floods are banned by source address\n"
+	"([ban] in sipwarden.conf(5); `sipwarden ban` lists, adds and deletes bans).\n"
 	"\n"
 	"  --check-config   validate the configuration, print it, and exit\n"
 	"\n"
 	"SIGINT/SIGTERM stop cleanly (queued writes are committed and answered);\n"
 	"SIGHUP re-reads the configuration: the expires limits, max_contacts and\n"
-	"allow_register_others and the [proxy] settings change at once, the rest\n"
-	"after a restart. SIGUSR1 writes a status line (heap in use, bindings) to\n"
-	"standard error. `sipwarden calls` lists the calls in progress and the\n"
+	"allow_register_others, the [proxy] settings and [ban] change at once, the\n"
+	"rest after a restart. SIGUSR1 writes a status line (heap in use, bindings)\n"
+	"to standard error. `sipwarden calls` lists the calls in progress and the\n"
 	"last ones ended.\n"
 	"\n"
 	"exit codes: 0 stopped cleanly (or the configuration is valid), 1 could not\n"
@@ -58,6 +61,8 @@ static void on_signal(int sig)
 
 struct housekeeper {
 	struct sw_registrar *reg;
+	struct sw_ban *ban;          /* NULL: [ban] enabled = no */
+	struct sw_store *st;
 	atomic_int stop;
 	int argc;
 	char **argv;
@@ -76,12 +81,14 @@ static void reload(struct housekeeper *h)
 	struct sw_registrar_cfg rc = { 0 };
 	registrar_settings(&cfg, &rc);
 	sw_registrar_reconfigure(h->reg, &rc);
+	if (h->ban)
+		sw_ban_reconfigure(h->ban, &cfg.ban);
 	const struct sw_config *old = h->running;
 	bool restart = cfg.nlisten != old->nlisten || memcmp(cfg.listen, old->listen, sizeof(cfg.listen)) ||
 		       strcmp(cfg.db, old->db) || cfg.ndomains != old->ndomains ||
 		       memcmp(cfg.domains, old->domains, sizeof(cfg.domains)) || cfg.workers != old->workers;
 	fprintf(stderr, "sipwarden serve: configuration reloaded (expires limits, max_contacts, "
-			"allow_register_others)%s\n",
+			"allow_register_others, [ban])%s\n",
 		restart ? "; listen addresses, database, domains and workers take effect after a restart" : "");
 }
 
@@ -100,6 +107,8 @@ static void *housekeeping(void *arg)
 		for (int i = 0; i < 10 && !atomic_load(&h->stop); i++) {
 			usleep(100000);
 			sw_registrar_flush_log(h->reg);
+			if (h->ban) /* `sipwarden ban` changes take effect within a second */
+				sw_ban_sync(h->ban, h->st, (int64_t)time(NULL));
 		}
 	}
 	return NULL;
@@ -260,17 +269,29 @@ int cmd_serve(int argc, char **argv)
 	for (unsigned i = 0; i < cfg.ndomains; i++)
 		rc_cfg.domains[i] = cfg.domains[i];
 	sw_config_auth_cfg(&cfg, NULL, &rc_cfg.auth);
+	struct sw_ban *ban = NULL;
+	if (cfg.ban.enabled && (rc = sw_ban_new(&ban, &cfg.ban)) == 0 &&
+	    (rc = sw_ban_sync(ban, st, (int64_t)time(NULL))) != 0) /* the bans in force, before any request */
+		snprintf(why, sizeof(why), "cannot read the bans from the database: %s", sw_strerror(rc));
+	else if (rc)
+		snprintf(why, sizeof(why), "cannot set up the bans: %s", sw_strerror(rc));
+	rc_cfg.ban = ban;
 	struct sw_registrar *reg = NULL;
-	rc = sw_registrar_new(&reg, &rc_cfg, st, &secret, why, sizeof(why));
+	if (!rc)
+		rc = sw_registrar_new(&reg, &rc_cfg, st, &secret, why, sizeof(why));
 	if (rc) {
 		fprintf(stderr, "sipwarden serve: %s\n", why);
 		sw_store_close(st);
+		sw_ban_free(ban);
 		return 1;
 	}
 	struct sw_server_cfg scfg = { .listen = cfg.listen, .nlisten = cfg.nlisten, .workers = cfg.workers,
 				      .max_message = cfg.max_message_size,
 				      .tcp_max_connections = cfg.tcp_max_connections,
-				      .tcp_idle_timeout = cfg.tcp_idle_timeout };
+				      .tcp_idle_timeout = cfg.tcp_idle_timeout,
+				      .tcp_max_per_source = cfg.tcp_max_per_source,
+				      .tcp_first_byte_timeout = cfg.tcp_first_byte_timeout,
+				      .tcp_message_timeout = cfg.tcp_message_timeout };
 	struct sw_server *srv = NULL;
 	rc = sw_server_new(&srv, &scfg, sw_registrar_on_message, sw_registrar_on_tick, reg, why, sizeof(why));
 	if (!rc)
@@ -314,7 +335,7 @@ int cmd_serve(int argc, char **argv)
 	sa.sa_handler = on_usr1;
 	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	struct housekeeper hk = { .reg = reg, .argc = argc, .argv = argv, .running = &cfg };
+	struct housekeeper hk = { .reg = reg, .ban = ban, .st = st, .argc = argc, .argv = argv, .running = &cfg };
 	if (strncmp(spec, "memory:", 7) != 0)
 		snprintf(hk.calls_path, sizeof(hk.calls_path), "%s-calls.json", cfg.db);
 	pthread_t hk_thread;
@@ -325,6 +346,8 @@ int cmd_serve(int argc, char **argv)
 	atomic_store(&hk.stop, 1);
 	if (hk_started)
 		pthread_join(hk_thread, NULL);
+	if (ban) /* the bans started in the last moments */
+		sw_ban_sync(ban, st, (int64_t)time(NULL));
 	running = NULL;
 	unsigned open_txn = 0;
 	for (unsigned i = 0; i < sw_server_workers(srv); i++)
@@ -344,6 +367,7 @@ out:;
 		sw_registrar_worker_free(rws[i]);
 	free(rws);
 	sw_registrar_free(reg);
+	sw_ban_free(ban);
 	sw_secret_wipe(&secret);
 	return rc ? 1 : 0;
 }

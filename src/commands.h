@@ -8,6 +8,7 @@ int cmd_serve(int argc, char **argv);
 int cmd_digest(int argc, char **argv);
 int cmd_causes(int argc, char **argv);
 int cmd_user(int argc, char **argv);
+int cmd_ban(int argc, char **argv);
 int cmd_registrations(int argc, char **argv);
 int cmd_why(int argc, char **argv);
 int cmd_events(int argc, char **argv);

@@ -14,6 +14,7 @@ struct command {
 static const struct command commands[] = {
 	{ "serve", cmd_serve, "run the authenticating SIP registrar and proxy" },
 	{ "user", cmd_user, "add, change, disable, delete, list and import subscribers" },
+	{ "ban", cmd_ban, "list, add and delete bans of failing and scanning sources" },
 	{ "registrations", cmd_registrations, "list the current bindings" },
 	{ "calls", cmd_calls, "list the calls in progress and the last ones ended" },
 	{ "why", cmd_why, "show why a user's registrations succeed or fail" },

@@ -19,6 +19,7 @@
 #include "sipwarden/auth.h"
 #include "sipwarden/transport.h"
 #include "sipwarden/store.h"
+#include "sipwarden/ban.h"
 
 #define SW_CONFIG_MAX_LISTEN 16
 #define SW_CONFIG_MAX_DOMAINS 64
@@ -69,10 +70,17 @@ struct sw_config {
 	/* [tcp] */
 	unsigned tcp_max_connections; /* default 1024 */
 	uint32_t tcp_idle_timeout;   /* seconds, default 300 */
+	unsigned tcp_max_per_source; /* open connections from one address, default 100 */
+	uint32_t tcp_first_byte_timeout; /* seconds, default 10 */
+	uint32_t tcp_message_timeout; /* seconds, default 10 */
 
 	/* [tls] (needed by tls: listen addresses) */
 	char tls_certificate[SW_CONFIG_PATH_MAX]; /* PEM chain; default "" */
 	char tls_private_key[SW_CONFIG_PATH_MAX]; /* PEM key; default "" */
+
+	/* [ban] the brute-force and scanner defence (sipwarden.conf(5) gives the
+	 * defaults and why); allow is a list like listen */
+	struct sw_ban_cfg ban;
 
 	/* [log] */
 	enum sw_log_format log_format; /* auto (default): JSON when stdout is not a TTY */

@@ -60,6 +60,8 @@ struct sw_registrar_cfg {
 	const char *server_name;     /* Server header */
 	bool log_json;               /* one JSON line per auth decision, else text */
 	FILE *log;                   /* NULL: no log lines */
+	struct sw_ban *ban;          /* NULL: no bans; else checked on every request and fed
+					every auth decision (not owned; see ban.h) */
 };
 
 struct sw_registrar;

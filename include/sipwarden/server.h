@@ -29,6 +29,10 @@ struct sw_server_cfg {
 	size_t max_message;            /* TCP framing cap and UDP buffer size */
 	unsigned tcp_max_connections;  /* per server; more are refused */
 	uint32_t tcp_idle_timeout;     /* seconds without a byte before closing */
+	/* hostile clients (0: the default) */
+	unsigned tcp_max_per_source;   /* open connections from one address; default 100 */
+	uint32_t tcp_first_byte_timeout; /* seconds from accept to the first byte; default 10 */
+	uint32_t tcp_message_timeout;  /* seconds from a message's first byte to its last; default 10 */
 };
 
 /* Called on a worker thread for each whole message. buf is valid only
@@ -109,6 +113,8 @@ struct sw_worker *sw_worker_sibling(struct sw_worker *w, unsigned index);
 /* Counters, summed over the workers (approximate while running). */
 struct sw_server_stats {
 	uint64_t received, sent, send_errors, tcp_accepted, tcp_refused, tcp_closed, framing_errors;
+	uint64_t tcp_refused_source;   /* of tcp_refused: the source had tcp_max_per_source open */
+	uint64_t tcp_timed_out;        /* closed for first_byte_timeout or message_timeout */
 };
 void sw_server_stats(const struct sw_server *s, struct sw_server_stats *out);
 

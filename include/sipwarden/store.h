@@ -280,6 +280,46 @@ int sw_store_event_query(struct sw_store *st, const struct sw_event_query *q,
  * *removed may be NULL. */
 int sw_store_event_prune(struct sw_store *st, int64_t now_ms, size_t *removed);
 
+/* ==== bans ================================================================ */
+
+/* A ban on a source address or network (lib/ban decides and enforces them;
+ * the store keeps them across restarts and lets `sipwarden ban` change them
+ * under a running server). Key: (addr, prefix, user). A record whose until
+ * has passed is kept for a while (the offence level of a repeat offender)
+ * but no longer enforced. */
+struct sw_ban_record {
+	char addr[SW_STORE_ADDR_MAX + 1];      /* the network address, canonical text */
+	uint8_t prefix;                        /* bits; 32 (IPv4) or 128 (IPv6): one address */
+	char user[SW_STORE_USER_MAX + 1];      /* "": every request from addr; else only
+						  those with this digest username */
+	int64_t created;                       /* unix seconds */
+	int64_t until;                         /* unix seconds; 0: until deleted */
+	uint32_t level;                        /* 0 for a first ban, +1 for each repeat */
+	char reason[SW_STORE_TEXT_MAX + 1];    /* which limit tripped, or who added it */
+};
+
+/* Inserts or replaces n records in one transaction. *v_before and *v_after
+ * (may be NULL) are the ban version just before and just after the write,
+ * read inside its transaction: a caller that knew v_before knows every
+ * change up to v_after is its own. SW_EINVAL for a bad address, prefix or
+ * user. */
+int sw_store_bans_put(struct sw_store *st, const struct sw_ban_record *recs, size_t n,
+		      uint64_t *v_before, uint64_t *v_after);
+/* Deletes every ban on exactly addr/prefix (whole-address and per-user);
+ * *count (may be NULL) says how many. 0 (also when none) or an error. */
+int sw_store_ban_del(struct sw_store *st, const char *addr, uint8_t prefix, size_t *count);
+/* Calls fn for each ban in force at now (until 0 or > now; now 0: every
+ * record, expired ones too), ordered by addr, prefix, user. A non-zero
+ * return from fn stops the walk and is returned. */
+typedef int (*sw_store_ban_fn)(void *arg, const struct sw_ban_record *r);
+int sw_store_ban_list(struct sw_store *st, int64_t now, sw_store_ban_fn fn, void *arg);
+/* Deletes the records that ended before `before` (never those with until
+ * 0); *count may be NULL. */
+int sw_store_ban_prune(struct sw_store *st, int64_t before, size_t *count);
+/* Increases with every change to the bans, by any process (polled by a
+ * running server about once a second). */
+int sw_store_ban_version(struct sw_store *st, uint64_t *out);
+
 /* ==== reports (lib/store/report.c) ======================================== */
 
 /* "alice@example.com": splits at the last '@' (a leading "sip:" or "sips:"

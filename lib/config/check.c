@@ -70,6 +70,9 @@ int sw_config_validate(const struct sw_config *c, char *why, size_t why_cap)
 		return fail(why, why_cap, "qop: invalid set 0x%x", c->qop_mask);
 	if (!c->db[0])
 		return fail(why, why_cap, "db: no database path");
+	if (c->ban.ban_time > c->ban.ban_max_time)
+		return fail(why, why_cap, "ban_time (%u) is above ban_max_time (%u)", c->ban.ban_time,
+			    c->ban.ban_max_time);
 	if ((unsigned)c->log_format > SW_LOG_TEXT)
 		return fail(why, why_cap, "format: invalid log format %u", (unsigned)c->log_format);
 	return 0;
@@ -131,6 +134,17 @@ static void print_key(const struct sw_config *c, const struct sw__ckey *k, struc
 		return;
 	case SW__CK_LOGFMT:
 		sw_buf_addf(b, "%s = %s\n", k->name, sw_log_format_name(c->log_format));
+		return;
+	case SW__CK_PREFIXES:
+		for (unsigned i = 0; i < c->ban.nallow; i++) {
+			sw_prefix_format(&c->ban.allow[i], a, sizeof(a));
+			sw_buf_addf(b, "%s = %s\n", k->name, a);
+		}
+		if (!c->ban.nallow)
+			sw_buf_addf(b, "; %s = (none)\n", k->name);
+		return;
+	case SW__CK_BANACTION:
+		sw_buf_addf(b, "%s = %s\n", k->name, c->ban.reject ? "403" : "drop");
 		return;
 	}
 }

@@ -39,15 +39,30 @@ const struct sw__ckey sw__config_keys[] = {
 	{ "store", "event_retention_days", SW__CK_UINT, F(event_retention_days), 1, 3650 },
 	{ "tcp", "max_connections", SW__CK_UINT, F(tcp_max_connections), 1, 1000000 },
 	{ "tcp", "idle_timeout", SW__CK_UINT, F(tcp_idle_timeout), 1, 86400 },
+	{ "tcp", "max_connections_per_source", SW__CK_UINT, F(tcp_max_per_source), 1, 1000000 },
+	{ "tcp", "first_byte_timeout", SW__CK_UINT, F(tcp_first_byte_timeout), 1, 3600 },
+	{ "tcp", "message_timeout", SW__CK_UINT, F(tcp_message_timeout), 1, 3600 },
 	{ "tls", "certificate", SW__CK_PATH, F(tls_certificate), 0, 0 },
 	{ "tls", "private_key", SW__CK_PATH, F(tls_private_key), 0, 0 },
+	{ "ban", "enabled", SW__CK_BOOL, F(ban.enabled), 0, 0 },
+	{ "ban", "action", SW__CK_BANACTION, F(ban.reject), 0, 0 },
+	{ "ban", "window", SW__CK_UINT, F(ban.window), 1, 86400 },
+	{ "ban", "user_failures", SW__CK_UINT, F(ban.user_failures), 1, 100000 },
+	{ "ban", "distinct_users", SW__CK_UINT, F(ban.distinct_users), 2, SW_BAN_USERS_MAX },
+	{ "ban", "flood_window", SW__CK_UINT, F(ban.flood_window), 1, 3600 },
+	{ "ban", "flood_requests", SW__CK_UINT, F(ban.flood_requests), 1, 1000000 },
+	{ "ban", "known_for", SW__CK_UINT, F(ban.known_for), 0, WEEK },
+	{ "ban", "ban_time", SW__CK_UINT, F(ban.ban_time), 1, WEEK },
+	{ "ban", "ban_max_time", SW__CK_UINT, F(ban.ban_max_time), 1, 4 * WEEK },
+	{ "ban", "allow", SW__CK_PREFIXES, F(ban.allow), 0, 0 },
 	{ "log", "format", SW__CK_LOGFMT, F(log_format), 0, 0 },
 };
 const size_t sw__config_nkeys = sizeof(sw__config_keys) / sizeof(sw__config_keys[0]);
 _Static_assert(sizeof(sw__config_keys) / sizeof(sw__config_keys[0]) <= SW__CONFIG_KEYS_MAX,
 	       "raise SW__CONFIG_KEYS_MAX");
 
-const char *const sw__config_sections[] = { "server", "registrar", "proxy", "auth", "store", "tcp", "tls", "log" };
+const char *const sw__config_sections[] = { "server", "registrar", "proxy", "auth", "store", "tcp", "tls",
+					    "ban", "log" };
 const size_t sw__config_nsections = sizeof(sw__config_sections) / sizeof(sw__config_sections[0]);
 
 void sw_config_defaults(struct sw_config *c, const char *version)
@@ -79,6 +94,10 @@ void sw_config_defaults(struct sw_config *c, const char *version)
 	c->event_retention_days = 30;
 	c->tcp_max_connections = 1024;
 	c->tcp_idle_timeout = 300;
+	c->tcp_max_per_source = 100;
+	c->tcp_first_byte_timeout = 10;
+	c->tcp_message_timeout = 10;
+	sw_ban_cfg_default(&c->ban);
 	c->log_format = SW_LOG_AUTO;
 	c->listen_replace = true;
 	c->domains_replace = true;
@@ -384,6 +403,41 @@ static int apply_domain(struct sw_config *c, const char *value, char *why, size_
 	return 0;
 }
 
+static int apply_allow(struct sw_config *c, const char *value, char *why, size_t cap)
+{
+	struct sw_ban_cfg *bc = &c->ban;
+	struct sw_prefix got[SW_BAN_ALLOW_MAX];
+	unsigned n = 0, have = bc->allow_replace ? 0 : bc->nallow;
+	struct items it = { value, false };
+	const char *item;
+	size_t len;
+	int r;
+	if (!value[strspn(value, " \t")]) { /* "allow =": none (clears a lower layer's list) */
+		bc->nallow = 0;
+		bc->allow_replace = false;
+		return 0;
+	}
+	while ((r = next_item(&it, &item, &len, why, cap)) > 0) {
+		char text[64], q[72];
+		if (have + n >= SW_BAN_ALLOW_MAX)
+			return fail(why, cap, "more than %d allowlist entries", SW_BAN_ALLOW_MAX);
+		if (len >= sizeof(text))
+			return fail(why, cap, "'%s' is not an address or network", shown(item, len, q));
+		memcpy(text, item, len);
+		text[len] = '\0';
+		if (sw_prefix_parse(text, &got[n]))
+			return fail(why, cap, "'%s' is not an address or network (ADDR or ADDR/BITS with "
+				    "no host bits set)", shown(item, len, q));
+		n++;
+	}
+	if (r < 0)
+		return r;
+	memcpy(&bc->allow[have], got, n * sizeof(got[0]));
+	bc->nallow = have + n;
+	bc->allow_replace = false;
+	return 0;
+}
+
 int sw__config_apply(struct sw_config *c, const struct sw__ckey *k, const char *value,
 		     char *why, size_t why_cap)
 {
@@ -435,6 +489,15 @@ int sw__config_apply(struct sw_config *c, const struct sw__ckey *k, const char *
 		return parse_qop(value, &c->qop_mask, why, why_cap);
 	case SW__CK_LOGFMT:
 		return parse_logfmt(value, &c->log_format, why, why_cap);
+	case SW__CK_PREFIXES:
+		return apply_allow(c, value, why, why_cap);
+	case SW__CK_BANACTION: {
+		bool reject = !strcmp(value, "403");
+		if (!reject && strcasecmp(value, "drop"))
+			return fail(why, why_cap, "'%s' is not a ban action (drop, 403)", shown(value, strlen(value), q));
+		memcpy(field, &reject, sizeof(reject));
+		return 0;
+	}
 	}
 	return fail(why, why_cap, "internal: unknown key kind");
 }

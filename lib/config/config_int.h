@@ -14,6 +14,8 @@ enum sw__ckind {
 	SW__CK_ALGS,
 	SW__CK_QOP,
 	SW__CK_LOGFMT,
+	SW__CK_PREFIXES,  /* the ban allowlist: list of sw_prefix */
+	SW__CK_BANACTION, /* "drop" or "403" into a bool (true: 403) */
 };
 
 struct sw__ckey {

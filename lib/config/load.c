@@ -144,7 +144,7 @@ static int handler(void *user, const char *section, const char *name, const char
 		return 0;
 	}
 	size_t ki = (size_t)(k - sw__config_keys);
-	if (k->kind != SW__CK_LISTEN && k->kind != SW__CK_DOMAIN) {
+	if (k->kind != SW__CK_LISTEN && k->kind != SW__CK_DOMAIN && k->kind != SW__CK_PREFIXES) {
 		if (l->seen[ki]) {
 			record(l, "key '%s': given twice (first on line %u)", k->name, l->seen[ki]);
 			return 0;
@@ -231,6 +231,7 @@ int sw_config_load(struct sw_config *c, const char *path, char *why, size_t why_
 	/* The file is a new layer: its first listen/domain replaces the list. */
 	work->listen_replace = true;
 	work->domains_replace = true;
+	work->ban.allow_replace = true;
 	l->c = work;
 	l->path = path;
 	l->text = text;
@@ -254,6 +255,7 @@ int sw_config_load(struct sw_config *c, const char *path, char *why, size_t why_
 	/* Command-line flags after the file replace the file's lists. */
 	work->listen_replace = true;
 	work->domains_replace = true;
+	work->ban.allow_replace = true;
 	*c = *work;
 	err = 0;
 out:

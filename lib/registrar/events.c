@@ -39,8 +39,8 @@ static void add_json_field(struct sw_buf *b, const char *name, const char *v)
 	sw_buf_add_json_str(b, v, strlen(v));
 }
 
-void sw__event(struct sw_req *q, const char *aor, sw_str auth_user, sw_str realm, enum sw_cause cause,
-	       const char *detail)
+void sw__event_record(struct sw_req *q, const char *aor, sw_str auth_user, sw_str realm,
+		      enum sw_cause cause, const char *detail)
 {
 	struct sw_registrar *r = q->rw->r;
 	struct sw_auth_event ev;
@@ -102,6 +102,14 @@ void sw__event(struct sw_req *q, const char *aor, sw_str auth_user, sw_str realm
 	pthread_mutex_lock(&r->log_lock);
 	fwrite(b.p, 1, b.len, r->cfg.log); /* flushed by sw_registrar_flush_log() */
 	pthread_mutex_unlock(&r->log_lock);
+}
+
+void sw__event(struct sw_req *q, const char *aor, sw_str auth_user, sw_str realm, enum sw_cause cause,
+	       const char *detail)
+{
+	char hinted[SW_STORE_TEXT_MAX + 1];
+	sw__event_record(q, aor, auth_user, realm, cause, sw__ban_hint(q, cause, detail, hinted, sizeof(hinted)));
+	sw__ban_observe(q, aor, auth_user, realm, cause); /* banned.c */
 }
 
 void sw_registrar_flush_log(struct sw_registrar *r)

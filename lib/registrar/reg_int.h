@@ -94,9 +94,27 @@ int sw__reply_start(struct sw_req *q, struct sw_buf *b, unsigned status, const c
 /* A complete response without body and extra headers. */
 void sw__reply_simple(struct sw_req *q, unsigned status, const char *reason);
 
-/* Logs an auth decision and records it in the store. */
+/* An auth decision: logged, recorded in the store, and fed to the ban
+ * table, which may add a scanner hint to the detail and start a ban (one
+ * more event, source-banned). */
 void sw__event(struct sw_req *q, const char *aor, sw_str auth_user, sw_str realm, enum sw_cause cause,
 	       const char *detail);
+/* Logs and records one event, nothing else (events.c). */
+void sw__event_record(struct sw_req *q, const char *aor, sw_str auth_user, sw_str realm,
+		      enum sw_cause cause, const char *detail);
+
+/* The ban table's side of the registrar (banned.c). The gate, first thing
+ * for every message: true when the source is banned and the message was
+ * dropped or answered 403 (a source-banned event now and then). */
+bool sw__ban_gate(struct sw_req *q, const char *buf, size_t len);
+/* detail with a scanner hint appended when the decision is a failed
+ * authentication and the request has a scanner's fingerprint (into out),
+ * else detail. Not for the routine first challenge: it costs every phone. */
+const char *sw__ban_hint(struct sw_req *q, enum sw_cause cause, const char *detail, char *out,
+			 size_t cap);
+/* Feeds the decision to the ban table; records the event of a ban it starts. */
+void sw__ban_observe(struct sw_req *q, const char *aor, sw_str auth_user, sw_str realm,
+		     enum sw_cause cause);
 
 void sw__register(struct sw_req *q);
 /* The verifier's credential lookup, which also fills rw->cred_found,

@@ -311,6 +311,8 @@ void sw_registrar_on_message(void *app, struct sw_worker *w, const struct sw_pee
 			    .now_ms = mono_ms() };
 	struct sw_perr err;
 	r->requests++;
+	if (sw__ban_gate(&q, buf, len))
+		return; /* a banned source: dropped or 403 (banned.c) */
 	if (from->truncated) {
 		/* only the start of a message over the size limit: read what headers
 		 * it has (as on a stream, so the cut is not an error) and answer 513 */

@@ -1,5 +1,5 @@
-/* Worker threads and their event loops: UDP with recvmmsg, TCP listeners
- * and connections framed by sw_stream, a cross-thread post queue. */
+/* Worker threads and their event loops: UDP with recvmmsg, the TCP
+ * listeners (the connections are in tcp.c), a cross-thread post queue. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -12,14 +12,20 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "sipwarden/server.h"
 #include "server/server_int.h"
-
 
 uint64_t sw__now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int sw__add_fd(struct sw_worker *w, int fd, uint32_t events, uint64_t tag)
+{
+	struct epoll_event ev = { .events = events, .data.u64 = tag };
+	return epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) ? SW_EIO : 0;
 }
 
 static void worker_close_fds(struct sw_worker *w, unsigned nlisten)
@@ -36,11 +42,6 @@ static void worker_close_fds(struct sw_worker *w, unsigned nlisten)
 		close(w->wake);
 }
 
-static int add_fd(struct sw_worker *w, int fd, uint32_t events, uint64_t tag)
-{
-	struct epoll_event ev = { .events = events, .data.u64 = tag };
-	return epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) ? SW_EIO : 0;
-}
 
 static int worker_init(struct sw_server *s, struct sw_worker *w, unsigned index, char *why, size_t cap)
 {
@@ -51,7 +52,9 @@ static int worker_init(struct sw_server *s, struct sw_worker *w, unsigned index,
 	w->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	w->udp = malloc(n * sizeof(int));
 	w->lsn = malloc(n * sizeof(int));
-	w->nslots = s->cfg.tcp_max_connections / s->nworkers + 1;
+	/* any worker may hold every connection (the kernel's reuseport hash
+	 * does not share them out evenly); tcp_open caps them in all */
+	w->nslots = s->cfg.tcp_max_connections;
 	w->conns = calloc(w->nslots, sizeof(*w->conns));
 	w->rbuf = malloc((size_t)BATCH * (s->cfg.max_message + 1));
 	pthread_mutex_init(&w->lock, NULL);
@@ -69,11 +72,11 @@ static int worker_init(struct sw_server *s, struct sw_worker *w, unsigned index,
 		if (l->tp == SW_TP_UDP) {
 			rc = sw_udp_open(l, true, &w->udp[i]);
 			if (!rc)
-				rc = add_fd(w, w->udp[i], EPOLLIN, EV(EV_UDP, i));
+				rc = sw__add_fd(w, w->udp[i], EPOLLIN, EV(EV_UDP, i));
 		} else if (l->tp == SW_TP_TCP) {
 			rc = sw_tcp_listen(l, true, &w->lsn[i]);
 			if (!rc)
-				rc = add_fd(w, w->lsn[i], EPOLLIN, EV(EV_LISTEN, i));
+				rc = sw__add_fd(w, w->lsn[i], EPOLLIN, EV(EV_LISTEN, i));
 		} else {
 			snprintf(why, cap, "tls:%s: TLS is not supported yet", addr);
 			return SW_EINVAL;
@@ -89,7 +92,7 @@ static int worker_init(struct sw_server *s, struct sw_worker *w, unsigned index,
 		w->msgs[k].msg_hdr.msg_iov = &w->iov[k];
 		w->msgs[k].msg_hdr.msg_iovlen = 1;
 	}
-	return add_fd(w, w->wake, EPOLLIN, EV(EV_WAKE, 0));
+	return sw__add_fd(w, w->wake, EPOLLIN, EV(EV_WAKE, 0));
 }
 
 int sw_server_new(struct sw_server **out, const struct sw_server_cfg *cfg, sw_message_fn on_message,
@@ -111,6 +114,12 @@ int sw_server_new(struct sw_server **out, const struct sw_server_cfg *cfg, sw_me
 		s->cfg.tcp_max_connections = 1024;
 	if (!s->cfg.tcp_idle_timeout)
 		s->cfg.tcp_idle_timeout = 300;
+	if (!s->cfg.tcp_max_per_source)
+		s->cfg.tcp_max_per_source = 100;
+	if (!s->cfg.tcp_first_byte_timeout)
+		s->cfg.tcp_first_byte_timeout = 10;
+	if (!s->cfg.tcp_message_timeout)
+		s->cfg.tcp_message_timeout = 10;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	s->nworkers = cfg->workers ? cfg->workers : (cpus > 0 ? (unsigned)cpus : 1);
 	s->on_message = on_message;
@@ -119,7 +128,8 @@ int sw_server_new(struct sw_server **out, const struct sw_server_cfg *cfg, sw_me
 	s->on_tick = on_tick;
 	s->app = app;
 	s->w = calloc(s->nworkers, sizeof(*s->w));
-	if (!s->w) {
+	if (!s->w || sw__srclimit_new(&s->per_source)) {
+		free(s->w);
 		free(s);
 		return SW_ENOMEM;
 	}
@@ -154,18 +164,6 @@ int sw_server_new(struct sw_server **out, const struct sw_server_cfg *cfg, sw_me
 
 static void run_posts(struct sw_worker *w, bool woken);
 
-void sw__conn_close(struct sw_worker *w, struct conn *c)
-{
-	unsigned slot = (unsigned)(c->id & 0xffffffffu);
-	epoll_ctl(w->ep, EPOLL_CTL_DEL, c->fd, NULL);
-	close(c->fd);
-	free(c->in);
-	free(c->out);
-	free(c);
-	w->conns[slot] = NULL;
-	w->nconns--;
-	w->stats.tcp_closed++;
-}
 
 void sw_server_free(struct sw_server *s)
 {
@@ -187,6 +185,7 @@ void sw_server_free(struct sw_server *s)
 		pthread_mutex_destroy(&w->lock);
 	}
 	free(s->w);
+	sw__srclimit_free(s->per_source);
 	free(s);
 }
 
@@ -228,160 +227,6 @@ static void on_udp(struct sw_worker *w, unsigned li)
 	}
 }
 
-static void on_accept(struct sw_worker *w, unsigned li)
-{
-	struct sw_server *s = w->srv;
-	for (;;) {
-		struct sockaddr_storage a;
-		socklen_t al = sizeof(a);
-		int fd = accept4(w->lsn[li], (struct sockaddr *)&a, &al, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
-			return;
-		unsigned slot = 0;
-		while (slot < w->nslots && w->conns[slot])
-			slot++;
-		struct conn *c = slot < w->nslots ? calloc(1, sizeof(*c)) : NULL;
-		char *in = c ? malloc(s->cfg.max_message) : NULL;
-		if (!c || !in) {
-			free(c);
-			close(fd);
-			w->stats.tcp_refused++;
-			continue;
-		}
-		c->id = ((uint64_t)++w->generation << 32) | slot;
-		c->fd = fd;
-		c->local = &s->listen[li];
-		c->addr = a;
-		c->addrlen = al;
-		c->in = in;
-		sw_stream_init(&c->st, in, s->cfg.max_message);
-		c->last_ms = sw__now_ms();
-		if (add_fd(w, fd, EPOLLIN | EPOLLRDHUP, EV(EV_CONN, slot))) {
-			free(in);
-			free(c);
-			close(fd);
-			continue;
-		}
-		w->conns[slot] = c;
-		w->nconns++;
-		w->stats.tcp_accepted++;
-	}
-}
-
-int sw__conn_write(struct sw_worker *w, struct conn *c, const char *buf, size_t len)
-{
-	if (c->out_len == 0) {
-		ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-			return SW_EIO;
-		if (n > 0) {
-			buf += n;
-			len -= (size_t)n;
-		}
-		if (len == 0)
-			return 0;
-	}
-	/* keep the rest until the socket is writable; cap what one peer may hold */
-	if (c->out_len + len > 4 * w->srv->cfg.max_message)
-		return SW_EIO;
-	if (c->out_len + len > c->out_cap) {
-		size_t cap = (c->out_len + len) * 2;
-		char *o = realloc(c->out, cap);
-		if (!o)
-			return SW_ENOMEM;
-		c->out = o;
-		c->out_cap = cap;
-	}
-	memcpy(c->out + c->out_len, buf, len);
-	c->out_len += len;
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | EPOLLOUT,
-				  .data.u64 = EV(EV_CONN, c->id & 0xffffffffu) };
-	epoll_ctl(w->ep, EPOLL_CTL_MOD, c->fd, &ev);
-	return 0;
-}
-
-static void conn_flush(struct sw_worker *w, struct conn *c)
-{
-	ssize_t n = send(c->fd, c->out, c->out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
-	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-		sw__conn_close(w, c);
-		return;
-	}
-	if (n > 0) {
-		memmove(c->out, c->out + n, c->out_len - (size_t)n);
-		c->out_len -= (size_t)n;
-	}
-	if (c->out_len == 0) {
-		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP,
-					  .data.u64 = EV(EV_CONN, c->id & 0xffffffffu) };
-		epoll_ctl(w->ep, EPOLL_CTL_MOD, c->fd, &ev);
-	}
-}
-
-static void on_conn(struct sw_worker *w, unsigned slot, uint32_t events)
-{
-	struct sw_server *s = w->srv;
-	struct conn *c = w->conns[slot];
-	if (!c)
-		return;
-	if (events & EPOLLOUT) {
-		conn_flush(w, c);
-		if (!w->conns[slot])
-			return;
-	}
-	if (!(events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
-		return;
-	uint64_t id = c->id;
-	for (;;) {
-		size_t room;
-		char *dst = sw_stream_space(&c->st, &room);
-		ssize_t n = room ? recv(c->fd, dst, room, MSG_DONTWAIT) : 0;
-		if (n == 0 && room) {
-			sw__conn_close(w, c);
-			return;
-		}
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return;
-			sw__conn_close(w, c);
-			return;
-		}
-		sw_stream_added(&c->st, (size_t)n);
-		c->last_ms = sw__now_ms();
-		const char *msg;
-		size_t len;
-		int rc;
-		while ((rc = sw_stream_next(&c->st, &msg, &len)) == 1) {
-			w->stats.received++;
-			struct sw_peer p = { .tp = SW_TP_TCP, .addr = c->addr, .addrlen = c->addrlen,
-					     .fd = -1, .conn_id = id, .local = c->local };
-			s->on_message(s->app, w, &p, msg, len);
-			c = w->conns[slot];
-			if (!c || c->id != id)
-				return; /* closed by the application */
-		}
-		if (c->st.pings) { /* RFC 5626: answer a double-CRLF ping with a CRLF pong */
-			c->st.pings = 0;
-			sw__conn_write(w, c, "\r\n", 2);
-		}
-		if (rc < 0) { /* garbage or a message over the cap: the stream is lost */
-			w->stats.framing_errors++;
-			if (rc == SW_ETOOBIG) { /* let the application answer 513 first */
-				struct sw_peer p = { .tp = SW_TP_TCP, .addr = c->addr, .addrlen = c->addrlen,
-						     .fd = -1, .conn_id = id, .local = c->local, .truncated = true };
-				s->on_message(s->app, w, &p, c->st.buf, c->st.len);
-				c = w->conns[slot];
-				if (!c || c->id != id)
-					return;
-				conn_flush(w, c);
-				if (!w->conns[slot])
-					return;
-			}
-			sw__conn_close(w, c);
-			return;
-		}
-	}
-}
 
 /* The worker running on this thread, if any. */
 __thread struct sw_worker *sw__self;
@@ -432,13 +277,6 @@ int sw_worker_post(struct sw_worker *w, void (*fn)(struct sw_worker *, void *), 
 	return 0;
 }
 
-static void idle_scan(struct sw_worker *w, uint64_t now)
-{
-	uint64_t limit = (uint64_t)w->srv->cfg.tcp_idle_timeout * 1000u;
-	for (unsigned k = 0; k < w->nslots; k++)
-		if (w->conns[k] && now - w->conns[k]->last_ms > limit)
-			sw__conn_close(w, w->conns[k]);
-}
 
 static void *worker_main(void *arg)
 {
@@ -455,9 +293,9 @@ static void *worker_main(void *arg)
 			if (kind == EV_UDP)
 				on_udp(w, idx);
 			else if (kind == EV_LISTEN)
-				on_accept(w, idx);
+				sw__tcp_accept(w, idx);
 			else if (kind == EV_CONN)
-				on_conn(w, idx, evs[i].events);
+				sw__tcp_ready(w, idx, evs[i].events);
 			else if (kind == EV_WAKE)
 				run_posts(w, true);
 		}
@@ -469,7 +307,7 @@ static void *worker_main(void *arg)
 			sw__outbox_flush(w);
 			if (now - w->last_idle_scan >= 1000) {
 				w->last_idle_scan = now;
-				idle_scan(w, now);
+				sw__tcp_scan(w, now);
 			}
 		}
 		if (s->on_idle)
@@ -529,5 +367,7 @@ void sw_server_stats(const struct sw_server *s, struct sw_server_stats *out)
 		out->tcp_refused += t->tcp_refused;
 		out->tcp_closed += t->tcp_closed;
 		out->framing_errors += t->framing_errors;
+		out->tcp_refused_source += t->tcp_refused_source;
+		out->tcp_timed_out += t->tcp_timed_out;
 	}
 }

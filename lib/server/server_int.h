@@ -1,11 +1,27 @@
-/* Server internals shared by server.c (the loop) and send.c (sending). */
+/* What the files of lib/server share: the worker and server structures
+ * (server.c runs the event loops, UDP and the post queue; tcp.c the TCP
+ * connections; send.c sending, and flows), and the count of open TCP
+ * connections per source address (srclimit.c), shared by every worker since
+ * the kernel spreads one source's connections over the workers' listeners. */
 #ifndef SW_SERVER_INT_H
 #define SW_SERVER_INT_H
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <sys/socket.h>
 #include "sipwarden/server.h"
+#include "sipwarden/transport.h"
+
+struct sw__srclimit;
+
+int sw__srclimit_new(struct sw__srclimit **out);
+void sw__srclimit_free(struct sw__srclimit *l);
+/* Counts one more connection from the address of sa, unless max are open
+ * already (false: refuse it). Any thread. */
+bool sw__srclimit_take(struct sw__srclimit *l, const struct sockaddr *sa, unsigned max);
+/* One connection from sa closed (after a successful take). */
+void sw__srclimit_give(struct sw__srclimit *l, const struct sockaddr *sa);
 
 #define BATCH 32
 #define OUTBOX_BYTES 65536u
@@ -23,6 +39,8 @@ struct conn {
 	char *out;                  /* bytes the kernel did not take yet */
 	size_t out_len, out_cap;
 	uint64_t last_ms;
+	uint64_t accepted_ms;       /* for the first-byte timeout; 0 once a byte came */
+	uint64_t msg_start_ms;      /* a message is half received since then; 0: none */
 };
 
 struct post { void (*fn)(struct sw_worker *, void *); void *arg; };
@@ -67,12 +85,26 @@ struct sw_server {
 	unsigned nworkers;
 	uint32_t boot;              /* random per run: flows of earlier runs are stale */
 	struct sw_worker *w;
+	struct sw__srclimit *per_source; /* open TCP connections per address */
+	atomic_uint tcp_open;       /* open TCP connections, all workers */
 	atomic_int stopping;        /* lock-free: set from a signal handler */
 };
 
+/* server.c: monotonic milliseconds; adds fd to the worker's epoll set. */
 uint64_t sw__now_ms(void);
+int sw__add_fd(struct sw_worker *w, int fd, uint32_t events, uint64_t tag);
+
+/* tcp.c, on the worker's thread: accept on listener li; a connection's
+ * epoll events; queue bytes on a connection (SW_EIO when it is lost or
+ * holds too much); close one (its slot is freed); once a second, close the
+ * idle, the silent and the slow ones. */
+void sw__tcp_accept(struct sw_worker *w, unsigned li);
+void sw__tcp_ready(struct sw_worker *w, unsigned slot, uint32_t events);
 int sw__conn_write(struct sw_worker *w, struct conn *c, const char *buf, size_t len);
 void sw__conn_close(struct sw_worker *w, struct conn *c);
+void sw__tcp_scan(struct sw_worker *w, uint64_t now);
+
+/* send.c: the UDP outbox */
 void sw__outbox_flush(struct sw_worker *w);
 /* The worker running on this thread, if any. */
 extern __thread struct sw_worker *sw__self;

@@ -22,6 +22,7 @@ enum sq_stmt {
 	Q_BIND_EXPIRE,
 	Q_NC_GET, Q_NC_PUT, Q_NC_EXPIRE,
 	Q_EV_INSERT, Q_EV_PRUNE_AGE, Q_EV_PRUNE_ROWS, Q_EV_QUERY_USER, Q_EV_QUERY_ALL,
+	Q_BAN_PUT, Q_BAN_DEL, Q_BAN_LIST, Q_BAN_PRUNE, Q_BAN_VERSION,
 	Q__COUNT
 };
 
@@ -179,6 +180,14 @@ int sw__sq_binding_list(struct sw_store *st, const char *aor, int64_t now,
 			sw_store_binding_fn fn, void *arg);
 int sw__sq_binding_expire(struct sw_store *st, int64_t now, size_t *count);
 int sw__sq_nc_tracker(struct sw_store *st, struct sw_nc_tracker *out);
+
+/* sqlite_bans.c */
+int sw__sq_bans_put(struct sw_store *st, const struct sw_ban_record *recs, size_t n,
+		    uint64_t *v_before, uint64_t *v_after);
+int sw__sq_ban_del(struct sw_store *st, const char *addr, uint8_t prefix, size_t *count);
+int sw__sq_ban_list(struct sw_store *st, int64_t now, sw_store_ban_fn fn, void *arg);
+int sw__sq_ban_prune(struct sw_store *st, int64_t before, size_t *count);
+int sw__sq_ban_version(struct sw_store *st, uint64_t *out);
 
 /* Lowers the calling thread to SCHED_IDLE (work nobody waits for: the CPU
  * goes to a worker the moment it wakes), or back to normal (true: done).

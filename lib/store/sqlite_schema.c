@@ -14,6 +14,7 @@
 		  "uh_sha512_256, disabled, created, changed"
 #define COLS_BIND "aor, contact, expires, q, call_id, cseq, source_addr, source_port, " \
 		  "transport, user_agent, path, received, instance, reg_id, updated"
+#define COLS_BAN "addr, prefix, user, created, until, level, reason"
 #define COLS_EV "id, time_ms, source_addr, source_port, transport, method, aor, auth_user, " \
 		"realm, user_agent, cause, detail"
 
@@ -72,6 +73,12 @@ static const char *const sql[Q__COUNT] = {
 	[Q_EV_QUERY_ALL] = "SELECT " COLS_EV " FROM auth_events WHERE time_ms >= ?4 AND "
 			   "(?5 IS NULL OR cause = ?5) AND (?6 IS NULL OR source_addr = ?6) "
 			   "AND (?8 IS NULL OR method = ?8 COLLATE NOCASE) ORDER BY id DESC LIMIT ?7",
+	[Q_BAN_PUT] = "INSERT OR REPLACE INTO bans(" COLS_BAN ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[Q_BAN_DEL] = "DELETE FROM bans WHERE addr = ?1 AND prefix = ?2",
+	[Q_BAN_LIST] = "SELECT " COLS_BAN " FROM bans WHERE ?1 = 0 OR until = 0 OR until > ?1 "
+		       "ORDER BY addr, prefix, user",
+	[Q_BAN_PRUNE] = "DELETE FROM bans WHERE until <> 0 AND until < ?1",
+	[Q_BAN_VERSION] = "SELECT seq FROM sqlite_sequence WHERE name = 'ban_changes'",
 };
 
 /* migrations[v] takes a database from schema version v to v + 1. Never
@@ -122,6 +129,21 @@ static const char *const migrations[] = {
 	/* 2: the events move to the event log (attached as ev while migrating) */
 	"INSERT OR IGNORE INTO ev.auth_events SELECT * FROM main.auth_events;"
 	"DROP TABLE main.auth_events;",
+	/* 3: bans (lib/ban), and their change counter for a running server:
+	 * the sequence of ban_changes moves with every write, whoever makes it */
+	"CREATE TABLE bans ("
+	" addr TEXT NOT NULL, prefix INTEGER NOT NULL, user TEXT NOT NULL,"
+	" created INTEGER NOT NULL, until INTEGER NOT NULL, level INTEGER NOT NULL,"
+	" reason TEXT NOT NULL, PRIMARY KEY (addr, prefix, user)) WITHOUT ROWID;"
+	"CREATE TABLE ban_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT);"
+	"CREATE TRIGGER bans_ins AFTER INSERT ON bans BEGIN"
+	" INSERT INTO ban_changes(seq) VALUES (NULL); END;"
+	"CREATE TRIGGER bans_upd AFTER UPDATE ON bans BEGIN"
+	" INSERT INTO ban_changes(seq) VALUES (NULL); END;"
+	"CREATE TRIGGER bans_del AFTER DELETE ON bans BEGIN"
+	" INSERT INTO ban_changes(seq) VALUES (NULL); END;"
+	"CREATE TRIGGER ban_changes_trim AFTER INSERT ON ban_changes BEGIN"
+	" DELETE FROM ban_changes WHERE seq < NEW.seq; END;",
 };
 
 /* The event log's own schema (PATH-events), created when missing. */

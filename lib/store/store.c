@@ -2,6 +2,7 @@
  * for every backend (names, lengths, lower-case domains) and dispatches
  * through the backend's table. Also the credential computation and the
  * helpers that copy untrusted text into record fields. */
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include "store/store_int.h"
@@ -441,5 +442,80 @@ int sw_store_event_prune(struct sw_store *st, int64_t now_ms, size_t *removed)
 	int err = st->vt->event_prune(st, now_ms, &c);
 	if (!err && removed)
 		*removed = c;
+	return err;
+}
+
+/* ---- bans ---------------------------------------------------------------- */
+
+/* addr is an IPv4 or IPv6 address in the canonical form inet_ntop writes,
+ * with no host bits set past prefix. */
+static int check_ban_key(const char *addr, unsigned prefix)
+{
+	unsigned char a[16];
+	char canon[INET6_ADDRSTRLEN];
+	if (!addr || strlen(addr) > SW_STORE_ADDR_MAX)
+		return SW_EINVAL;
+	int af = strchr(addr, ':') ? AF_INET6 : AF_INET;
+	unsigned bits = af == AF_INET ? 32 : 128;
+	if (inet_pton(af, addr, a) != 1 || !inet_ntop(af, a, canon, sizeof(canon)) ||
+	    strcmp(canon, addr) || prefix > bits)
+		return SW_EINVAL;
+	for (unsigned i = prefix; i < bits; i++)
+		if (a[i / 8] & (0x80u >> (i % 8)))
+			return SW_EINVAL;
+	return 0;
+}
+
+int sw_store_bans_put(struct sw_store *st, const struct sw_ban_record *recs, size_t n,
+		      uint64_t *v_before, uint64_t *v_after)
+{
+	uint64_t vb = 0, va = 0;
+	if (!recs && n)
+		return SW_EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		const struct sw_ban_record *r = &recs[i];
+		if (check_ban_key(r->addr, r->prefix) || !memchr(r->user, '\0', sizeof(r->user)) ||
+		    !memchr(r->reason, '\0', sizeof(r->reason)))
+			return SW_EINVAL;
+	}
+	int err = st->vt->bans_put(st, recs, n, &vb, &va);
+	if (!err && v_before)
+		*v_before = vb;
+	if (!err && v_after)
+		*v_after = va;
+	return err;
+}
+
+int sw_store_ban_del(struct sw_store *st, const char *addr, uint8_t prefix, size_t *count)
+{
+	size_t c = 0;
+	int err = check_ban_key(addr, prefix);
+	if (!err)
+		err = st->vt->ban_del(st, addr, prefix, &c);
+	if (!err && count)
+		*count = c;
+	return err;
+}
+
+int sw_store_ban_list(struct sw_store *st, int64_t now, sw_store_ban_fn fn, void *arg)
+{
+	return fn ? st->vt->ban_list(st, now, fn, arg) : SW_EINVAL;
+}
+
+int sw_store_ban_prune(struct sw_store *st, int64_t before, size_t *count)
+{
+	size_t c = 0;
+	int err = st->vt->ban_prune(st, before, &c);
+	if (!err && count)
+		*count = c;
+	return err;
+}
+
+int sw_store_ban_version(struct sw_store *st, uint64_t *out)
+{
+	uint64_t v = 0;
+	int err = out ? st->vt->ban_version(st, &v) : SW_EINVAL;
+	if (!err)
+		*out = v;
 	return err;
 }

@@ -47,6 +47,13 @@ struct sw_store_vt {
 	int (*event_query)(struct sw_store *st, const struct sw_event_query *q,
 			   sw_store_event_fn fn, void *arg);
 	int (*event_prune)(struct sw_store *st, int64_t now_ms, size_t *removed);
+
+	int (*bans_put)(struct sw_store *st, const struct sw_ban_record *recs, size_t n,
+			uint64_t *v_before, uint64_t *v_after);
+	int (*ban_del)(struct sw_store *st, const char *addr, uint8_t prefix, size_t *count);
+	int (*ban_list)(struct sw_store *st, int64_t now, sw_store_ban_fn fn, void *arg);
+	int (*ban_prune)(struct sw_store *st, int64_t before, size_t *count);
+	int (*ban_version)(struct sw_store *st, uint64_t *out);
 };
 
 /* Every backend's handle starts with this. */
@@ -72,6 +79,19 @@ void sw__waiter_init(struct sw__waiter *w);
 void sw__waiter_done(void *arg, int err);
 /* Waits for the completion, destroys the waiter and returns its err. */
 int sw__waiter_wait(struct sw__waiter *w);
+
+/* The memory backend's bans (store_memory_bans.c): state of their own with
+ * their own lock, reached through the backend's handle. */
+struct sw__mem_bans;
+int sw__mem_bans_new(struct sw__mem_bans **out);
+void sw__mem_bans_free(struct sw__mem_bans *b);
+struct sw__mem_bans *sw__mem_bans_of(struct sw_store *st);  /* store_memory.c */
+int sw__mem_bans_put(struct sw_store *st, const struct sw_ban_record *recs, size_t n,
+		     uint64_t *v_before, uint64_t *v_after);
+int sw__mem_ban_del(struct sw_store *st, const char *addr, uint8_t prefix, size_t *count);
+int sw__mem_ban_list(struct sw_store *st, int64_t now, sw_store_ban_fn fn, void *arg);
+int sw__mem_ban_prune(struct sw_store *st, int64_t before, size_t *count);
+int sw__mem_ban_version(struct sw_store *st, uint64_t *out);
 
 /* Copies a C string that store.c has already length-checked. */
 void sw__store_copy(char *dst, size_t cap, const char *src);

@@ -31,9 +31,12 @@ struct mem {
 	size_t nevents, capevents;
 	uint64_t next_event_id;
 	struct sw_store_stats stats;
+	struct sw__mem_bans *bans;             /* store_memory_bans.c */
 };
 
 static struct mem *M(struct sw_store *st) { return (struct mem *)st; }
+
+struct sw__mem_bans *sw__mem_bans_of(struct sw_store *st) { return M(st)->bans; }
 
 static int grow(void **arr, size_t *cap, size_t need, size_t elem)
 {
@@ -557,6 +560,7 @@ static void mem_close(struct sw_store *st)
 	free(m->changes);
 	free(m->bindings);
 	free(m->events);
+	sw__mem_bans_free(m->bans);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }
@@ -585,6 +589,11 @@ static const struct sw_store_vt memory_vt = {
 	.flush = mem_flush,
 	.event_query = mem_event_query,
 	.event_prune = mem_event_prune,
+	.bans_put = sw__mem_bans_put,
+	.ban_del = sw__mem_ban_del,
+	.ban_list = sw__mem_ban_list,
+	.ban_prune = sw__mem_ban_prune,
+	.ban_version = sw__mem_ban_version,
 };
 
 int sw__store_memory_open(struct sw_store **out, const struct sw_store_opts *opts)
@@ -594,6 +603,10 @@ int sw__store_memory_open(struct sw_store **out, const struct sw_store_opts *opt
 		return SW_ENOMEM;
 	m->base.vt = &memory_vt;
 	m->base.opts = *opts;
+	if (sw__mem_bans_new(&m->bans)) {
+		free(m);
+		return SW_ENOMEM;
+	}
 	pthread_mutex_init(&m->lock, NULL);
 	*out = &m->base;
 	return 0;

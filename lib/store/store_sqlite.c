@@ -105,6 +105,11 @@ static const struct sw_store_vt sqlite_vt = {
 	.commit = sq_commit,
 	.event_query = sw__sq_event_query,
 	.event_prune = sw__sq_event_prune,
+	.bans_put = sw__sq_bans_put,
+	.ban_del = sw__sq_ban_del,
+	.ban_list = sw__sq_ban_list,
+	.ban_prune = sw__sq_ban_prune,
+	.ban_version = sw__sq_ban_version,
 };
 
 /* The database holds HA1s (password equivalents): create it 0600 before

@@ -23,7 +23,7 @@ bport() { free_port 61000 61999; }
 # json_flows EXPR: EXPR over the JSON of the last analyze ($OUT)
 json_flows() { printf '%s' "$OUT" | json_q "$1"; }
 
-printf '[auth]\nalgorithms = MD5\n' >"$T/md5.conf"
+printf '[auth]\nalgorithms = MD5\n[ban]\nenabled = no\n' >"$T/md5.conf"
 SW_DB="$T/baresip.db"
 SW_PORT=$(bport) || { not_ok "no free port"; finish; exit 1; }
 sw_user add alice@127.0.0.1 --password secret >/dev/null || not_ok "user add alice"

@@ -190,6 +190,37 @@ static void test_example_config(void **state)
 	free(d);
 }
 
+/* [ban]: the limits, the action, the allowlist and its errors. */
+static void test_ban_keys(void **state)
+{
+	(void)state;
+	struct sw_config *c = new_cfg();
+	char why[256] = "", a[64];
+	assert_true(c->ban.enabled);
+	assert_false(c->ban.reject);
+	assert_int_equal(c->ban.user_failures, 10);
+	assert_int_equal(load_text(c, "[ban]\naction = 403\nuser_failures = 3\n"
+				   "allow = 192.0.2.0/24, 2001:db8::/32\nallow = 10.1.2.3\n", why, sizeof(why), NULL), 0);
+	assert_true(c->ban.reject);
+	assert_int_equal(c->ban.user_failures, 3);
+	assert_int_equal(c->ban.nallow, 3);
+	sw_prefix_format(&c->ban.allow[1], a, sizeof(a));
+	assert_string_equal(a, "2001:db8::/32");
+	/* a flag's allow replaces the file's list */
+	assert_int_equal(sw_config_set(c, "--allow", "127.0.0.2", why, sizeof(why)), 0);
+	assert_int_equal(c->ban.nallow, 1);
+	assert_int_equal(load_text(c, "[ban]\nallow = 192.0.2.1/24\n", why, sizeof(why), NULL), SW_EINVAL);
+	assert_non_null(strstr(why, "no host bits set"));
+	assert_int_equal(load_text(c, "[ban]\naction = tarpit\n", why, sizeof(why), NULL), SW_EINVAL);
+	assert_non_null(strstr(why, "not a ban action"));
+	assert_int_equal(load_text(c, "[ban]\ndistinct_users = 33\n", why, sizeof(why), NULL), SW_EINVAL);
+	assert_int_equal(load_text(c, "[ban]\nban_time = 7200\nban_max_time = 3600\n[registrar]\n"
+				   "domain = ex.com\n", why, sizeof(why), NULL), 0);
+	assert_int_equal(sw_config_validate(c, why, sizeof(why)), SW_EINVAL);
+	assert_non_null(strstr(why, "ban_time (7200) is above ban_max_time (3600)"));
+	free(c);
+}
+
 static void test_lists(void **state)
 {
 	(void)state;
@@ -614,6 +645,7 @@ int main(void)
 		cmocka_unit_test(test_full_file),
 		cmocka_unit_test(test_example_config),
 		cmocka_unit_test(test_lists),
+		cmocka_unit_test(test_ban_keys),
 		cmocka_unit_test(test_syntax),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_file_limits),
