@@ -19,7 +19,7 @@ SW_DB="$T/proxy.db"
 APW='al1ce-Pass'
 sw_user add alice@127.0.0.1 --password "$APW" >/dev/null
 # one callee user per case: bindings stay after a sipp callee has quit
-for u in bob1 bob2 bob3 bob4 bob5 dave erin erin2 frank frank2 jack kate mia nina oscar pat quinn; do
+for u in bob1 bob2 bob3 bob4 bob5 dave erin erin2 frank frank2 jack kate mia nina oscar pat quinn wes xena; do
 	sw_user add "$u@127.0.0.1" --password "pw-$u" >/dev/null
 done
 SW_PORT=$(px_port)
@@ -153,6 +153,31 @@ else
 	not_ok "closed port: wanted final 408/480/503, got '${got:-none}' (sipp exit $SIPP_RC: $(px_tail closed))"
 fi
 ev_invite "events: callee-unreachable for the closed port" callee-unreachable
+
+# --- a callee whose TCP connection is gone: the branch fails at once -------------------------
+callee_start wes-gone wes pw-wes proxy_uas_answer 1.0 t1 -set wait_ticks 0 -set no_call 1
+callee_wait wes-gone 10
+t0=$(date +%s)
+caller_run tcpgone proxy_call_reject alice "$APW" wes
+t1=$(date +%s)
+got=$(grep -Eo '^final [0-9]+' "$T/tcpgone.log" 2>/dev/null | tail -n 1)
+if [ "$SIPP_RC" -eq 0 ] && [[ $got == "final 480" || $got == "final 503" ]] && [ $((t1 - t0)) -le 10 ]; then
+	ok "a callee whose TCP connection is closed: ${got#final } after $((t1 - t0)) s (no wait for Timer B)"
+else
+	not_ok "TCP connection gone: wanted final 480/503 within 10 s, got '${got:-none}' after $((t1 - t0)) s (sipp exit $SIPP_RC: $(px_tail tcpgone))"
+fi
+event_match "events: the INVITE to wes is callee-unreachable or callee-offline" '"cause":"callee-(unreachable|offline)"' \
+	"e.get('method')=='INVITE' and e.get('port')==$CALLER_PORT and e.get('cause','').startswith('callee-')" --method INVITE
+callee_start xena-gone xena pw-xena proxy_uas_answer 1.0 t1 -set wait_ticks 0 -set no_call 1
+callee_wait xena-gone 10
+callee_start xena-lo xena pw-xena proxy_uas_answer 0.5 u1
+t0=$(date +%s)
+caller_run tcpgone2 proxy_call alice "$APW" xena
+t1=$(date +%s)
+caller_ok "a closed TCP q=1.0 binding: the q=0.5 UDP one is tried next and answers" tcpgone2
+callee_ok "xena's UDP binding answered" xena-lo
+[ $((t1 - t0)) -le 12 ] && ok "the call through the next binding took $((t1 - t0)) s (no wait for Timer B)" ||
+	not_ok "the call through the next binding took $((t1 - t0)) s"
 
 # --- a foreign domain ----------------------------------------------------------------------
 caller_run foreign proxy_call_reject alice "$APW" bob1 example.net
