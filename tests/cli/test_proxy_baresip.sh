@@ -6,7 +6,8 @@
 # both ways (baresip's RTP-established events, and a capture on lo when tcpdump may run),
 # the caller hangs up and the BYE ends it on both sides. The callee never sees the
 # Proxy-Authorization that baresip puts on INVITE, ACK and BYE. Once over UDP, once with the
-# callee on TCP. Ports 33000-34999.
+# callee on TCP, once with a caller that has the server as its outbound proxy (a preloaded
+# Route, which the server removes). Ports 33000-34999.
 . "$(dirname "$0")/serve_lib.sh"
 PX_LOW=33000 PX_HIGH=34999
 . "$TOOLS/proxy_lib.sh"
@@ -22,6 +23,7 @@ SW_DB="$T/bx.db"
 sw_user add alice@127.0.0.1 --password 'al1ce-Pass' >/dev/null
 sw_user add bob@127.0.0.1 --password 'b0b-Pass' >/dev/null
 sw_user add carol@127.0.0.1 --password 'car0l-Pass' >/dev/null
+sw_user add dave@127.0.0.1 --password 'd4ve-Pass' >/dev/null
 SW_PORT=$(px_port)
 sw_start bx || { finish; exit 1; }
 
@@ -36,14 +38,17 @@ if command -v tcpdump >/dev/null; then
 fi
 [ -n "$CAPTURE" ] || echo "# no packet capture (tcpdump missing or not permitted): RTP is checked with baresip's events alone"
 
-declare -A BS_PID BS_SIP BS_CTRL BS_RTP
-# bs_start NAME USER PASSWORD TRANSPORT: a baresip registered as USER over TRANSPORT (udp,
-# tcp); SIP on 127.0.0.1 (its TLS listener takes the next port), RTP in a block of 20 ports,
-# ctrl_tcp on another; SIP trace (-s) in $T/NAME.out. Waits 10 s for the registration.
+declare -A BS_PID BS_SIP BS_CTRL BS_RTP BS_OFF
+# bs_start NAME USER PASSWORD TRANSPORT [outbound]: a baresip registered as USER over
+# TRANSPORT (udp, tcp); SIP on 127.0.0.1 (its TLS listener takes the next port), RTP in a
+# block of 20 ports, ctrl_tcp on another; SIP trace (-s) in $T/NAME.out. The account is
+# <sip:USER@127.0.0.1:PORT>, or with "outbound" <sip:USER@127.0.0.1> with the server as its
+# outbound proxy (baresip then puts a Route to it on every request). Waits 10 s for the
+# registration.
 bs_start() {
-	local name=$1 user=$2 pass=$3 tr=$4 d=$T/$1 i
+	local name=$1 user=$2 pass=$3 tr=$4 ob=${5:-} d=$T/$1 i
 	mkdir -p "$d"
-	BS_SIP[$name]=$(px_block 2) && BS_RTP[$name]=$(px_block 20) && BS_CTRL[$name]=$(px_port) ||
+	BS_SIP[$name]=$(px_block 2) && BS_RTP[$name]=$(px_eblock 20) && BS_CTRL[$name]=$(px_port) ||
 		{ not_ok "$name: no free ports"; return 1; }
 	cat >"$d/config" <<CONF
 poll_method		epoll
@@ -65,7 +70,11 @@ module_app		menu.so
 module_app		ctrl_tcp.so
 ctrl_tcp_listen		127.0.0.1:${BS_CTRL[$name]}
 CONF
-	echo "<sip:$user@127.0.0.1:$SW_PORT;transport=$tr>;auth_pass=$pass;answermode=auto;regint=60" >"$d/accounts"
+	if [ -n "$ob" ]; then
+		echo "<sip:$user@127.0.0.1;transport=$tr>;auth_pass=$pass;outbound=\"sip:127.0.0.1:$SW_PORT;transport=$tr\";answermode=auto;regint=60" >"$d/accounts"
+	else
+		echo "<sip:$user@127.0.0.1:$SW_PORT;transport=$tr>;auth_pass=$pass;answermode=auto;regint=60" >"$d/accounts"
+	fi
 	HOME="$d" timeout --foreground 90 baresip -s -f "$d" >"$T/$name.out" 2>&1 </dev/null &
 	BS_PID[$name]=$!
 	bg_track "${BS_PID[$name]}"
@@ -119,6 +128,7 @@ call() {
 		sleep 0.5
 	fi
 	: >"$T/$a.ctrl"; : >"$T/$b.ctrl"
+	BS_OFF[$a]=$(stat -c %s "$T/$a.out"); BS_OFF[$b]=$(stat -c %s "$T/$b.out")
 	python3 "$TOOLS/baresip_ctrl.py" --port "${BS_CTRL[$b]}" --out "$T/$b.ctrl" --timeout 25 --until CALL_CLOSED &
 	local lpid=$!
 	sleep 0.3
@@ -168,19 +178,22 @@ print(ab, ba)' "${BS_RTP[$a]}" "${BS_RTP[$b]}")
 	[ "$CALLEE_RC" -eq 0 ] && [ "$(ev "$b" CALL_CLOSED)" -ge 1 ] && ok "$c: the BYE ended the call on the callee's side" ||
 		not_ok "$c: callee: no CALL_CLOSED (exit $CALLEE_RC): $(cut -c1-200 "$T/$b.ctrl" | tail -n 3 | tr '\n' ' ')"
 	local bl="127.0.0.1:$SW_PORT" al="127.0.0.1:$SW_PORT"  # messages from the proxy are received
-	out=$("${SIPP_TRACE[@]}" "$T/$b.out" --baresip "$bl" --recv --start '^(INVITE|ACK|BYE) ')
+	# this call's part of each SIP trace
+	tail -c +$((BS_OFF[$a] + 1)) "$T/$a.out" >"$T/$c.$a.sip"
+	tail -c +$((BS_OFF[$b] + 1)) "$T/$b.out" >"$T/$c.$b.sip"
+	out=$("${SIPP_TRACE[@]}" "$T/$c.$b.sip" --baresip "$bl" --recv --start '^(INVITE|ACK|BYE) ')
 	expect_match "$c: the callee received the INVITE, the ACK and the BYE through the proxy" "$(printf '%s' "$out" | tr '\n' '|')" \
 		'^INVITE [^|]*\|ACK [^|]*\|BYE '
-	out=$("${SIPP_TRACE[@]}" "$T/$b.out" --baresip "$bl" --recv --start '^INVITE ' --transport)
+	out=$("${SIPP_TRACE[@]}" "$T/$c.$b.sip" --baresip "$bl" --recv --start '^INVITE ' --transport)
 	[ "$out" = "$(echo "$btr" | tr a-z A-Z)" ] && ok "$c: the INVITE reached the callee over $btr" ||
 		not_ok "$c: the INVITE reached the callee over '${out:-nothing}', wanted $btr"
-	n1=$("${SIPP_TRACE[@]}" "$T/$a.out" --baresip "$al" --sent --start '^(INVITE|ACK|BYE) ' --header Proxy-Authorization | grep -c 'Digest')
+	n1=$("${SIPP_TRACE[@]}" "$T/$c.$a.sip" --baresip "$al" --sent --start '^(INVITE|ACK|BYE) ' --header Proxy-Authorization | grep -c 'Digest')
 	[ "$n1" -ge 3 ] && ok "$c: baresip sent Proxy-Authorization on $n1 requests (INVITE, ACK, BYE)" ||
 		not_ok "$c: baresip sent Proxy-Authorization on only $n1 requests"
-	n2=$("${SIPP_TRACE[@]}" "$T/$b.out" --baresip "$bl" --recv --raw | grep -Eic '^proxy-authorization *:')
+	n2=$("${SIPP_TRACE[@]}" "$T/$c.$b.sip" --baresip "$bl" --recv --raw | grep -Eic '^proxy-authorization *:')
 	[ "$n2" -eq 0 ] && ok "$c: the callee never received a Proxy-Authorization" ||
 		not_ok "$c: the callee received $n2 Proxy-Authorization headers"
-	n2=$("${SIPP_TRACE[@]}" "$T/$a.out" --baresip "$al" --recv --start '^SIP/2.0 40[17]' --header CSeq | grep -Ec 'BYE|ACK')
+	n2=$("${SIPP_TRACE[@]}" "$T/$c.$a.sip" --baresip "$al" --recv --start '^SIP/2.0 40[17]' --header CSeq | grep -Ec 'BYE|ACK')
 	[ "$n2" -eq 0 ] && ok "$c: the BYE was not challenged" || not_ok "$c: the BYE got a 401/407"
 	wait_match "$c: calls --json: $auser -> $buser ended with 200" \
 		"\"caller\":\"[^\"]*$auser[^\"]*\",\"callee\":\"[^\"]*$buser[^\"]*\".*\"state\":\"ended\"" calls_flat
@@ -204,8 +217,21 @@ bs_stop bob
 # --- the callee on TCP --------------------------------------------------------------------
 bs_start carol carol 'car0l-Pass' tcp &&
 	{ call tcp alice carol carol; checks tcp alice carol alice carol tcp; }
-bs_stop carol
 bs_stop alice
+
+# --- a caller with the server as its outbound proxy (a Route on every request) -------------
+if bs_start dave dave 'd4ve-Pass' udp outbound; then
+	call outbound dave carol carol
+	checks outbound dave carol dave carol tcp
+	n=$("${SIPP_TRACE[@]}" "$T/outbound.dave.sip" --baresip "127.0.0.1:$SW_PORT" --sent --start '^INVITE ' --header Route | grep -c "127\\.0\\.0\\.1:$SW_PORT")
+	[ "$n" -ge 1 ] && ok "outbound: baresip put a Route to the server on its INVITE" ||
+		not_ok "outbound: no Route on baresip's INVITE (the case does not test what it should)"
+	out=$("${SIPP_TRACE[@]}" "$T/outbound.carol.sip" --baresip "127.0.0.1:$SW_PORT" --recv --start '^INVITE ' --header Route)
+	[ -z "$out" ] && ok "outbound: the server removed its own Route before forwarding" ||
+		not_ok "outbound: the callee's INVITE still has Route: $out"
+fi
+bs_stop dave
+bs_stop carol
 
 sw_alive "the proxy still answers OPTIONS"
 sw_stop

@@ -13,6 +13,7 @@ declare -A PX_PID PX_PORT PX_RC
 #   port   one port free for UDP and TCP
 #   media  an even P with P and P+2 free for UDP (sipp binds audio on -mp P, video on P+2)
 #   block  a P with P .. P+N-1 all free for UDP and TCP
+#   eblock the same with P even (baresip rounds the start of its rtp_ports down to even)
 px_pick() {
 	python3 - "$PX_LOW" "$PX_HIGH" "$T/ports.used" "$1" "${2:-1}" <<'PY'
 import os, random, socket, sys
@@ -38,8 +39,10 @@ for _ in range(500):
         p = random.randint(low // 2, (high - 2) // 2) * 2
         ports = [p, p + 1, p + 2, p + 3]
         ok = free(p, (socket.SOCK_DGRAM,)) and free(p + 2, (socket.SOCK_DGRAM,))
-    elif kind == "block":
+    elif kind in ("block", "eblock"):
         p = random.randint(low, high - n + 1)
+        if kind == "eblock" and p % 2:
+            p -= 1
         ports = list(range(p, p + n))
         ok = all(free(q, both) for q in ports)
     else:
@@ -57,6 +60,7 @@ PY
 px_port() { px_pick port; }
 px_media_port() { px_pick media; }
 px_block() { px_pick block "$1"; }
+px_eblock() { px_pick eblock "$1"; }
 
 # px_tname u1|t1: udp|tcp, as the server's registrations name the transport
 px_tname() { [ "$1" = t1 ] && echo tcp || echo udp; }
