@@ -8,7 +8,7 @@ export TZ=UTC
 TOOLS="$(cd "$(dirname "${BASH_SOURCE[0]}")/../tools" && pwd)"
 SIPP_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../sipp" && pwd)"
 SIPCAT=(python3 "$TOOLS/sipcat.py")
-T=$(mktemp -d /tmp/sw_serve.XXXXXX)
+T=$(mktemp -d "${TMPDIR:-/tmp}/sw_serve.XXXXXX")
 _bg_pids=()
 
 _serve_cleanup() {
