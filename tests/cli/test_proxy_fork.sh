@@ -3,7 +3,8 @@
 # test_proxy_sipp.sh: forking to several bindings of one user (different q: serial, highest
 # first; equal q: in parallel, the others cancelled when one answers), a 6xx ends the search,
 # the best response (4xx before 5xx, a lone 503 becomes 500), 20 calls at 10/s to one phone,
-# Timer C on a ringing callee (timer_c = 3) and reveal_unknown_callee. Ports 32200-32999.
+# 2xx retransmissions forwarded, Timer C on a ringing callee (timer_c = 3) and
+# reveal_unknown_callee. Ports 32200-32999.
 . "$(dirname "$0")/serve_lib.sh"
 PX_LOW=32200 PX_HIGH=32999
 . "$TOOLS/proxy_lib.sh"
@@ -15,7 +16,7 @@ SW_DB="$T/fork.db"
 APW='al1ce-Pass'
 sw_user add alice@127.0.0.1 --password "$APW" >/dev/null
 # one user per case: bindings stay after a sipp callee has quit
-for u in gina hank ivy rita sam tina uma vic; do
+for u in gina hank ivy rita sam tina uma vic wyn; do
 	sw_user add "$u@127.0.0.1" --password "pw-$u" >/dev/null
 done
 SW_PORT=$(px_port)
@@ -92,6 +93,19 @@ callee_start uma uma pw-uma proxy_uas_unavailable 1.0 u1
 caller_run only503 proxy_call_reject alice "$APW" uma
 final_is "a lone 503 from the callee is forwarded as 500 (a 503 would say the proxy is unavailable)" only503 500
 callee_ok "the 503 binding got its ACK" uma
+
+# --- 2xx retransmissions pass through the proxy (RFC 3261 §16.7, RFC 6026) ------------------
+callee_start wyn wyn pw-wyn proxy_uas_answer 1.0 u1
+caller_run slowack proxy_call_slowack alice "$APW" wyn
+caller_ok "a caller that acknowledges the 200 late: the call completes" slowack
+callee_ok "the callee got the late ACK and the BYE" wyn
+n_sent=$("${SIPP_TRACE[@]}" "$T/wyn.msg" --sent --start '^SIP/2.0 200' --header CSeq | grep -c INVITE)
+n_recv=$("${SIPP_TRACE[@]}" "$T/slowack.msg" --recv --start '^SIP/2.0 200' --header CSeq | grep -c '2 INVITE')
+if [ "$n_sent" -ge 2 ] && [ "$n_recv" -ge 2 ]; then
+	ok "the callee sent the 200 $n_sent times, the caller got $n_recv: retransmissions forwarded"
+else
+	not_ok "the callee sent the 200 $n_sent times, the caller got it $n_recv times (a 2xx retransmission must be forwarded)"
+fi
 
 # --- 20 calls, 10 a second, to one phone -----------------------------------------------------
 callee_start many vic pw-vic proxy_uas_answer 1.0 u1 -set want_calls 20 -set wait_ticks 300

@@ -210,6 +210,11 @@ trace_match "the MESSAGE is challenged with 407 Proxy-Authenticate" message '^Di
 event_match "events --method MESSAGE: alice's MESSAGE, cause ok" '"cause":"ok"' \
 	"e.get('method')=='MESSAGE' and e.get('port')==$CALLER_PORT and e.get('cause')=='ok'" --method MESSAGE
 
+# --- OPTIONS to a user is challenged too --------------------------------------------------------
+caller_run options proxy_options alice "$APW" dave
+final_is "OPTIONS to an offline user: 407 first, then with credentials 480" options 480
+trace_match "OPTIONS to a user is challenged with 407" options '^SIP/2.0 407' --recv --start '^SIP/2.0 [1-6]'
+
 # --- a caller of another domain calling one of ours (a trunk): not challenged by default -----
 callee_start nina nina pw-nina proxy_uas_answer 1.0 u1
 PX_FROM_DOMAIN=example.org caller_run trunk proxy_call_trunk mallory nothing nina
