@@ -379,6 +379,7 @@ static void close_flow(struct sw_trace *t, struct sw__txn *tx, unsigned n)
 		s->s.cause = f.cause;
 		s->s.auth = f.auth;
 		s->s.proved = f.proved;
+		s->s.certainty = f.certainty;
 		s->aor = intern(t, f.aor);
 		s->method = intern(t, f.method);
 	}
@@ -419,27 +420,66 @@ static void finalise(struct sw_trace *t, struct sw__oflow *o)
 	lru_unlink(t, o);
 	sw__hmap_del(&t->fmap, o->fe);
 	t->nopen--;
+	struct sw__hent *lastkey = NULL;
 	for (unsigned i = 0; i < o->n; i++) {
 		struct sw__hent *te = o->tx[i].te;
 		if (!te)
 			continue;
 		/* a key is never open and judged at once: the entry moves over */
-		if (sw__hmap_move(&t->txmap, &t->done, te))
+		if (sw__hmap_move(&t->txmap, &t->done, te)) {
 			te->u = o->last_ts;
+			lastkey = i + 1 == o->n ? te : NULL;
+		}
 		o->tx[i].te = NULL;
 	}
 	while (t->done.n > DONE_MAX)
 		sw__hmap_del(&t->done, t->done.fhead);
+	/* the last transaction's key leads late copies to the flow kept */
+	if (t->done.n > DONE_MAX - 1)
+		lastkey = NULL; /* may just have been dropped */
+	size_t before = t->nflows;
 	close_flow(t, o->tx, o->n);
+	if (lastkey && t->nflows == before + 1 && t->nflows < 0x7fffffffu)
+		lastkey->val = (void *)(uintptr_t)t->nflows;
 	free(o);
+}
+
+/* A copy that came after its flow was judged. A final response that no
+ * copy of the request asked for is a duplicate: a finding of the flow. */
+static void late_copy(struct sw_trace *t, struct sw__hent *de, const struct sw_trace_msg *tm)
+{
+	uintptr_t v = (uintptr_t)de->val, idx = v & 0x7fffffffu;
+	bool waiting = v & 0x80000000u;
+	if (!idx || idx > t->nflows)
+		return;
+	if (tm->m->is_request) {
+		de->val = (void *)(idx | 0x80000000u);
+		return;
+	}
+	if (tm->m->status < 200)
+		return;
+	if (waiting) {
+		de->val = (void *)idx;
+		return;
+	}
+	sw__flow_add_finding(&t->flows[idx - 1], tm, SW_CAUSE_DUPLICATE_RESPONSE,
+			     "a second final response to the same request, after the flow ended");
 }
 
 static void expire(struct sw_trace *t, uint64_t now)
 {
-	while (t->lru_head && now > t->lru_head->last_ts + SW_TRACE_IDLE_US)
+	uint64_t idle = t->o.idle_us ? t->o.idle_us : SW_TRACE_IDLE_US;
+	while (t->lru_head && now > t->lru_head->last_ts + idle)
 		finalise(t, t->lru_head);
-	while (t->done.fhead && now > t->done.fhead->u + SW_TRACE_IDLE_US)
+	while (t->done.fhead && now > t->done.fhead->u + idle)
 		sw__hmap_del(&t->done, t->done.fhead);
+}
+
+void sw__flows_expire(struct sw_trace *t, uint64_t now)
+{
+	if (now > t->now)
+		t->now = now;
+	expire(t, now);
 }
 
 void sw__flow_msg(struct sw_trace *t, unsigned slot)
@@ -463,10 +503,13 @@ void sw__flow_msg(struct sw_trace *t, unsigned slot)
 	struct sw__oflow *o;
 	struct sw__txn *x;
 	if (!te) {
-		if (!m->is_request || sw__hmap_get(&t->done, tkey, tlen)) {
+		struct sw__hent *de = sw__hmap_get(&t->done, tkey, tlen);
+		if (!m->is_request || de) {
 			/* a response to a request not captured, or a late copy */
 			if (m->is_request)
 				t->st.late_retrans++;
+			if (de && de->val)
+				late_copy(t, de, tm);
 			orphan(t, slot);
 			return;
 		}
