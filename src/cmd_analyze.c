@@ -5,11 +5,15 @@
 #include <string.h>
 #include <unistd.h>
 #include "sipwarden/trace.h"
+#include "analyze_live.h"
 #include "commands.h"
 
 static const char usage_text[] =
 	"usage: sipwarden analyze FILE... [--credentials FILE] [--user AOR] [--json]\n"
 	"                         [--html OUT.html] [--port N]... [--verbose]\n"
+	"       sipwarden analyze --hep udp:ADDR:PORT [--hep-key KEY] [--duration S]\n"
+	"                         [--idle S] [--credentials FILE] [--user AOR] [--json]\n"
+	"                         [--html OUT.html]\n"
 	"\n"
 	"Reads pcap or pcapng captures (detected by content) and text logs of SIP\n"
 	"messages (sngrep, Kamailio sipdump, Asterisk pjsip logger, sipp -trace_msg,\n"
@@ -28,6 +32,15 @@ static const char usage_text[] =
 	"  --port N            decode this UDP/TCP port as SIP too (besides 5060, 5061\n"
 	"                      and SIP found by content); may be repeated\n"
 	"  --verbose           list the successful flows too (text output)\n"
+	"  --hep udp:ADDR:PORT receive HEPv3 (Kamailio siptrace, OpenSIPS, Asterisk\n"
+	"                      res_hep, FreeSWITCH, sngrep) instead of reading files;\n"
+	"                      each failed flow is printed as soon as it is judged\n"
+	"                      (--json: one JSON object a line), the summary at the\n"
+	"                      end (SIGINT, SIGTERM or --duration); malformed packets\n"
+	"                      are counted and dropped\n"
+	"  --hep-key KEY       drop HEP packets that do not carry this key\n"
+	"  --duration S        stop receiving after S seconds\n"
+	"  --idle S            live: judge a flow idle this long (default 32)\n"
 	"\n"
 	"exit codes: 0 no failure found, 1 failures found, 2 usage error,\n"
 	"3 unreadable input (the reason is printed: cannot open, not a capture or\n"
@@ -63,7 +76,8 @@ int cmd_analyze(int argc, char **argv)
 {
 	struct sw_trace_opts o;
 	memset(&o, 0, sizeof(o));
-	const char *creds_path = NULL, *html = NULL;
+	const char *creds_path = NULL, *html = NULL, *hep = NULL, *hep_key = NULL;
+	double duration = 0, idle = 32;
 	bool json = false, verbose = false;
 	const char **files = calloc((size_t)argc + 1, sizeof(*files));
 	unsigned nfiles = 0;
@@ -80,6 +94,26 @@ int cmd_analyze(int argc, char **argv)
 			json = true;
 		} else if (!strcmp(a, "--verbose")) {
 			verbose = true;
+		} else if (!strcmp(a, "--hep") || !strcmp(a, "--hep-key") || !strcmp(a, "--duration") ||
+			   !strcmp(a, "--idle")) {
+			if (i + 1 >= argc) {
+				rc = usage_error("missing value after", a);
+				goto out;
+			}
+			const char *v = argv[++i];
+			if (!strcmp(a, "--hep")) {
+				hep = v;
+			} else if (!strcmp(a, "--hep-key")) {
+				hep_key = v;
+			} else {
+				char *end;
+				double d = strtod(v, &end);
+				if (*end || !(d > 0 && d <= 31536000)) {
+					rc = usage_error("needs seconds (more than 0, at most a year), not", v);
+					goto out;
+				}
+				*(!strcmp(a, "--duration") ? &duration : &idle) = d;
+			}
 		} else if (!strcmp(a, "--credentials") || !strcmp(a, "--user") || !strcmp(a, "--html") ||
 			   !strcmp(a, "--port")) {
 			if (i + 1 >= argc) {
@@ -113,11 +147,22 @@ int cmd_analyze(int argc, char **argv)
 			files[nfiles++] = a;
 		}
 	}
-	if (!nfiles) {
+	char why[512];
+	struct sw_listen hl;
+	if (hep && nfiles) {
+		rc = usage_error("--hep takes no input files", NULL);
+		goto out;
+	}
+	if (hep && (strncmp(hep, "udp:", 4) || sw_listen_parse(hep, &hl, why, sizeof(why)))) {
+		rc = usage_error("--hep needs udp:ADDR:PORT, not", hep);
+		goto out;
+	}
+	if (!nfiles && !hep) {
 		rc = usage_error("no input file", NULL);
 		goto out;
 	}
-	char why[512];
+	if (hep)
+		o.idle_us = (uint64_t)(idle * 1e6);
 	struct sw_creds *creds = NULL;
 	if (creds_path) {
 		int e = sw_creds_load(&creds, creds_path, why, sizeof(why));
@@ -128,7 +173,7 @@ int cmd_analyze(int argc, char **argv)
 		}
 		o.creds = creds;
 	}
-	if (isatty(STDERR_FILENO))
+	if (isatty(STDERR_FILENO) && !hep)
 		o.progress = progress;
 	struct sw_trace *t;
 	if (sw_trace_new(&t, &o)) {
@@ -138,6 +183,15 @@ int cmd_analyze(int argc, char **argv)
 		goto out;
 	}
 	bool unreadable = false;
+	struct analyze_live_counts lc = { 0 };
+	if (hep && analyze_hep(t, &hl, hep, hep_key, duration, json, &lc)) {
+		rc = 3;
+		goto done;
+	}
+	if (hep)
+		fprintf(stderr, "sipwarden analyze: %llu HEP packets: %llu malformed, %llu without the key, %llu not SIP (dropped)\n",
+			(unsigned long long)lc.packets, (unsigned long long)lc.malformed,
+			(unsigned long long)lc.bad_key, (unsigned long long)lc.not_sip);
 	for (unsigned i = 0; i < nfiles; i++) {
 		why[0] = '\0';
 		int e = sw_trace_read_file(t, files[i], why, sizeof(why));
@@ -149,7 +203,7 @@ int cmd_analyze(int argc, char **argv)
 		}
 	}
 	const struct sw_trace_stats *st = sw_trace_stats(t);
-	if (unreadable && st->sip_msgs == 0) {
+	if (unreadable && st->sip_msgs == 0 && !hep) {
 		rc = 3;
 		goto done;
 	}
@@ -158,10 +212,16 @@ int cmd_analyze(int argc, char **argv)
 		rc = 3;
 		goto done;
 	}
-	if (json)
+	if (hep) {
+		if (json)
+			analyze_live_summary(t, &lc);
+		else
+			sw_trace_report_text(t, verbose, write_stdout, NULL);
+	} else if (json) {
 		sw_trace_report_json(t, write_stdout, NULL);
-	else
+	} else {
 		sw_trace_report_text(t, verbose, write_stdout, NULL);
+	}
 	rc = st->failures ? 1 : 0;
 	if (html) {
 		FILE *f = fopen(html, "w");

@@ -1,0 +1,176 @@
+/* sipwarden analyze --hep: receives HEPv3 on a UDP socket and judges each
+ * flow as it ends, printing one line (one JSON object with --json) per
+ * failed flow as soon as it is judged. Stops on SIGINT/SIGTERM or after the
+ * duration; the caller prints the summary. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include "sipwarden/buf.h"
+#include "analyze_live.h"
+
+#define LIVE_DELAY_US 200000u /* a message waits this long for earlier ones to arrive */
+
+static atomic_int stop_flag;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	atomic_store(&stop_flag, 1);
+}
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void json_str(const char *s)
+{
+	char mem[1024];
+	struct sw_buf b;
+	sw_buf_init(&b, mem, sizeof(mem));
+	sw_buf_add_json_str(&b, s, strlen(s));
+	fwrite(b.p, 1, b.len, stdout);
+}
+
+/* One line for a failed flow. */
+static void print_flow(const struct sw_trace_flow *f, bool json)
+{
+	const char *cause = sw_cause_id(f->cause), *cert = sw_trace_certainty_name(f->certainty);
+	if (!json) {
+		printf("%s %s %s -> %s: %s (%s%s): %s\n", f->method, f->aor[0] ? f->aor : "-",
+		       f->client[0] ? f->client : "?", f->server[0] ? f->server : "?", cause, cert,
+		       f->proved ? ", with the credentials" : "", f->detail);
+	} else {
+		printf("{\"method\":");
+		json_str(f->method);
+		printf(",\"aor\":");
+		json_str(f->aor);
+		printf(",\"client\":");
+		json_str(f->client);
+		printf(",\"server\":");
+		json_str(f->server);
+		printf(",\"call_id\":");
+		json_str(f->call_id);
+		printf(",\"final_status\":%u,\"verdict\":{\"cause\":\"%s\",\"certainty\":\"%s\",\"detail\":",
+		       f->final_status, cause, cert);
+		json_str(f->detail);
+		printf("}}\n");
+	}
+	fflush(stdout);
+}
+
+int analyze_hep(struct sw_trace *t, const struct sw_listen *l, const char *name, const char *key,
+		double duration, bool json, struct analyze_live_counts *c)
+{
+	int fd;
+	if (sw_udp_open(l, false, &fd)) {
+		fprintf(stderr, "sipwarden analyze: --hep %s: cannot bind: %s\n", name, strerror(errno));
+		return -1;
+	}
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	unsigned input = sw_trace_add_input(t, name);
+	uint64_t end = duration > 0 ? mono_ms() + (uint64_t)(duration * 1000.0) : 0;
+	size_t printed = 0;
+	static char pkt[65536];
+	fprintf(stderr, "sipwarden analyze: receiving HEPv3 on %s\n", name);
+	while (!atomic_load(&stop_flag) && (!end || mono_ms() < end)) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int pr = poll(&pfd, 1, 200);
+		if (pr < 0 && errno != EINTR)
+			break;
+		for (int k = 0; pr > 0 && k < 256; k++) { /* a bounded batch per wake-up */
+			ssize_t n = recv(fd, pkt, sizeof(pkt), 0);
+			if (n < 0)
+				break;
+			c->packets++;
+			struct sw_hep h;
+			int e = sw_hep_parse(pkt, (size_t)n, key, &h);
+			if (e == SW_EINVAL) {
+				c->bad_key++;
+				continue;
+			}
+			if (e || (h.payload_type && h.payload_type != 1)) {
+				c->malformed += e != 0;
+				c->not_sip += e == 0;
+				continue;
+			}
+			struct sw_trace_meta m;
+			memset(&m, 0, sizeof(m));
+			m.input = input;
+			m.frame = (unsigned)c->packets;
+			m.ts_us = h.ts_us ? h.ts_us : now_us();
+			snprintf(m.src, sizeof(m.src), "%s", h.src);
+			snprintf(m.dst, sizeof(m.dst), "%s", h.dst);
+			m.tp = h.tp;
+			m.nfrags = 1;
+			sw_trace_add_sip(t, &m, h.payload, h.len);
+		}
+		sw_trace_flush(t, now_us(), LIVE_DELAY_US);
+		for (; printed < sw_trace_flow_count(t); printed++) {
+			const struct sw_trace_flow *f = sw_trace_flow_get(t, printed);
+			if (f->failed)
+				print_flow(f, json);
+		}
+	}
+	/* the flows still open are judged now, and printed */
+	sw_trace_flush(t, UINT64_MAX, 0);
+	for (; printed < sw_trace_flow_count(t); printed++) {
+		const struct sw_trace_flow *f = sw_trace_flow_get(t, printed);
+		if (f->failed)
+			print_flow(f, json);
+	}
+	close(fd);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	c->printed = printed;
+	return 0;
+}
+
+void analyze_live_summary(const struct sw_trace *t, const struct analyze_live_counts *c)
+{
+	unsigned counts[SW_CAUSE__COUNT] = { 0 }, flows = 0, failed = 0;
+	for (size_t i = 0; i < sw_trace_flow_count(t); i++) {
+		const struct sw_trace_flow *f = sw_trace_flow_get(t, i);
+		if (!f->auth)
+			continue;
+		flows++;
+		failed += f->failed;
+		counts[f->cause]++;
+	}
+	for (size_t i = 0; i < sw_trace_sum_count(t); i++) {
+		const struct sw_trace_flow_sum *s = sw_trace_sum_get(t, i);
+		if (s->auth) {
+			flows++;
+			counts[s->cause]++;
+		}
+	}
+	printf("{\"summary\":{\"auth_flows\":%u,\"failed\":%u,\"by_cause\":{", flows, failed);
+	bool first = true;
+	for (unsigned k = 0; k < SW_CAUSE__COUNT; k++)
+		if (counts[k]) {
+			printf("%s\"%s\":%u", first ? "" : ",", sw_cause_id((enum sw_cause)k), counts[k]);
+			first = false;
+		}
+	printf("}},\"hep\":{\"packets\":%llu,\"malformed\":%llu,\"bad_key\":%llu,\"not_sip\":%llu}}\n",
+	       (unsigned long long)c->packets, (unsigned long long)c->malformed,
+	       (unsigned long long)c->bad_key, (unsigned long long)c->not_sip);
+}

@@ -1,0 +1,27 @@
+/* sipwarden analyze's live input (src/analyze_live.c). */
+#ifndef SIPWARDEN_ANALYZE_LIVE_H
+#define SIPWARDEN_ANALYZE_LIVE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "sipwarden/trace.h"
+#include "sipwarden/transport.h"
+
+struct analyze_live_counts {
+	uint64_t packets, malformed, bad_key, not_sip;
+	size_t printed; /* flows already printed as they were judged */
+};
+
+/* Receives HEPv3 on the UDP address l (named name in reports) into t until
+ * SIGINT/SIGTERM or duration seconds (0: no limit), printing each failed
+ * flow as it is judged; at the end the flows still open are judged and
+ * printed too. Packets without the key (when key is given),
+ * malformed ones and non-SIP payloads are counted in c and dropped. 0, or
+ * -1 when the socket cannot be bound (said on stderr). */
+int analyze_hep(struct sw_trace *t, const struct sw_listen *l, const char *name, const char *key,
+		double duration, bool json, struct analyze_live_counts *c);
+
+/* One JSON line: flows and failures by cause, and the packet counts. */
+void analyze_live_summary(const struct sw_trace *t, const struct analyze_live_counts *c);
+
+#endif
