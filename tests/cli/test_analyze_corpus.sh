@@ -24,11 +24,13 @@ rows, covered = [], {}
 for line in open(truth):
     if line.startswith("#") or not line.strip():
         continue
-    cap, server, client, tp, aor, meth, cause, proved, verified = line.rstrip("\n").split("\t")
-    rows.append((cap, server, client, tp, aor, meth, cause, proved))
+    f = line.rstrip("\n").split("\t")
+    cap, server, client, tp, aor, meth, cause, proved = f[:8]
+    findings = f[9] if len(f) > 9 else "-"
+    rows.append((cap, server, client, tp, aor, meth, cause, proved, findings))
     covered.setdefault(cap, set()).add((aor, meth))
 flows = ok = 0
-for cap, server, client, tp, aor, meth, cause, proved in rows:
+for cap, server, client, tp, aor, meth, cause, proved, findings in rows:
     for kind, want in (("plain", cause), ("proved", proved)):
         try:
             j = json.load(open("%s/%s.%s.json" % (work, cap, kind)))
@@ -37,20 +39,25 @@ for cap, server, client, tp, aor, meth, cause, proved in rows:
             continue
         got = [f for f in j["flows"] if f["aor"] == aor and f["method"] == meth]
         causes = sorted(set(f["verdict"]["cause"] for f in got))
+        found = sorted(set(x["cause"] for f in got for x in f.get("findings", [])))
+        wantf = [] if findings == "-" else sorted(findings.split("+"))
         what = "%s (%s, %s, %s) %s %s%s" % (cap, server, client, tp, meth, aor,
                                              ", with credentials" if kind == "proved" else "")
         if kind == "plain":
             flows += len(got)
         if not got:
             print("not ok - %s: no flow" % what)
-        elif causes != [want]:
+        elif causes != sorted(want.split("+")):
             print("not ok - %s: %s, wanted %s" % (what, " ".join(causes), want))
+        elif found != wantf:
+            print("not ok - %s: findings %s, wanted %s" % (what, found or "none", wantf or "none"))
         elif kind == "proved" and want in ("wrong-password", "refused-after-valid-digest") and \
                 any(f["verdict"]["certainty"] != "proven" for f in got):
             print("not ok - %s: %s but not proven" % (what, want))
         else:
             ok += 1
-            print("ok - %s: %s (%d flow%s)" % (what, want, len(got), "" if len(got) == 1 else "s"))
+            print("ok - %s: %s (%d flow%s%s)" % (what, want, len(got), "" if len(got) == 1 else "s",
+                                                 "; findings " + findings if wantf else ""))
 for cap, keys in sorted(covered.items()):
     j = json.load(open("%s/%s.plain.json" % (work, cap)))
     extra = [(f["aor"], f["method"]) for f in j["flows"] if (f["aor"], f["method"]) not in keys]

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Makes the corpus of third-party traffic in tests/data/corpus (issue 14):
-# Kamailio from Debian in six configurations (tests/tools/corpus/stock.sh,
+# Kamailio from Debian in eight configurations (tests/tools/corpus/stock.sh,
 # tests/tools/kamailio_lib.sh) and four clients nobody here wrote (sipp,
 # sipsak, baresip, linphonec), each scenario recorded by tcpdump on the
 # loopback into NAME.pcap, and one line per expected flow appended to
 # truth.tsv:
-#   capture server client transport aor method cause cause_proved verified
+#   capture server client transport aor method cause cause_proved verified findings
 # "cause" is what happened as the capture alone can show it, "cause_proved"
 # the same with the accounts' passwords (tests/data/corpus/credentials),
 # known from how the scenario was made (the password, the account, the
@@ -16,6 +16,9 @@
 #
 # usage: tests/tools/corpus_make.sh OUTDIR   (root or capture rights needed)
 # Ports: Kamailio on 35100-35199, clients on 35200-35999 (loopback only).
+# ONLY=SERVER makes the cases of one configuration, CASES="a b" only those
+# cases (rows are appended to an existing truth.tsv); KEEP=1 keeps the work
+# files.
 # Every process started here is stopped by its PID at the end.
 set -u
 OUT=$(mkdir -p "$1" && cd "$1" && pwd) || exit 2
@@ -36,7 +39,7 @@ trap cleanup EXIT
 . "$TOOLS/corpus/stock.sh"
 
 TRUTH="$OUT/truth.tsv"
-[ -e "$TRUTH" ] || printf '# capture\tserver\tclient\ttransport\taor\tmethod\tcause\tcause_proved\tverified\n' >"$TRUTH"
+[ -e "$TRUTH" ] || printf '# capture\tserver\tclient\ttransport\taor\tmethod\tcause\tcause_proved\tverified\tfindings\n' >"$TRUTH"
 
 _port=35200
 # lport: the next client port in $_port (no subshell: the count must stay)
@@ -62,8 +65,11 @@ cap_end() {
 # comma-separated) when the client's outcome ($CRC, or $CGOOD when the client
 # says it in its log; $CSAYS) is the one the scenario is made for (WANT
 # "yes": the client says it succeeded, "no": it failed). CAUSE is
-# "wire-cause/proved-cause": the verdict from the capture alone, and with
-# tests/data/corpus/credentials.
+# "wire-cause/proved-cause[/findings]": the verdict from the capture alone,
+# and with tests/data/corpus/credentials; a cause may be "a+b" when the
+# flows of that AOR and method have two causes (the caller's leg and the
+# leg the proxy forwarded); findings: the cause ids the flows list as
+# findings together ("-" or absent: none).
 truth() {
 	local name=$1 client=$2 tp=$3 aors=$4 meth=$5 cause=$6 want=$7 good=no a
 	[ "$CRC" = 0 ] && good=yes
@@ -73,9 +79,12 @@ truth() {
 		rm -f "$OUT/$name.pcap"
 		return 1
 	fi
+	local wire=${cause%%/*} rest=${cause#*/} proved findings=-
+	proved=${rest%%/*}
+	[ "$rest" != "$proved" ] && findings=${rest#*/}
 	for a in ${aors//,/ }; do
-		printf '%s.pcap\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$SRV" "$client" "$tp" "$a" "$meth" \
-			"${cause%%/*}" "${cause#*/}" "$client exit $CRC: $CSAYS" >>"$TRUTH"
+		printf '%s.pcap\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$SRV" "$client" "$tp" "$a" "$meth" \
+			"$wire" "$proved" "$client exit $CRC: $CSAYS" "$findings" >>"$TRUTH"
 	done
 	echo "case $name: $cause ($CSAYS)"
 }
@@ -93,6 +102,7 @@ sipp_reg() {
 		IFS=';' read -r u d au pw ex <<<"$r"
 		printf 'SEQUENTIAL\n%s;%s;%s\n' "$u" "$d" "$ex" >"$T/$name-$k.csv"
 		lport
+		[ -n "${REGPORT:-}" ] && _port=$REGPORT
 		timeout 30 sipp "127.0.0.1:$KP" -i 127.0.0.1 -p "$_port" -t "$t" -nostdin -sf "$TOOLS/corpus/$sf" \
 			-inf "$T/$name-$k.csv" -au "$au" -ap "$pw" -m 1 -timeout 20 -trace_err -error_file "$T/$name-$k.err" \
 			>"$T/$name-$k.out" 2>&1 </dev/null &
@@ -107,6 +117,17 @@ sipp_reg() {
 	done
 	CSAYS="sipp $sf, $# call(s): $(cat "$T/$name"-*.err 2>/dev/null | grep -c .) error lines"
 }
+# sipp_call NAME SCENARIO CALLER PASSWORD CALLEE: one call with
+# tests/tools/corpus/SCENARIO (call.xml, call_cancel.xml)
+sipp_call() {
+	printf 'SEQUENTIAL\n%s;127.0.0.1\n' "$3" >"$T/$1.csv"
+	lport
+	timeout 30 sipp "127.0.0.1:$KP" -i 127.0.0.1 -p "$_port" -nostdin -sf "$TOOLS/corpus/$2" -inf "$T/$1.csv" \
+		-au "$3" -ap "$4" -s "$5" -m 1 -timeout 20 -trace_err -error_file "$T/$1.err" >"$T/$1.out" 2>&1 </dev/null
+	CRC=$?
+	CSAYS="sipp $2: $(grep -c . "$T/$1.err" 2>/dev/null || echo 0) error lines"
+}
+
 # sipsak_reg NAME TP USER PASSWORD [AUTHUSER]: sipsak -U (register, then
 # remove the binding), one round
 sipsak_reg() {
@@ -250,7 +271,7 @@ clients_cases() {
 		sipp_reg x reg_ok.xml udp "alice;$A;alice;secret;3600"
 	# sipp aborts its call on the unexpected 401 and sends a BYE (405 here)
 	[ "$rw" = no ] && [ -e "$OUT/$SRV-sipp-right.pcap" ] &&
-		printf '%s\t%s\tsipp\tudp\talice@%s\tBYE\trequest-refused\trequest-refused\t%s\n' "$SRV-sipp-right.pcap" "$SRV" "$A" \
+		printf '%s\t%s\tsipp\tudp\talice@%s\tBYE\trequest-refused\trequest-refused\t%s\t-\n' "$SRV-sipp-right.pcap" "$SRV" "$A" \
 			"sipp aborts the call after the unexpected 401 and sends BYE; the server answers 405" >>"$TRUTH"
 	run_case sipp-wrongpw sipp udp alice@$A REGISTER credentials-rejected/wrong-password yes -- \
 		sipp_reg x reg_refused.xml udp "alice;$A;alice;not-the-secret;3600"
@@ -286,6 +307,25 @@ all | stock)
 		sipp_reg x reg_refused.xml udp "alice;example.org;alice;secret;3600"
 	run_case sipp-uac-invite sipp udp bob@$A INVITE challenge-not-answered/challenge-not-answered no -- \
 		sipp_uac x
+	# calls answering the 407: bob is not registered (404), a wrong password
+	run_case sipp-call-offline sipp udp bob@$A INVITE request-refused/request-refused yes -- \
+		sipp_call x call.xml alice secret bob
+	run_case sipp-call-wrongpw sipp udp bob@$A INVITE credentials-rejected/wrong-password yes -- \
+		sipp_call x call.xml alice alice-typo bob
+	# carol registers, then her phone (sipp, ringing_uas.xml, on the same
+	# port) rings; the call is cancelled after 1.5 s
+	lport
+	local_uas=$((_port + 1))
+	_port=$local_uas
+	REGPORT=$local_uas sipp_reg x reg_ok.xml udp "carol;$A;carol;carolpw;3600"
+	timeout 30 sipp -sf "$TOOLS/corpus/ringing_uas.xml" -i 127.0.0.1 -p "$local_uas" -m 1 -nostdin -timeout 25 \
+		>"$T/uas.out" 2>&1 </dev/null &
+	UASP=$!
+	bg_track "$UASP"
+	sleep 0.5
+	run_case sipp-call-cancel sipp udp carol@$A INVITE request-cancelled/request-cancelled yes -- \
+		sipp_call x call_cancel.xml alice secret carol
+	wait "$UASP"
 	;;
 esac
 case ${ONLY:-all} in
@@ -327,6 +367,29 @@ all | kamrealm)
 	# provisioned for: right answers are refused
 	server kamrealm kam 'REALM="sipwarden.test"'
 	clients_cases credentials-rejected/refused-after-valid-digest
+	;;
+esac
+case ${ONLY:-all} in
+all | kamshort)
+	# the tests' registrar with nonces that expire after 2 s, stale=true
+	server kamshort kam NONCEEXP=2
+	run_case sipp-refresh sipp udp alice@$A REGISTER ok/ok/stale-nonce yes -- \
+		sipp_reg x refresh.xml udp "alice;$A;alice;secret;3600"
+	run_case sipp-refresh-giveup sipp udp bob@$A REGISTER ok+stale-nonce/ok+stale-nonce yes -- \
+		sipp_reg x refresh_giveup.xml udp "bob;$A;bob;bobpw;3600"
+	# baresip asks for 30 s, gets 423 (Min-Expires 60), asks again
+	run_case baresip-short baresip udp carol@$A REGISTER ok/ok/expires-too-brief yes -- \
+		baresip_reg x udp carol carolpw carol 30
+	;;
+esac
+case ${ONLY:-all} in
+all | kamshortnostale)
+	# the same without stale=true (as the stock kamailio.cfg answers)
+	server kamshortnostale kam NONCEEXP=2 NO_STALE_FLAG
+	run_case sipp-refresh sipp udp alice@$A REGISTER ok/ok/stale-without-flag yes -- \
+		sipp_reg x refresh.xml udp "alice;$A;alice;secret;3600"
+	run_case sipp-refresh-giveup sipp udp bob@$A REGISTER ok+stale-without-flag/ok+stale-without-flag yes -- \
+		sipp_reg x refresh_giveup.xml udp "bob;$A;bob;bobpw;3600"
 	;;
 esac
 [ -n "${KAM_PID:-}" ] && kam_stop
