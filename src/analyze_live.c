@@ -1,8 +1,10 @@
-/* sipwarden analyze --hep: receives HEPv3 on a UDP socket and judges each
- * flow as it ends, printing one line (one JSON object with --json) per
- * failed flow as soon as it is judged. Stops on SIGINT/SIGTERM or after the
- * duration; the caller prints the summary. */
+/* sipwarden analyze --hep / --live: receives HEPv3 on a UDP socket, or
+ * captures on an interface with libpcap, and judges each flow as it ends,
+ * printing one line (one JSON object with --json) per failed flow as soon
+ * as it is judged. Stops on SIGINT/SIGTERM or after the duration; the
+ * caller prints the summary. */
 #include <errno.h>
+#include <pcap/pcap.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -74,74 +76,140 @@ static void print_flow(const struct sw_trace_flow *f, bool json)
 	fflush(stdout);
 }
 
-int analyze_hep(struct sw_trace *t, const struct sw_listen *l, const char *name, const char *key,
-		double duration, bool json, struct analyze_live_counts *c)
-{
+/* One source of live messages: a HEP socket or a pcap handle. */
+struct source {
 	int fd;
-	if (sw_udp_open(l, false, &fd)) {
-		fprintf(stderr, "sipwarden analyze: --hep %s: cannot bind: %s\n", name, strerror(errno));
-		return -1;
+	const char *key;       /* HEP */
+	pcap_t *pc;            /* --live */
+	int dlt;
+	unsigned input;
+	struct sw_trace *t;
+	struct analyze_live_counts *c;
+};
+
+static void hep_batch(struct source *s)
+{
+	static char pkt[65536];
+	for (int k = 0; k < 256; k++) { /* a bounded batch per wake-up */
+		ssize_t n = recv(s->fd, pkt, sizeof(pkt), 0);
+		if (n < 0)
+			break;
+		s->c->packets++;
+		struct sw_hep h;
+		int e = sw_hep_parse(pkt, (size_t)n, s->key, &h);
+		if (e == SW_EINVAL) {
+			s->c->bad_key++;
+			continue;
+		}
+		if (e || (h.payload_type && h.payload_type != 1)) {
+			s->c->malformed += e != 0;
+			s->c->not_sip += e == 0;
+			continue;
+		}
+		struct sw_trace_meta m;
+		memset(&m, 0, sizeof(m));
+		m.input = s->input;
+		m.frame = (unsigned)s->c->packets;
+		m.ts_us = h.ts_us ? h.ts_us : now_us();
+		snprintf(m.src, sizeof(m.src), "%s", h.src);
+		snprintf(m.dst, sizeof(m.dst), "%s", h.dst);
+		m.tp = h.tp;
+		m.nfrags = 1;
+		sw_trace_add_sip(s->t, &m, h.payload, h.len);
 	}
+}
+
+static void on_frame(u_char *arg, const struct pcap_pkthdr *h, const u_char *data)
+{
+	struct source *s = (struct source *)arg;
+	s->c->packets++;
+	uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
+	sw_trace_add_frame(s->t, s->input, (unsigned)s->c->packets, ts, s->dlt, data, h->caplen, h->len);
+}
+
+static void print_new(struct sw_trace *t, size_t *printed, bool json)
+{
+	for (; *printed < sw_trace_flow_count(t); (*printed)++) {
+		const struct sw_trace_flow *f = sw_trace_flow_get(t, *printed);
+		if (f->failed)
+			print_flow(f, json);
+	}
+}
+
+/* The loop both sources share. */
+static void run(struct source *s, double duration, bool json)
+{
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	unsigned input = sw_trace_add_input(t, name);
 	uint64_t end = duration > 0 ? mono_ms() + (uint64_t)(duration * 1000.0) : 0;
 	size_t printed = 0;
-	static char pkt[65536];
-	fprintf(stderr, "sipwarden analyze: receiving HEPv3 on %s\n", name);
 	while (!atomic_load(&stop_flag) && (!end || mono_ms() < end)) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
 		int pr = poll(&pfd, 1, 200);
 		if (pr < 0 && errno != EINTR)
 			break;
-		for (int k = 0; pr > 0 && k < 256; k++) { /* a bounded batch per wake-up */
-			ssize_t n = recv(fd, pkt, sizeof(pkt), 0);
-			if (n < 0)
-				break;
-			c->packets++;
-			struct sw_hep h;
-			int e = sw_hep_parse(pkt, (size_t)n, key, &h);
-			if (e == SW_EINVAL) {
-				c->bad_key++;
-				continue;
-			}
-			if (e || (h.payload_type && h.payload_type != 1)) {
-				c->malformed += e != 0;
-				c->not_sip += e == 0;
-				continue;
-			}
-			struct sw_trace_meta m;
-			memset(&m, 0, sizeof(m));
-			m.input = input;
-			m.frame = (unsigned)c->packets;
-			m.ts_us = h.ts_us ? h.ts_us : now_us();
-			snprintf(m.src, sizeof(m.src), "%s", h.src);
-			snprintf(m.dst, sizeof(m.dst), "%s", h.dst);
-			m.tp = h.tp;
-			m.nfrags = 1;
-			sw_trace_add_sip(t, &m, h.payload, h.len);
-		}
-		sw_trace_flush(t, now_us(), LIVE_DELAY_US);
-		for (; printed < sw_trace_flow_count(t); printed++) {
-			const struct sw_trace_flow *f = sw_trace_flow_get(t, printed);
-			if (f->failed)
-				print_flow(f, json);
-		}
+		if (pr > 0 && s->pc)
+			pcap_dispatch(s->pc, 256, on_frame, (u_char *)s);
+		else if (pr > 0)
+			hep_batch(s);
+		sw_trace_flush(s->t, now_us(), LIVE_DELAY_US);
+		print_new(s->t, &printed, json);
 	}
 	/* the flows still open are judged now, and printed */
-	sw_trace_flush(t, UINT64_MAX, 0);
-	for (; printed < sw_trace_flow_count(t); printed++) {
-		const struct sw_trace_flow *f = sw_trace_flow_get(t, printed);
-		if (f->failed)
-			print_flow(f, json);
-	}
-	close(fd);
+	sw_trace_flush(s->t, UINT64_MAX, 0);
+	print_new(s->t, &printed, json);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
-	c->printed = printed;
+}
+
+int analyze_hep(struct sw_trace *t, const struct sw_listen *l, const char *name, const char *key,
+		double duration, bool json, struct analyze_live_counts *c)
+{
+	struct source s = { .key = key, .t = t, .c = c };
+	if (sw_udp_open(l, false, &s.fd)) {
+		fprintf(stderr, "sipwarden analyze: --hep %s: cannot bind: %s\n", name, strerror(errno));
+		return -1;
+	}
+	s.input = sw_trace_add_input(t, name);
+	fprintf(stderr, "sipwarden analyze: receiving HEPv3 on %s\n", name);
+	run(&s, duration, json);
+	close(s.fd);
+	return 0;
+}
+
+int analyze_pcap_live(struct sw_trace *t, const char *iface, const char *filter, double duration, bool json,
+		      struct analyze_live_counts *c)
+{
+	char err[PCAP_ERRBUF_SIZE] = "";
+	struct source s = { .t = t, .c = c };
+	struct bpf_program prog;
+	s.pc = pcap_create(iface, err);
+	if (!s.pc) {
+		fprintf(stderr, "sipwarden analyze: --live %s: %s\n", iface, err);
+		return -1;
+	}
+	/* immediate mode: each packet as it comes, not when a buffer fills */
+	if (pcap_set_snaplen(s.pc, 65535) || pcap_set_immediate_mode(s.pc, 1) || pcap_set_timeout(s.pc, 100) ||
+	    pcap_activate(s.pc) < 0 || pcap_compile(s.pc, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) ||
+	    pcap_setfilter(s.pc, &prog) || pcap_setnonblock(s.pc, 1, err) || (s.fd = pcap_get_selectable_fd(s.pc)) < 0) {
+		fprintf(stderr, "sipwarden analyze: --live %s (filter \"%s\"): %s\n", iface, filter, pcap_geterr(s.pc));
+		pcap_close(s.pc);
+		return -1;
+	}
+	pcap_freecode(&prog);
+	s.dlt = pcap_datalink(s.pc);
+	char name[128];
+	snprintf(name, sizeof(name), "live:%s", iface);
+	s.input = sw_trace_add_input(t, name);
+	fprintf(stderr, "sipwarden analyze: capturing on %s (filter \"%s\")\n", iface, filter);
+	run(&s, duration, json);
+	struct pcap_stat ps;
+	if (pcap_stats(s.pc, &ps) == 0)
+		c->dropped = ps.ps_drop;
+	pcap_close(s.pc);
 	return 0;
 }
 
@@ -170,7 +238,7 @@ void analyze_live_summary(const struct sw_trace *t, const struct analyze_live_co
 			printf("%s\"%s\":%u", first ? "" : ",", sw_cause_id((enum sw_cause)k), counts[k]);
 			first = false;
 		}
-	printf("}},\"hep\":{\"packets\":%llu,\"malformed\":%llu,\"bad_key\":%llu,\"not_sip\":%llu}}\n",
+	printf("}},\"input\":{\"packets\":%llu,\"malformed\":%llu,\"bad_key\":%llu,\"not_sip\":%llu,\"dropped\":%llu}}\n",
 	       (unsigned long long)c->packets, (unsigned long long)c->malformed,
-	       (unsigned long long)c->bad_key, (unsigned long long)c->not_sip);
+	       (unsigned long long)c->bad_key, (unsigned long long)c->not_sip, (unsigned long long)c->dropped);
 }

@@ -9,6 +9,7 @@
 
 struct analyze_live_counts {
 	uint64_t packets, malformed, bad_key, not_sip;
+	uint64_t dropped; /* --live: packets the kernel dropped */
 	size_t printed; /* flows already printed as they were judged */
 };
 
@@ -20,6 +21,12 @@ struct analyze_live_counts {
  * -1 when the socket cannot be bound (said on stderr). */
 int analyze_hep(struct sw_trace *t, const struct sw_listen *l, const char *name, const char *key,
 		double duration, bool json, struct analyze_live_counts *c);
+
+/* Captures on the interface iface with the BPF filter into t, the same way
+ * (frames go through sw_trace_add_frame: IP reassembly, TCP streams). 0, or
+ * -1 when the capture cannot start (said on stderr). */
+int analyze_pcap_live(struct sw_trace *t, const char *iface, const char *filter, double duration, bool json,
+		      struct analyze_live_counts *c);
 
 /* One JSON line: flows and failures by cause, and the packet counts. */
 void analyze_live_summary(const struct sw_trace *t, const struct analyze_live_counts *c);

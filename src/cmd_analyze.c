@@ -14,6 +14,9 @@ static const char usage_text[] =
 	"       sipwarden analyze --hep udp:ADDR:PORT [--hep-key KEY] [--duration S]\n"
 	"                         [--idle S] [--credentials FILE] [--user AOR] [--json]\n"
 	"                         [--html OUT.html]\n"
+	"       sipwarden analyze --live IFACE [--filter BPF] [--port N]... [--duration S]\n"
+	"                         [--idle S] [--credentials FILE] [--user AOR] [--json]\n"
+	"                         [--html OUT.html]\n"
 	"\n"
 	"Reads pcap or pcapng captures (detected by content) and text logs of SIP\n"
 	"messages (sngrep, Kamailio sipdump, Asterisk pjsip logger, sipp -trace_msg,\n"
@@ -39,6 +42,10 @@ static const char usage_text[] =
 	"                      end (SIGINT, SIGTERM or --duration); malformed packets\n"
 	"                      are counted and dropped\n"
 	"  --hep-key KEY       drop HEP packets that do not carry this key\n"
+	"  --live IFACE        capture on this interface with libpcap instead (needs\n"
+	"                      the capture rights), judged and printed the same way\n"
+	"  --filter BPF        --live: the capture filter (default: UDP and TCP ports\n"
+	"                      5060, 5061 and each --port)\n"
 	"  --duration S        stop receiving after S seconds\n"
 	"  --idle S            live: judge a flow idle this long (default 32)\n"
 	"\n"
@@ -76,7 +83,7 @@ int cmd_analyze(int argc, char **argv)
 {
 	struct sw_trace_opts o;
 	memset(&o, 0, sizeof(o));
-	const char *creds_path = NULL, *html = NULL, *hep = NULL, *hep_key = NULL;
+	const char *creds_path = NULL, *html = NULL, *hep = NULL, *hep_key = NULL, *live = NULL, *filter = NULL;
 	double duration = 0, idle = 32;
 	bool json = false, verbose = false;
 	const char **files = calloc((size_t)argc + 1, sizeof(*files));
@@ -95,7 +102,7 @@ int cmd_analyze(int argc, char **argv)
 		} else if (!strcmp(a, "--verbose")) {
 			verbose = true;
 		} else if (!strcmp(a, "--hep") || !strcmp(a, "--hep-key") || !strcmp(a, "--duration") ||
-			   !strcmp(a, "--idle")) {
+			   !strcmp(a, "--idle") || !strcmp(a, "--live") || !strcmp(a, "--filter")) {
 			if (i + 1 >= argc) {
 				rc = usage_error("missing value after", a);
 				goto out;
@@ -103,6 +110,10 @@ int cmd_analyze(int argc, char **argv)
 			const char *v = argv[++i];
 			if (!strcmp(a, "--hep")) {
 				hep = v;
+			} else if (!strcmp(a, "--live")) {
+				live = v;
+			} else if (!strcmp(a, "--filter")) {
+				filter = v;
 			} else if (!strcmp(a, "--hep-key")) {
 				hep_key = v;
 			} else {
@@ -149,19 +160,33 @@ int cmd_analyze(int argc, char **argv)
 	}
 	char why[512];
 	struct sw_listen hl;
-	if (hep && nfiles) {
-		rc = usage_error("--hep takes no input files", NULL);
+	if ((hep || live) && nfiles) {
+		rc = usage_error("--hep and --live take no input files", NULL);
+		goto out;
+	}
+	if (hep && live) {
+		rc = usage_error("--hep or --live, not both", NULL);
 		goto out;
 	}
 	if (hep && (strncmp(hep, "udp:", 4) || sw_listen_parse(hep, &hl, why, sizeof(why)))) {
 		rc = usage_error("--hep needs udp:ADDR:PORT, not", hep);
 		goto out;
 	}
-	if (!nfiles && !hep) {
+	if (!nfiles && !hep && !live) {
 		rc = usage_error("no input file", NULL);
 		goto out;
 	}
-	if (hep)
+	/* the default capture filter: the SIP ports, both transports (and IP
+	 * fragments, whose later pieces carry no port) */
+	char deffilter[1024];
+	if (live && !filter) {
+		int n = snprintf(deffilter, sizeof(deffilter), "port 5060 or port 5061");
+		for (unsigned i = 0; i < o.nports && n > 0 && (size_t)n < sizeof(deffilter) - 16; i++)
+			n += snprintf(deffilter + n, sizeof(deffilter) - (size_t)n, " or port %u", o.ports[i]);
+		snprintf(deffilter + n, sizeof(deffilter) - (size_t)n, " or (ip[6:2] & 0x3fff != 0)");
+		filter = deffilter;
+	}
+	if (hep || live)
 		o.idle_us = (uint64_t)(idle * 1e6);
 	struct sw_creds *creds = NULL;
 	if (creds_path) {
@@ -173,7 +198,7 @@ int cmd_analyze(int argc, char **argv)
 		}
 		o.creds = creds;
 	}
-	if (isatty(STDERR_FILENO) && !hep)
+	if (isatty(STDERR_FILENO) && !hep && !live)
 		o.progress = progress;
 	struct sw_trace *t;
 	if (sw_trace_new(&t, &o)) {
@@ -188,6 +213,13 @@ int cmd_analyze(int argc, char **argv)
 		rc = 3;
 		goto done;
 	}
+	if (live && analyze_pcap_live(t, live, filter, duration, json, &lc)) {
+		rc = 3;
+		goto done;
+	}
+	if (live)
+		fprintf(stderr, "sipwarden analyze: %llu packets captured, %llu dropped by the kernel\n",
+			(unsigned long long)lc.packets, (unsigned long long)lc.dropped);
 	if (hep)
 		fprintf(stderr, "sipwarden analyze: %llu HEP packets: %llu malformed, %llu without the key, %llu not SIP (dropped)\n",
 			(unsigned long long)lc.packets, (unsigned long long)lc.malformed,
@@ -203,7 +235,7 @@ int cmd_analyze(int argc, char **argv)
 		}
 	}
 	const struct sw_trace_stats *st = sw_trace_stats(t);
-	if (unreadable && st->sip_msgs == 0 && !hep) {
+	if (unreadable && st->sip_msgs == 0 && !hep && !live) {
 		rc = 3;
 		goto done;
 	}
@@ -212,7 +244,7 @@ int cmd_analyze(int argc, char **argv)
 		rc = 3;
 		goto done;
 	}
-	if (hep) {
+	if (hep || live) {
 		if (json)
 			analyze_live_summary(t, &lc);
 		else
