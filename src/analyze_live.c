@@ -16,7 +16,8 @@
 #include "sipwarden/buf.h"
 #include "analyze_live.h"
 
-#define LIVE_DELAY_US 200000u /* a message waits this long for earlier ones to arrive */
+#define LIVE_DELAY_US 1000000u /* a message waits this long for earlier ones to arrive (HEP
+				       * packets of one server may come out of order) */
 
 static atomic_int stop_flag;
 
