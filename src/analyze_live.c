@@ -137,15 +137,42 @@ static void print_new(struct sw_trace *t, size_t *printed, bool json)
 	}
 }
 
+static void write_file(void *arg, const char *p, size_t n)
+{
+	fwrite(p, 1, n, (FILE *)arg);
+}
+
+/* The HTML report of what was judged so far, replacing path at once (a
+ * browser never reads half a page). */
+static void html_now(const struct sw_trace *t, const char *path)
+{
+	char tmp[4096];
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		return;
+	FILE *f = fopen(tmp, "w");
+	if (!f) {
+		fprintf(stderr, "sipwarden analyze: %s: %s\n", tmp, strerror(errno));
+		return;
+	}
+	sw_trace_report_html(t, write_file, f);
+	if (fclose(f) == 0 && rename(tmp, path) == 0)
+		return;
+	fprintf(stderr, "sipwarden analyze: %s: %s\n", path, strerror(errno));
+	unlink(tmp);
+}
+
 /* The loop both sources share. */
-static void run(struct source *s, double duration, bool json)
+static void run(struct source *s, const struct analyze_live_opts *lo)
 {
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	uint64_t end = duration > 0 ? mono_ms() + (uint64_t)(duration * 1000.0) : 0;
+	uint64_t end = lo->duration > 0 ? mono_ms() + (uint64_t)(lo->duration * 1000.0) : 0;
+	uint64_t every = lo->html && lo->html_every > 0 ? (uint64_t)(lo->html_every * 1000.0) : 0;
+	uint64_t next_html = every ? mono_ms() + every : 0;
+	bool json = lo->json;
 	size_t printed = 0;
 	while (!atomic_load(&stop_flag) && (!end || mono_ms() < end)) {
 		struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
@@ -158,6 +185,10 @@ static void run(struct source *s, double duration, bool json)
 			hep_batch(s);
 		sw_trace_flush(s->t, now_us(), LIVE_DELAY_US);
 		print_new(s->t, &printed, json);
+		if (every && mono_ms() >= next_html) {
+			html_now(s->t, lo->html);
+			next_html = mono_ms() + every;
+		}
 	}
 	/* the flows still open are judged now, and printed */
 	sw_trace_flush(s->t, UINT64_MAX, 0);
@@ -167,7 +198,7 @@ static void run(struct source *s, double duration, bool json)
 }
 
 int analyze_hep(struct sw_trace *t, const struct sw_listen *l, const char *name, const char *key,
-		double duration, bool json, struct analyze_live_counts *c)
+		const struct analyze_live_opts *lo, struct analyze_live_counts *c)
 {
 	struct source s = { .key = key, .t = t, .c = c };
 	if (sw_udp_open(l, false, &s.fd)) {
@@ -176,13 +207,13 @@ int analyze_hep(struct sw_trace *t, const struct sw_listen *l, const char *name,
 	}
 	s.input = sw_trace_add_input(t, name);
 	fprintf(stderr, "sipwarden analyze: receiving HEPv3 on %s\n", name);
-	run(&s, duration, json);
+	run(&s, lo);
 	close(s.fd);
 	return 0;
 }
 
-int analyze_pcap_live(struct sw_trace *t, const char *iface, const char *filter, double duration, bool json,
-		      struct analyze_live_counts *c)
+int analyze_pcap_live(struct sw_trace *t, const char *iface, const char *filter,
+		      const struct analyze_live_opts *lo, struct analyze_live_counts *c)
 {
 	char err[PCAP_ERRBUF_SIZE] = "";
 	struct source s = { .t = t, .c = c };
@@ -206,7 +237,7 @@ int analyze_pcap_live(struct sw_trace *t, const char *iface, const char *filter,
 	snprintf(name, sizeof(name), "live:%s", iface);
 	s.input = sw_trace_add_input(t, name);
 	fprintf(stderr, "sipwarden analyze: capturing on %s (filter \"%s\")\n", iface, filter);
-	run(&s, duration, json);
+	run(&s, lo);
 	struct pcap_stat ps;
 	if (pcap_stats(s.pc, &ps) == 0)
 		c->dropped = ps.ps_drop;

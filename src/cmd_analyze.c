@@ -13,10 +13,10 @@ static const char usage_text[] =
 	"                         [--html OUT.html] [--port N]... [--verbose]\n"
 	"       sipwarden analyze --hep udp:ADDR:PORT [--hep-key KEY] [--duration S]\n"
 	"                         [--idle S] [--credentials FILE] [--user AOR] [--json]\n"
-	"                         [--html OUT.html]\n"
+	"                         [--html OUT.html [--html-every S]]\n"
 	"       sipwarden analyze --live IFACE [--filter BPF] [--port N]... [--duration S]\n"
 	"                         [--idle S] [--credentials FILE] [--user AOR] [--json]\n"
-	"                         [--html OUT.html]\n"
+	"                         [--html OUT.html [--html-every S]]\n"
 	"\n"
 	"Reads pcap or pcapng captures (detected by content) and text logs of SIP\n"
 	"messages (sngrep, Kamailio sipdump, Asterisk pjsip logger, sipp -trace_msg,\n"
@@ -48,6 +48,8 @@ static const char usage_text[] =
 	"                      5060, 5061 and each --port)\n"
 	"  --duration S        stop receiving after S seconds\n"
 	"  --idle S            live: judge a flow idle this long (default 32)\n"
+	"  --html-every S      live: rewrite the --html page every S seconds (it is\n"
+	"                      always written at the end)\n"
 	"\n"
 	"exit codes: 0 no failure found, 1 failures found, 2 usage error,\n"
 	"3 unreadable input (the reason is printed: cannot open, not a capture or\n"
@@ -84,7 +86,7 @@ int cmd_analyze(int argc, char **argv)
 	struct sw_trace_opts o;
 	memset(&o, 0, sizeof(o));
 	const char *creds_path = NULL, *html = NULL, *hep = NULL, *hep_key = NULL, *live = NULL, *filter = NULL;
-	double duration = 0, idle = 32;
+	double duration = 0, idle = 32, html_every = 0;
 	bool json = false, verbose = false;
 	const char **files = calloc((size_t)argc + 1, sizeof(*files));
 	unsigned nfiles = 0;
@@ -102,7 +104,8 @@ int cmd_analyze(int argc, char **argv)
 		} else if (!strcmp(a, "--verbose")) {
 			verbose = true;
 		} else if (!strcmp(a, "--hep") || !strcmp(a, "--hep-key") || !strcmp(a, "--duration") ||
-			   !strcmp(a, "--idle") || !strcmp(a, "--live") || !strcmp(a, "--filter")) {
+			   !strcmp(a, "--idle") || !strcmp(a, "--live") || !strcmp(a, "--filter") ||
+			   !strcmp(a, "--html-every")) {
 			if (i + 1 >= argc) {
 				rc = usage_error("missing value after", a);
 				goto out;
@@ -123,7 +126,7 @@ int cmd_analyze(int argc, char **argv)
 					rc = usage_error("needs seconds (more than 0, at most a year), not", v);
 					goto out;
 				}
-				*(!strcmp(a, "--duration") ? &duration : &idle) = d;
+				*(!strcmp(a, "--duration") ? &duration : !strcmp(a, "--idle") ? &idle : &html_every) = d;
 			}
 		} else if (!strcmp(a, "--credentials") || !strcmp(a, "--user") || !strcmp(a, "--html") ||
 			   !strcmp(a, "--port")) {
@@ -168,6 +171,11 @@ int cmd_analyze(int argc, char **argv)
 		rc = usage_error("--hep or --live, not both", NULL);
 		goto out;
 	}
+	if (html_every > 0 && (!html || (!hep && !live))) {
+		rc = usage_error("--html-every needs --html and --hep or --live", NULL);
+		goto out;
+	}
+	struct analyze_live_opts lo = { .duration = duration, .json = json, .html = html, .html_every = html_every };
 	if (hep && (strncmp(hep, "udp:", 4) || sw_listen_parse(hep, &hl, why, sizeof(why)))) {
 		rc = usage_error("--hep needs udp:ADDR:PORT, not", hep);
 		goto out;
@@ -209,11 +217,11 @@ int cmd_analyze(int argc, char **argv)
 	}
 	bool unreadable = false;
 	struct analyze_live_counts lc = { 0 };
-	if (hep && analyze_hep(t, &hl, hep, hep_key, duration, json, &lc)) {
+	if (hep && analyze_hep(t, &hl, hep, hep_key, &lo, &lc)) {
 		rc = 3;
 		goto done;
 	}
-	if (live && analyze_pcap_live(t, live, filter, duration, json, &lc)) {
+	if (live && analyze_pcap_live(t, live, filter, &lo, &lc)) {
 		rc = 3;
 		goto done;
 	}

@@ -2,9 +2,9 @@
 # sipwarden analyze --live IFACE (issue 14): libpcap on the loopback while
 # sipp registers at Kamailio from Debian with a wrong password, then with
 # the right one; the failed flow is printed as it is judged (before the run
-# ends), the summary counts both, the --html report written at the end shows
-# the failed flow in headless Chromium, and a wrong interface or filter is
-# refused.
+# ends), the summary counts both, the --html page (rewritten every second
+# with --html-every, and at the end) shows the failed flow, in headless
+# Chromium at the end, and a wrong interface or filter is refused.
 # Loopback ports 37000-37999. Prints "# SKIP" and exits 0 only when sipp,
 # Kamailio or the capture rights are missing.
 . "$(dirname "${BASH_SOURCE[0]}")/serve_lib.sh"
@@ -29,7 +29,7 @@ kam_start live -l "udp:127.0.0.1:$SW_PORT" -A "DBURL=\"sqlite:///$T/kam.db\"" ||
 echo 'alice@127.0.0.1,secret' >"$T/creds"
 
 "$SIPWARDEN" analyze --live lo --port "$SW_PORT" --duration 12 --idle 2 --json --credentials "$T/creds" \
-	--html "$T/live.html" >"$T/live.out" 2>"$T/live.err" &
+	--html "$T/live.html" --html-every 1 >"$T/live.out" 2>"$T/live.err" &
 AP=$!
 bg_track "$AP"
 for i in $(seq 1 50); do grep -q 'capturing on lo' "$T/live.err" && break; sleep 0.1; done
@@ -48,6 +48,12 @@ for i in $(seq 1 60); do grep -q '"cause":"wrong-password"' "$T/live.out" && bre
 expect_match "the failed flow is printed while the capture goes on: wrong-password, proven" \
 	"$(head -n 1 "$T/live.out")" '"aor":"alice@127.0.0.1".*"cause":"wrong-password","certainty":"proven"'
 kill -0 "$AP" 2>/dev/null && ok "analyze --live still runs after printing it" || not_ok "analyze --live ended early"
+# --html-every 1: the page is rewritten while the capture goes on
+for i in $(seq 1 30); do grep -q 'class="cause">wrong-password' "$T/live.html" 2>/dev/null && break; sleep 0.1; done
+expect_match "--html-every: the page shows the failed flow before the run ends" \
+	"$(grep -c 'class="cause">wrong-password' "$T/live.html" 2>/dev/null) $(kill -0 "$AP" 2>/dev/null && echo running)" \
+	'^[1-9][0-9]* running$'
+[ -e "$T/live.html.tmp" ] && not_ok "no temporary file left" || ok "no temporary file left"
 reg right reg_ok.xml secret
 [ $? -eq 0 ] && ok "sipp: the right password registers" || not_ok "sipp right password: $(tail -c 300 "$T/right.sipp")"
 wait "$AP"
@@ -74,5 +80,6 @@ expect_exit 3 "--live on an interface that does not exist" -- "$SIPWARDEN" analy
 expect_match "it says why" "$ERR" 'no-such-if0'
 expect_exit 3 "--live with a filter that does not compile" -- "$SIPWARDEN" analyze --live lo --filter 'port port' --duration 1
 expect_exit 2 "--live with a file is a usage error" -- "$SIPWARDEN" analyze --live lo x.pcap
+expect_exit 2 "--html-every without --html is a usage error" -- "$SIPWARDEN" analyze --live lo --html-every 5
 kam_stop
 finish
