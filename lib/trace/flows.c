@@ -521,7 +521,11 @@ void sw__flow_msg(struct sw_trace *t, unsigned slot)
 		o = fe ? fe->val : NULL;
 		if (o) {
 			unsigned st = status_of(t, o->tx[o->n - 1].final);
-			bool chain = ((st == 401 || st == 407) && has_creds) || st == 423;
+			/* an answer to a challenge whose final response has not
+			 * been seen yet chains too: a HEP agent stamps a response
+			 * when it has sent it, so a fast client's answer can carry
+			 * an earlier time than the challenge it answers */
+			bool chain = ((st == 401 || st == 407 || st == 0) && has_creds) || st == 423;
 			if (!chain) {
 				finalise(t, o);
 				o = NULL;

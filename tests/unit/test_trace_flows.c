@@ -439,6 +439,27 @@ static void test_nonce_habits(void **state)
 	expect(&L, NULL, 2, SW_CAUSE_OK, false);
 }
 
+/* A HEP agent stamps a response when it has sent it: a fast client's answer
+ * can come before the challenge it answers. Still one flow. */
+static void test_answer_before_challenge(void **state)
+{
+	(void)state;
+	char a[1024];
+	answer(a, sizeof(a), "N1", (struct ans){ .password = "guess" });
+	memset(&L, 0, sizeof(L));
+	reg(&L, CLIENT, SERVER, "b1", 1, "", NULL);
+	reg(&L, CLIENT, SERVER, "b2", 2, a, NULL);
+	challenge(&L, "b1", 1, "N1", NULL);
+	challenge(&L, "b2", 2, "N2", NULL);
+	expect(&L, NULL, 0, SW_CAUSE_CREDENTIALS_REJECTED, false);
+	expect(&L, CREDS, 0, SW_CAUSE_WRONG_PASSWORD, true);
+	struct sw_creds *c;
+	struct sw_trace *t = analysed(&L, NULL, &c);
+	assert_int_equal(sw_trace_flow_count(t), 1);
+	sw_trace_free(t);
+	sw_creds_free(c);
+}
+
 /* Success with a hitch: ok, with the hitch as a finding. */
 static void test_hitches(void **state)
 {
@@ -520,6 +541,7 @@ int main(void)
 		cmocka_unit_test(test_server_error),
 		cmocka_unit_test(test_nonce_habits),
 		cmocka_unit_test(test_hitches),
+		cmocka_unit_test(test_answer_before_challenge),
 		cmocka_unit_test(test_reports),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
