@@ -14,7 +14,8 @@
 # A case whose client outcome contradicts the intended scenario is not
 # written (and is reported on stderr).
 #
-# usage: tests/tools/corpus_make.sh OUTDIR   (root or capture rights needed)
+# usage: tests/tools/corpus_make.sh OUTDIR   (root or capture rights needed;
+# besides make deps: apt-get install -y tcpdump linphone-cli)
 # Ports: Kamailio on 35100-35199, clients on 35200-35999 (loopback only).
 # ONLY=SERVER makes the cases of one configuration, CASES="a b" only those
 # cases (rows are appended to an existing truth.tsv); KEEP=1 keeps the work
