@@ -185,6 +185,9 @@ static void run(struct source *s, const struct analyze_live_opts *lo)
 			hep_batch(s);
 		sw_trace_flush(s->t, now_us(), LIVE_DELAY_US);
 		print_new(s->t, &printed, json);
+		/* days of running: the flows printed and past the newest ones
+		 * kept for the reports are forgotten, their counts kept */
+		printed -= sw_trace_forget(s->t, lo->keep, lo->keep);
 		if (every && mono_ms() >= next_html) {
 			html_now(s->t, lo->html);
 			next_html = mono_ms() + every;
@@ -247,27 +250,15 @@ int analyze_pcap_live(struct sw_trace *t, const char *iface, const char *filter,
 
 void analyze_live_summary(const struct sw_trace *t, const struct analyze_live_counts *c)
 {
-	unsigned counts[SW_CAUSE__COUNT] = { 0 }, flows = 0, failed = 0;
-	for (size_t i = 0; i < sw_trace_flow_count(t); i++) {
-		const struct sw_trace_flow *f = sw_trace_flow_get(t, i);
-		if (!f->auth)
-			continue;
-		flows++;
-		failed += f->failed;
-		counts[f->cause]++;
-	}
-	for (size_t i = 0; i < sw_trace_sum_count(t); i++) {
-		const struct sw_trace_flow_sum *s = sw_trace_sum_get(t, i);
-		if (s->auth) {
-			flows++;
-			counts[s->cause]++;
-		}
-	}
-	printf("{\"summary\":{\"auth_flows\":%u,\"failed\":%u,\"by_cause\":{", flows, failed);
+	struct sw_trace_summary sm;
+	sw_trace_summary(t, &sm);
+	printf("{\"summary\":{\"auth_flows\":%llu,\"failed\":%llu,\"by_cause\":{",
+	       (unsigned long long)(sm.ok + sm.failed), (unsigned long long)sm.failed);
 	bool first = true;
 	for (unsigned k = 0; k < SW_CAUSE__COUNT; k++)
-		if (counts[k]) {
-			printf("%s\"%s\":%u", first ? "" : ",", sw_cause_id((enum sw_cause)k), counts[k]);
+		if (sm.by_cause[k]) {
+			printf("%s\"%s\":%llu", first ? "" : ",", sw_cause_id((enum sw_cause)k),
+			       (unsigned long long)sm.by_cause[k]);
 			first = false;
 		}
 	printf("}},\"input\":{\"packets\":%llu,\"malformed\":%llu,\"bad_key\":%llu,\"not_sip\":%llu,\"dropped\":%llu}}\n",

@@ -12,6 +12,7 @@ struct analyze_live_opts {
 	bool json;         /* one JSON object a line */
 	const char *html;  /* the --html page, or NULL */
 	double html_every; /* rewrite it this often (seconds); 0: at the end only */
+	size_t keep;       /* judged flows (and summaries) kept for the final reports */
 };
 
 struct analyze_live_counts {

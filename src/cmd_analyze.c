@@ -12,11 +12,11 @@ static const char usage_text[] =
 	"usage: sipwarden analyze FILE... [--credentials FILE] [--user AOR] [--json]\n"
 	"                         [--html OUT.html] [--port N]... [--verbose]\n"
 	"       sipwarden analyze --hep udp:ADDR:PORT [--hep-key KEY] [--duration S]\n"
-	"                         [--idle S] [--credentials FILE] [--user AOR] [--json]\n"
-	"                         [--html OUT.html [--html-every S]]\n"
+	"                         [--idle S] [--keep N] [--credentials FILE] [--user AOR]\n"
+	"                         [--json] [--html OUT.html [--html-every S]]\n"
 	"       sipwarden analyze --live IFACE [--filter BPF] [--port N]... [--duration S]\n"
-	"                         [--idle S] [--credentials FILE] [--user AOR] [--json]\n"
-	"                         [--html OUT.html [--html-every S]]\n"
+	"                         [--idle S] [--keep N] [--credentials FILE] [--user AOR]\n"
+	"                         [--json] [--html OUT.html [--html-every S]]\n"
 	"\n"
 	"Reads pcap or pcapng captures (detected by content) and text logs of SIP\n"
 	"messages (sngrep, Kamailio sipdump, Asterisk pjsip logger, sipp -trace_msg,\n"
@@ -50,6 +50,9 @@ static const char usage_text[] =
 	"  --idle S            live: judge a flow idle this long (default 32)\n"
 	"  --html-every S      live: rewrite the --html page every S seconds (it is\n"
 	"                      always written at the end)\n"
+	"  --keep N            live: judged flows kept for the reports (default 1000);\n"
+	"                      older ones are forgotten once printed, their counts\n"
+	"                      stay in the summary\n"
 	"\n"
 	"exit codes: 0 no failure found, 1 failures found, 2 usage error,\n"
 	"3 unreadable input (the reason is printed: cannot open, not a capture or\n"
@@ -87,6 +90,7 @@ int cmd_analyze(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	const char *creds_path = NULL, *html = NULL, *hep = NULL, *hep_key = NULL, *live = NULL, *filter = NULL;
 	double duration = 0, idle = 32, html_every = 0;
+	size_t keep = 1000;
 	bool json = false, verbose = false;
 	const char **files = calloc((size_t)argc + 1, sizeof(*files));
 	unsigned nfiles = 0;
@@ -105,7 +109,7 @@ int cmd_analyze(int argc, char **argv)
 			verbose = true;
 		} else if (!strcmp(a, "--hep") || !strcmp(a, "--hep-key") || !strcmp(a, "--duration") ||
 			   !strcmp(a, "--idle") || !strcmp(a, "--live") || !strcmp(a, "--filter") ||
-			   !strcmp(a, "--html-every")) {
+			   !strcmp(a, "--html-every") || !strcmp(a, "--keep")) {
 			if (i + 1 >= argc) {
 				rc = usage_error("missing value after", a);
 				goto out;
@@ -117,6 +121,14 @@ int cmd_analyze(int argc, char **argv)
 				live = v;
 			} else if (!strcmp(a, "--filter")) {
 				filter = v;
+			} else if (!strcmp(a, "--keep")) {
+				char *end;
+				long k = strtol(v, &end, 10);
+				if (*end || k < 1 || k > 10000000) {
+					rc = usage_error("--keep needs a number 1-10000000, not", v);
+					goto out;
+				}
+				keep = (size_t)k;
 			} else if (!strcmp(a, "--hep-key")) {
 				hep_key = v;
 			} else {
@@ -175,7 +187,8 @@ int cmd_analyze(int argc, char **argv)
 		rc = usage_error("--html-every needs --html and --hep or --live", NULL);
 		goto out;
 	}
-	struct analyze_live_opts lo = { .duration = duration, .json = json, .html = html, .html_every = html_every };
+	struct analyze_live_opts lo = { .duration = duration, .json = json, .html = html, .html_every = html_every,
+					.keep = keep };
 	if (hep && (strncmp(hep, "udp:", 4) || sw_listen_parse(hep, &hl, why, sizeof(why)))) {
 		rc = usage_error("--hep needs udp:ADDR:PORT, not", hep);
 		goto out;

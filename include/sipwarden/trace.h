@@ -238,6 +238,21 @@ int sw_hep_parse(const void *buf, size_t len, const char *key, struct sw_hep *ou
  * judged flows are appended to the flow list (sw_trace_flow_count()). */
 void sw_trace_flush(struct sw_trace *t, uint64_t now_us, uint64_t delay_us);
 
+/* Flows by outcome: every judged flow, also those forgotten. */
+struct sw_trace_summary {
+	uint64_t by_cause[SW_CAUSE__COUNT]; /* auth flows by their cause */
+	uint64_t ok, failed;                /* auth flows (a cancelled request counts as ok) */
+	uint64_t other;                     /* flows without authentication */
+};
+void sw_trace_summary(const struct sw_trace *t, struct sw_trace_summary *s);
+
+/* Live input over days (lib/trace/retain.c): forgets the oldest judged
+ * flows past the newest keep_flows, and the oldest summarised ones past
+ * keep_sums (their messages freed, their counts kept for
+ * sw_trace_summary()). Returns how many flows were forgotten: the flow
+ * indices shift down by that much. */
+size_t sw_trace_forget(struct sw_trace *t, size_t keep_flows, size_t keep_sums);
+
 /* ---- reports (lib/trace/report.c) ----------------------------------------- */
 
 typedef void (*sw_trace_write_fn)(void *arg, const char *p, size_t n);

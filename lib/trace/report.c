@@ -112,31 +112,13 @@ static void auth_lines(struct out *o, const struct sw_trace_msg *tm, const char 
 static void summary_counts(const struct sw_trace *t, unsigned counts[SW_CAUSE__COUNT], unsigned *ok,
 			   unsigned *failed, unsigned *other)
 {
-	memset(counts, 0, sizeof(unsigned) * SW_CAUSE__COUNT);
-	*ok = *failed = *other = 0;
-	for (size_t i = 0; i < t->nflows; i++) {
-		const struct sw_trace_flow *f = &t->flows[i];
-		if (!f->auth) {
-			(*other)++;
-			continue;
-		}
-		if (f->cause < SW_CAUSE__COUNT)
-			counts[f->cause]++;
-		if (f->failed)
-			(*failed)++;
-		else
-			(*ok)++;
-	}
-	for (size_t i = 0; i < t->nsums; i++) {
-		const struct sw_trace_flow_sum *s = &t->sums[i].s;
-		if (!s->auth) {
-			(*other)++;
-			continue;
-		}
-		if (s->cause < SW_CAUSE__COUNT)
-			counts[s->cause]++;
-		(*ok)++;
-	}
+	struct sw_trace_summary sm;
+	sw_trace_summary(t, &sm);
+	for (unsigned c = 0; c < SW_CAUSE__COUNT; c++)
+		counts[c] = (unsigned)sm.by_cause[c];
+	*ok = (unsigned)sm.ok;
+	*failed = (unsigned)sm.failed;
+	*other = (unsigned)sm.other;
 }
 
 /* ---- text ------------------------------------------------------------------ */

@@ -135,6 +135,7 @@ struct sw_trace {
 	enum sw_trace_certainty jcert;
 	bool jquiet;             /* write no detail and no evidence (a summarised flow) */
 	struct sw_trace_stats st;
+	struct sw_trace_summary forgot; /* flows forgotten by sw_trace_forget() */
 	struct sw__frag_table *frags;
 	struct sw__tcp_table *tcp;
 	bool analyzed;

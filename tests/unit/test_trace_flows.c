@@ -460,6 +460,43 @@ static void test_answer_before_challenge(void **state)
 	sw_creds_free(c);
 }
 
+/* Live input over days: judged flows are forgotten past the newest ones
+ * kept, their counts stay in the summary. */
+static void test_forget(void **state)
+{
+	(void)state;
+	char a[1024];
+	answer(a, sizeof(a), "N1", (struct ans){ .password = "guess" });
+	memset(&L, 0, sizeof(L));
+	static const char *const cids[] = { "f1", "f2", "f3" };
+	static const char *const br[][2] = { { "f1a", "f1b" }, { "f2a", "f2b" }, { "f3a", "f3b" } };
+	for (unsigned i = 0; i < 3; i++) {
+		g_cid = cids[i];
+		reg(&L, CLIENT, SERVER, br[i][0], 1, "", NULL);
+		challenge(&L, br[i][0], 1, "N1", NULL);
+		reg(&L, CLIENT, SERVER, br[i][1], 2, a, NULL);
+		resp(&L, SERVER, CLIENT, br[i][1], 2, i == 2 ? "200 OK" : "403 Forbidden", NULL);
+	}
+	g_cid = "call-1@10.0.0.2";
+	struct sw_trace *t;
+	char why[128];
+	assert_int_equal(sw_trace_new(&t, NULL), 0);
+	assert_int_equal(sw_trace_read_mem(t, "test.log", L.text, L.len, why, sizeof(why)), 0);
+	sw_trace_flush(t, UINT64_MAX, 0);
+	assert_int_equal(sw_trace_flow_count(t), 3);
+	assert_int_equal(sw_trace_forget(t, 1, 0), 2);
+	assert_int_equal(sw_trace_flow_count(t), 1);
+	assert_int_equal(sw_trace_flow_get(t, 0)->cause, SW_CAUSE_OK);
+	struct sw_trace_summary sm;
+	sw_trace_summary(t, &sm);
+	assert_int_equal(sm.failed, 2);
+	assert_int_equal(sm.ok, 1);
+	assert_int_equal(sm.by_cause[SW_CAUSE_CREDENTIALS_REJECTED], 2);
+	assert_int_equal(sw_trace_analyze(t), 0);
+	assert_int_equal(sw_trace_flow_count(t), 1);
+	sw_trace_free(t);
+}
+
 /* Success with a hitch: ok, with the hitch as a finding. */
 static void test_hitches(void **state)
 {
@@ -542,6 +579,7 @@ int main(void)
 		cmocka_unit_test(test_nonce_habits),
 		cmocka_unit_test(test_hitches),
 		cmocka_unit_test(test_answer_before_challenge),
+		cmocka_unit_test(test_forget),
 		cmocka_unit_test(test_reports),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
