@@ -370,7 +370,7 @@ void sw_trace_report_json(const struct sw_trace *t, sw_trace_write_fn w, void *a
 			const struct sw_cause_info *fi = sw_cause_get(f->ev[e].finding);
 			if (f->ev[e].finding == SW_CAUSE_OK || !fi)
 				continue;
-			printf_(o, "%s{\"cause\":\"%s\",\"severity\":\"%s\",\"frame\":%u,\"note\":", firstf ? "" : ",",
+			printf_(o, "%s{\"cause\":\"%s\",\"severity\":\"%s\",\"frame\":%u,\"detail\":", firstf ? "" : ",",
 				fi->id, sw_severity_name(fi->severity), f->ev[e].frame);
 			firstf = false;
 			jstr(o, f->ev[e].note);

@@ -51,6 +51,9 @@ for cap, server, client, tp, aor, meth, cause, proved, findings in rows:
             print("not ok - %s: %s, wanted %s" % (what, " ".join(causes), want))
         elif found != wantf:
             print("not ok - %s: findings %s, wanted %s" % (what, found or "none", wantf or "none"))
+        elif any(not {"cause", "severity", "detail", "explanation", "fix"} <= set(x) for f in got
+                 for x in f.get("findings", []) + [f["verdict"]]):
+            print("not ok - %s: a verdict or finding lacks one of cause, severity, detail, explanation, fix" % what)
         elif kind == "proved" and want in ("wrong-password", "refused-after-valid-digest") and \
                 any(f["verdict"]["certainty"] != "proven" for f in got):
             print("not ok - %s: %s but not proven" % (what, want))
