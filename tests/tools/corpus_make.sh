@@ -170,6 +170,35 @@ CFG
 	grep -aqE ': .*(401|403|407|404|423) ' "$T/$name.out" && CGOOD=no
 	grep -aq ': .*200 OK' "$T/$name.out" && CGOOD=yes
 }
+# baresip_call NAME USER PASSWORD CALLEE: baresip (not registering) dials
+# CALLEE through the proxy and quits after 4 s
+baresip_call() {
+	local name=$1 u=$2 pw=$3 callee=$4 h="$T/bc-$1" lp; lport; lp=$_port
+	mkdir -p "$h"
+	cat >"$h/config" <<CFG
+poll_method		epoll
+sip_listen		127.0.0.1:$lp
+module_path		$BARESIP_MODS
+module			g711.so
+module			aufile.so
+audio_player		aufile,/dev/null
+audio_source		aufile,/dev/null
+audio_alert		aufile,/dev/null
+module_app		account.so
+module_app		menu.so
+CFG
+	echo "<sip:$u@127.0.0.1;transport=udp>;auth_pass=$pw;outbound=\"sip:127.0.0.1:$KP\";regint=0" >"$h/accounts"
+	HOME="$h" timeout --foreground 15 baresip -f "$h" -e "/dial sip:$callee@127.0.0.1" -t 4 >"$T/$name.out" 2>&1 </dev/null &
+	local bp=$!
+	bg_track "$bp"
+	wait "$bp"
+	CRC=$?
+	sed -i 's/\x1b\[[0-9;]*m//g' "$T/$name.out"
+	CSAYS="baresip: $(grep -aiE 'closed|terminated|[0-9]{3} [A-Z][a-z]+' "$T/$name.out" | tail -n 1 | tr -d '\r' | cut -c1-90)"
+	CGOOD=unknown
+	grep -aqE '(403|404|407|480|486) ' "$T/$name.out" && CGOOD=no
+}
+
 # linphone_reg NAME TP USER PASSWORD: linphonec's "register" command, 4 s
 linphone_reg() {
 	local name=$1 tp=$2 u=$3 pw=$4 h="$T/lh-$1" lp; lport; lp=$_port
@@ -313,6 +342,11 @@ all | stock)
 		sipp_call x call.xml alice secret bob
 	run_case sipp-call-wrongpw sipp udp bob@$A INVITE credentials-rejected/wrong-password yes -- \
 		sipp_call x call.xml alice alice-typo bob
+	# baresip calls bob (not registered: 404), and with a wrong password
+	run_case baresip-call-offline baresip udp bob@$A INVITE request-refused/request-refused no -- \
+		baresip_call x alice secret bob
+	run_case baresip-call-wrongpw baresip udp bob@$A INVITE credentials-rejected/wrong-password no -- \
+		baresip_call x alice alice-typo bob
 	# carol registers, then her phone (sipp, ringing_uas.xml, on the same
 	# port) rings; the call is cancelled after 1.5 s
 	lport
