@@ -402,6 +402,10 @@ all | kamrealm)
 	# provisioned for: right answers are refused
 	server kamrealm kam 'REALM="sipwarden.test"'
 	clients_cases credentials-rejected/refused-after-valid-digest
+	# a phone with a hard-coded realm (tests/sipp/analyze_realm.xml: it
+	# answers for realm 127.0.0.1 whatever the challenge asked)
+	run_case sipp-hardrealm sipp udp alice@$A REGISTER realm-mismatch/realm-mismatch yes -- \
+		sipp_reg x ../../sipp/analyze_realm.xml udp "alice;$A;alice;secret;3600"
 	;;
 esac
 case ${ONLY:-all} in
