@@ -21,15 +21,6 @@ static void count(struct sw_trace *t, bool auth, bool failed, enum sw_cause c)
 		t->forgot.ok++;
 }
 
-static void txns_free(struct sw__txn *tx, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++) {
-		free(tx[i].reqs);
-		free(tx[i].resps);
-	}
-	free(tx);
-}
-
 size_t sw_trace_forget(struct sw_trace *t, size_t keep_flows, size_t keep_sums)
 {
 	size_t drop = t->nflows > keep_flows ? t->nflows - keep_flows : 0;
@@ -37,7 +28,7 @@ size_t sw_trace_forget(struct sw_trace *t, size_t keep_flows, size_t keep_sums)
 		struct sw_trace_flow *f = &t->flows[i];
 		count(t, f->auth, f->failed, f->cause);
 		if (t->ftx[i].tx)
-			txns_free(t->ftx[i].tx, t->ftx[i].n);
+			sw__txns_free(t->ftx[i].tx, t->ftx[i].n);
 		if (f->failed && !f->light && t->failed_full)
 			t->failed_full--; /* a later failure may keep its messages whole */
 		for (unsigned k = 0; k < f->nmsgs; k++)

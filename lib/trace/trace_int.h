@@ -167,6 +167,13 @@ int sw__pcap_read(struct sw_trace *t, unsigned input, void *f, uint64_t total, c
 /* Frees the message and its slot (reused later). */
 void sw__msg_free(struct sw_trace *t, unsigned slot);
 
+/* judged.c: judges the flow of transactions tx[0..n) (taken over) and
+ * keeps it, summarises it or drops it; a message of no flow; freeing
+ * transactions. */
+void sw__close_flow(struct sw_trace *t, struct sw__txn *tx, unsigned n);
+void sw__orphan(struct sw_trace *t, unsigned slot);
+void sw__txns_free(struct sw__txn *tx, unsigned n);
+
 /* flows.c: one message in time order; the end of the input. */
 void sw__flow_msg(struct sw_trace *t, unsigned slot);
 int sw__flows_finish(struct sw_trace *t);
