@@ -5,11 +5,18 @@
 #include <string.h>
 #include <unistd.h>
 #include "sipwarden/trace.h"
+#include "analyze_live.h"
 #include "commands.h"
 
 static const char usage_text[] =
 	"usage: sipwarden analyze FILE... [--credentials FILE] [--user AOR] [--json]\n"
 	"                         [--html OUT.html] [--port N]... [--verbose]\n"
+	"       sipwarden analyze --hep udp:ADDR:PORT [--hep-key KEY] [--duration S]\n"
+	"                         [--idle S] [--keep N] [--credentials FILE] [--user AOR]\n"
+	"                         [--json] [--html OUT.html [--html-every S]]\n"
+	"       sipwarden analyze --live IFACE [--filter BPF] [--port N]... [--duration S]\n"
+	"                         [--idle S] [--keep N] [--credentials FILE] [--user AOR]\n"
+	"                         [--json] [--html OUT.html [--html-every S]]\n"
 	"\n"
 	"Reads pcap or pcapng captures (detected by content) and text logs of SIP\n"
 	"messages (sngrep, Kamailio sipdump, Asterisk pjsip logger, sipp -trace_msg,\n"
@@ -28,6 +35,24 @@ static const char usage_text[] =
 	"  --port N            decode this UDP/TCP port as SIP too (besides 5060, 5061\n"
 	"                      and SIP found by content); may be repeated\n"
 	"  --verbose           list the successful flows too (text output)\n"
+	"  --hep udp:ADDR:PORT receive HEPv3 (Kamailio siptrace, OpenSIPS, Asterisk\n"
+	"                      res_hep, FreeSWITCH, sngrep) instead of reading files;\n"
+	"                      each failed flow is printed as soon as it is judged\n"
+	"                      (--json: one JSON object a line), the summary at the\n"
+	"                      end (SIGINT, SIGTERM or --duration); malformed packets\n"
+	"                      are counted and dropped\n"
+	"  --hep-key KEY       drop HEP packets that do not carry this key\n"
+	"  --live IFACE        capture on this interface with libpcap instead (needs\n"
+	"                      the capture rights), judged and printed the same way\n"
+	"  --filter BPF        --live: the capture filter (default: UDP and TCP ports\n"
+	"                      5060, 5061 and each --port)\n"
+	"  --duration S        stop receiving after S seconds\n"
+	"  --idle S            live: judge a flow idle this long (default 32)\n"
+	"  --html-every S      live: rewrite the --html page every S seconds (it is\n"
+	"                      always written at the end)\n"
+	"  --keep N            live: judged flows kept for the reports (default 1000);\n"
+	"                      older ones are forgotten once printed, their counts\n"
+	"                      stay in the summary\n"
 	"\n"
 	"exit codes: 0 no failure found, 1 failures found, 2 usage error,\n"
 	"3 unreadable input (the reason is printed: cannot open, not a capture or\n"
@@ -63,7 +88,9 @@ int cmd_analyze(int argc, char **argv)
 {
 	struct sw_trace_opts o;
 	memset(&o, 0, sizeof(o));
-	const char *creds_path = NULL, *html = NULL;
+	const char *creds_path = NULL, *html = NULL, *hep = NULL, *hep_key = NULL, *live = NULL, *filter = NULL;
+	double duration = 0, idle = 32, html_every = 0;
+	size_t keep = 1000;
 	bool json = false, verbose = false;
 	const char **files = calloc((size_t)argc + 1, sizeof(*files));
 	unsigned nfiles = 0;
@@ -80,6 +107,39 @@ int cmd_analyze(int argc, char **argv)
 			json = true;
 		} else if (!strcmp(a, "--verbose")) {
 			verbose = true;
+		} else if (!strcmp(a, "--hep") || !strcmp(a, "--hep-key") || !strcmp(a, "--duration") ||
+			   !strcmp(a, "--idle") || !strcmp(a, "--live") || !strcmp(a, "--filter") ||
+			   !strcmp(a, "--html-every") || !strcmp(a, "--keep")) {
+			if (i + 1 >= argc) {
+				rc = usage_error("missing value after", a);
+				goto out;
+			}
+			const char *v = argv[++i];
+			if (!strcmp(a, "--hep")) {
+				hep = v;
+			} else if (!strcmp(a, "--live")) {
+				live = v;
+			} else if (!strcmp(a, "--filter")) {
+				filter = v;
+			} else if (!strcmp(a, "--keep")) {
+				char *end;
+				long k = strtol(v, &end, 10);
+				if (*end || k < 1 || k > 10000000) {
+					rc = usage_error("--keep needs a number 1-10000000, not", v);
+					goto out;
+				}
+				keep = (size_t)k;
+			} else if (!strcmp(a, "--hep-key")) {
+				hep_key = v;
+			} else {
+				char *end;
+				double d = strtod(v, &end);
+				if (*end || !(d > 0 && d <= 31536000)) {
+					rc = usage_error("needs seconds (more than 0, at most a year), not", v);
+					goto out;
+				}
+				*(!strcmp(a, "--duration") ? &duration : !strcmp(a, "--idle") ? &idle : &html_every) = d;
+			}
 		} else if (!strcmp(a, "--credentials") || !strcmp(a, "--user") || !strcmp(a, "--html") ||
 			   !strcmp(a, "--port")) {
 			if (i + 1 >= argc) {
@@ -113,11 +173,42 @@ int cmd_analyze(int argc, char **argv)
 			files[nfiles++] = a;
 		}
 	}
-	if (!nfiles) {
+	char why[512];
+	struct sw_listen hl;
+	if ((hep || live) && nfiles) {
+		rc = usage_error("--hep and --live take no input files", NULL);
+		goto out;
+	}
+	if (hep && live) {
+		rc = usage_error("--hep or --live, not both", NULL);
+		goto out;
+	}
+	if (html_every > 0 && (!html || (!hep && !live))) {
+		rc = usage_error("--html-every needs --html and --hep or --live", NULL);
+		goto out;
+	}
+	struct analyze_live_opts lo = { .duration = duration, .json = json, .html = html, .html_every = html_every,
+					.keep = keep };
+	if (hep && (strncmp(hep, "udp:", 4) || sw_listen_parse(hep, &hl, why, sizeof(why)))) {
+		rc = usage_error("--hep needs udp:ADDR:PORT, not", hep);
+		goto out;
+	}
+	if (!nfiles && !hep && !live) {
 		rc = usage_error("no input file", NULL);
 		goto out;
 	}
-	char why[512];
+	/* the default capture filter: the SIP ports, both transports (and IP
+	 * fragments, whose later pieces carry no port) */
+	char deffilter[1024];
+	if (live && !filter) {
+		int n = snprintf(deffilter, sizeof(deffilter), "port 5060 or port 5061");
+		for (unsigned i = 0; i < o.nports && n > 0 && (size_t)n < sizeof(deffilter) - 16; i++)
+			n += snprintf(deffilter + n, sizeof(deffilter) - (size_t)n, " or port %u", o.ports[i]);
+		snprintf(deffilter + n, sizeof(deffilter) - (size_t)n, " or (ip[6:2] & 0x3fff != 0)");
+		filter = deffilter;
+	}
+	if (hep || live)
+		o.idle_us = (uint64_t)(idle * 1e6);
 	struct sw_creds *creds = NULL;
 	if (creds_path) {
 		int e = sw_creds_load(&creds, creds_path, why, sizeof(why));
@@ -128,7 +219,7 @@ int cmd_analyze(int argc, char **argv)
 		}
 		o.creds = creds;
 	}
-	if (isatty(STDERR_FILENO))
+	if (isatty(STDERR_FILENO) && !hep && !live)
 		o.progress = progress;
 	struct sw_trace *t;
 	if (sw_trace_new(&t, &o)) {
@@ -138,6 +229,22 @@ int cmd_analyze(int argc, char **argv)
 		goto out;
 	}
 	bool unreadable = false;
+	struct analyze_live_counts lc = { 0 };
+	if (hep && analyze_hep(t, &hl, hep, hep_key, &lo, &lc)) {
+		rc = 3;
+		goto done;
+	}
+	if (live && analyze_pcap_live(t, live, filter, &lo, &lc)) {
+		rc = 3;
+		goto done;
+	}
+	if (live)
+		fprintf(stderr, "sipwarden analyze: %llu packets captured, %llu dropped by the kernel\n",
+			(unsigned long long)lc.packets, (unsigned long long)lc.dropped);
+	if (hep)
+		fprintf(stderr, "sipwarden analyze: %llu HEP packets: %llu malformed, %llu without the key, %llu not SIP (dropped)\n",
+			(unsigned long long)lc.packets, (unsigned long long)lc.malformed,
+			(unsigned long long)lc.bad_key, (unsigned long long)lc.not_sip);
 	for (unsigned i = 0; i < nfiles; i++) {
 		why[0] = '\0';
 		int e = sw_trace_read_file(t, files[i], why, sizeof(why));
@@ -149,7 +256,7 @@ int cmd_analyze(int argc, char **argv)
 		}
 	}
 	const struct sw_trace_stats *st = sw_trace_stats(t);
-	if (unreadable && st->sip_msgs == 0) {
+	if (unreadable && st->sip_msgs == 0 && !hep && !live) {
 		rc = 3;
 		goto done;
 	}
@@ -158,10 +265,16 @@ int cmd_analyze(int argc, char **argv)
 		rc = 3;
 		goto done;
 	}
-	if (json)
+	if (hep || live) {
+		if (json)
+			analyze_live_summary(t, &lc);
+		else
+			sw_trace_report_text(t, verbose, write_stdout, NULL);
+	} else if (json) {
 		sw_trace_report_json(t, write_stdout, NULL);
-	else
+	} else {
 		sw_trace_report_text(t, verbose, write_stdout, NULL);
+	}
 	rc = st->failures ? 1 : 0;
 	if (html) {
 		FILE *f = fopen(html, "w");

@@ -74,6 +74,7 @@ struct sw_trace_opts {
 	/* Called now and then while reading (bytes done of total); may be NULL. */
 	void (*progress)(void *arg, uint64_t done, uint64_t total);
 	void *progress_arg;
+	uint64_t idle_us;                  /* a flow idle this long is judged; 0: SW_TRACE_IDLE_US */
 };
 
 /* Where a message came from. Addresses are "ip:port" ("[v6]:port"), or a
@@ -145,12 +146,27 @@ struct sw_trace_msg {
 	size_t seq;              /* reading order */
 };
 
-/* A piece of evidence: a message and what it shows. */
+/* A piece of evidence: a message and what it shows. When `finding` is not
+ * SW_CAUSE_OK, it is a finding: a hitch on the way that has a cause of its
+ * own (a 423 before the success, a stale nonce, a refused first answer, a
+ * duplicate final response), listed beside the verdict. */
 struct sw_trace_evidence {
 	unsigned msg;            /* message index; UINT32_MAX when the message is not kept */
 	unsigned frame, input;   /* where it is in the capture */
 	const char *note;
+	enum sw_cause finding;   /* SW_CAUSE_OK: plain evidence */
 };
+
+/* How sure a verdict is: proven with the credentials (--credentials), evident
+ * from what the server did (its answers show it), or likely (one explanation
+ * among several, the others named in the detail). */
+enum sw_trace_certainty {
+	SW_TRACE_LIKELY = 0,
+	SW_TRACE_EVIDENT,
+	SW_TRACE_PROVEN,
+};
+/* "likely", "evident", "proven". */
+const char *sw_trace_certainty_name(enum sw_trace_certainty c);
 
 #define SW_TRACE_MAX_EVIDENCE 8u
 
@@ -168,6 +184,7 @@ struct sw_trace_flow {
 	unsigned fail_msg;       /* message of the failing step (UINT32_MAX: none) */
 	unsigned final_status;   /* last final status, 0 none */
 	enum sw_cause cause;
+	enum sw_trace_certainty certainty;
 	const char *detail;      /* the specifics of this flow ("" none) */
 	struct sw_trace_evidence *ev;
 	unsigned nev;
@@ -190,12 +207,51 @@ struct sw_trace_flow_sum {
 	unsigned id, first_frame, first_input;
 	unsigned nmsgs, final_status;
 	enum sw_cause cause;
+	enum sw_trace_certainty certainty;
 	bool auth, proved;
 	const char *method, *aor; /* owned by the trace */
 };
 size_t sw_trace_sum_count(const struct sw_trace *t);
 const struct sw_trace_flow_sum *sw_trace_sum_get(const struct sw_trace *t, size_t i);
 const char *sw_trace_input_name(const struct sw_trace *t, unsigned input);
+
+/* ---- live input (lib/trace/hep.c, lib/trace/trace.c) ------------------------ */
+
+/* One HEPv3 packet, decoded (pointers into the packet). */
+struct sw_hep {
+	uint64_t ts_us;          /* capture time; 0 unknown */
+	char src[SW_TRACE_ADDR_MAX], dst[SW_TRACE_ADDR_MAX];
+	enum sw_transport tp;    /* from the IP protocol chunk: TCP (6) or UDP */
+	unsigned payload_type;   /* 1 SIP; 0 when not given */
+	const char *payload;     /* the captured message */
+	size_t len;
+};
+/* Decodes a HEPv3 packet of len bytes. With key, the packet must carry the
+ * same authentication key (chunk 14). 0; SW_EPARSE when it is not HEPv3 or
+ * is malformed (a chunk past the end, a wrong size, no payload); SW_EINVAL
+ * when the key is missing or differs. */
+int sw_hep_parse(const void *buf, size_t len, const char *key, struct sw_hep *out);
+
+/* For live input: every message captured up to now_us - delay_us leaves the
+ * reorder window (live messages come nearly in order), and the flows idle
+ * for longer than the idle time (sw_trace_opts.idle_us) are judged. New
+ * judged flows are appended to the flow list (sw_trace_flow_count()). */
+void sw_trace_flush(struct sw_trace *t, uint64_t now_us, uint64_t delay_us);
+
+/* Flows by outcome: every judged flow, also those forgotten. */
+struct sw_trace_summary {
+	uint64_t by_cause[SW_CAUSE__COUNT]; /* auth flows by their cause */
+	uint64_t ok, failed;                /* auth flows (a cancelled request counts as ok) */
+	uint64_t other;                     /* flows without authentication */
+};
+void sw_trace_summary(const struct sw_trace *t, struct sw_trace_summary *s);
+
+/* Live input over days (lib/trace/retain.c): forgets the oldest judged
+ * flows past the newest keep_flows, and the oldest summarised ones past
+ * keep_sums (their messages freed, their counts kept for
+ * sw_trace_summary()). Returns how many flows were forgotten: the flow
+ * indices shift down by that much. */
+size_t sw_trace_forget(struct sw_trace *t, size_t keep_flows, size_t keep_sums);
 
 /* ---- reports (lib/trace/report.c) ----------------------------------------- */
 

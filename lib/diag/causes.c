@@ -137,6 +137,15 @@ static const struct sw_cause_info table[SW_CAUSE__COUNT] = {
 	[SW_CAUSE_CALLEE_UNREACHABLE] = { SW_CAUSE_CALLEE_UNREACHABLE, "callee-unreachable", SW_SEV_WARNING, S,
 		"The callee's registered device did not answer at the address it registered from: the connection is gone, the port is closed, or nothing came back in time (Timer B/F).",
 		SW_FIX_CHECK_NETWORK, "The phone is off or behind a NAT that closed its mapping: shorten its registration interval or enable keep-alives (CRLF or OPTIONS) below the NAT timeout." },
+	[SW_CAUSE_REQUEST_REFUSED] = { SW_CAUSE_REQUEST_REFUSED, "request-refused", SW_SEV_ERROR, D | A,
+		"The server refused the request with a final error that is not about the password (the status line says which, e.g. 404 Not Found, 480, 486, 403 Not relaying).",
+		SW_FIX_ASK_PROVIDER, "Read the status line: check the number or address called and the account's permissions; ask the provider if it is not clear." },
+	[SW_CAUSE_REQUEST_CANCELLED] = { SW_CAUSE_REQUEST_CANCELLED, "request-cancelled", SW_SEV_INFO, D | A,
+		"The caller cancelled the request before it was answered (487 Request Terminated).",
+		SW_FIX_NONE, "Nothing to do, unless calls are cancelled that nobody hung up (then check the device's call timers)." },
+	[SW_CAUSE_DUPLICATE_RESPONSE] = { SW_CAUSE_DUPLICATE_RESPONSE, "duplicate-response", SW_SEV_WARNING, A,
+		"The server (or a proxy in between) sent more final responses than the device sent copies of the request.",
+		SW_FIX_ASK_PROVIDER, "Look for two servers or a looping proxy answering the same request; a device may act on the wrong answer." },
 };
 
 

@@ -254,7 +254,11 @@ void sw_doctor_render_json(struct sw_buf *b, const struct sw_doctor_report *r)
 		const struct sw_cause_info *ci = sw_cause_get(f->cause);
 		if (k)
 			sw_buf_addc(b, ',');
-		sw_buf_adds(b, "{\"id\":");
+		/* "cause" as in analyze, why and events; "id" is its old name,
+		 * kept for one release */
+		sw_buf_adds(b, "{\"cause\":");
+		json_cstr(b, sw_cause_id(f->cause));
+		sw_buf_adds(b, ",\"id\":");
 		json_cstr(b, sw_cause_id(f->cause));
 		sw_buf_addf(b, ",\"severity\":\"%s\",\"problem\":%s,\"observed\":",
 			    sw_severity_name(f->severity), f->problem ? "true" : "false");

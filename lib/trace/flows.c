@@ -11,7 +11,7 @@
  * or when it has been idle for SW_TRACE_IDLE_US of capture time; then its
  * transactions are forgotten (their keys are remembered for the same time so
  * that late copies are not taken for new requests), and its messages are
- * kept or freed (see trace.h). */
+ * kept or freed (judged.c, see trace.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,11 +23,6 @@
 #define URIOK_MAX 65536u
 
 /* ---- keys ------------------------------------------------------------------ */
-
-static void slice(char *out, size_t cap, sw_str s)
-{
-	sw_str_cpy(out, cap, s.p ? s : SW_STR_LIT(""));
-}
 
 /* Appends s (at most max bytes) to *p, within end. */
 static void app(char **p, const char *end, const char *s, size_t n)
@@ -122,272 +117,6 @@ static unsigned status_of(const struct sw_trace *t, unsigned msg)
 }
 
 /* Copies the C string s (at most max bytes of it) to *p, within end. */
-static void app_cstr(char **p, const char *end, const char *s, size_t max)
-{
-	app(p, end, s, strnlen(s, max));
-}
-
-/* The AOR (To user@host) of a request: at most 70 bytes of user, 80 of host. */
-static void aor_of(const struct sw_msg *m, char *out, size_t cap)
-{
-	struct sw_addr to;
-	out[0] = '\0';
-	if (sw_msg_to(m, &to, NULL) == 0) {
-		char u[128], h[128], *p = out, *end = out + cap - 1;
-		slice(u, sizeof(u), to.uri.user);
-		slice(h, sizeof(h), to.uri.host);
-		app_cstr(&p, end, u, 70);
-		if (u[0])
-			app(&p, end, "@", 1);
-		app_cstr(&p, end, h, 80);
-		*p = '\0';
-	}
-}
-
-/* dst = src, cut to fit cap. */
-static void copy_cstr(char *dst, size_t cap, const char *src)
-{
-	char *p = dst;
-	app_cstr(&p, dst + cap - 1, src, cap - 1);
-	*p = '\0';
-}
-
-static bool keeping(const struct sw_trace *t)
-{
-	return t->ok_kept < SW_TRACE_KEEP_OK;
-}
-
-/* A message that belongs to no flow: kept while little is kept. */
-static void orphan(struct sw_trace *t, unsigned slot)
-{
-	if (keeping(t))
-		t->ok_kept++;
-	else
-		sw__msg_free(t, slot);
-}
-
-static void txn_free(struct sw__txn *x)
-{
-	free(x->reqs);
-	free(x->resps);
-}
-
-static void txns_free(struct sw__txn *tx, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		txn_free(&tx[i]);
-	free(tx);
-}
-
-/* ---- judged flows ------------------------------------------------------------ */
-
-static bool msg_before(const struct sw_trace *t, unsigned a, unsigned b)
-{
-	const struct sw_trace_msg *x = &t->msgs[a], *y = &t->msgs[b];
-	if (x->meta.ts_us != y->meta.ts_us)
-		return x->meta.ts_us < y->meta.ts_us;
-	return x->seq < y->seq;
-}
-
-static void sort_msgs(const struct sw_trace *t, unsigned *v, unsigned n)
-{
-	for (unsigned i = 1; i < n; i++) { /* few, nearly sorted */
-		unsigned x = v[i], j = i;
-		while (j && msg_before(t, x, v[j - 1])) {
-			v[j] = v[j - 1];
-			j--;
-		}
-		v[j] = x;
-	}
-}
-
-static unsigned intern(struct sw_trace *t, const char *s)
-{
-	bool created;
-	struct sw__hent *e = sw__hmap_put(&t->strmap, s, strlen(s), &created);
-	if (!e)
-		return NONE;
-	if (!created)
-		return (unsigned)e->u;
-	if (t->nstrs == t->capstrs) {
-		size_t nc = t->capstrs ? t->capstrs * 2 : 64;
-		char **n = realloc(t->strs, nc * sizeof(*n));
-		if (!n) {
-			sw__hmap_del(&t->strmap, e);
-			return NONE;
-		}
-		t->strs = n;
-		t->capstrs = nc;
-	}
-	t->strs[t->nstrs] = e->key; /* the map owns the bytes */
-	e->u = t->nstrs;
-	return (unsigned)t->nstrs++;
-}
-
-static struct sw_trace_flow *flow_append(struct sw_trace *t, const struct sw_trace_flow *f)
-{
-	if (t->nflows == t->capflows) {
-		size_t nc = t->capflows ? t->capflows * 2 : 64;
-		struct sw_trace_flow *n = realloc(t->flows, nc * sizeof(*n));
-		if (!n)
-			return NULL;
-		t->flows = n;
-		struct sw__ftx *x = realloc(t->ftx, nc * sizeof(*x));
-		if (!x)
-			return NULL;
-		t->ftx = x;
-		t->capflows = nc;
-	}
-	t->flows[t->nflows] = *f;
-	t->ftx[t->nflows] = (struct sw__ftx){ NULL, 0 };
-	return &t->flows[t->nflows++];
-}
-
-/* Keeps the first line of a message only. */
-static void lighten(struct sw_trace *t, unsigned slot)
-{
-	struct sw_trace_msg *tm = &t->msgs[slot];
-	free(tm->m);
-	tm->m = NULL;
-	size_t n = 0;
-	while (n < tm->len && tm->data[n] != '\r' && tm->data[n] != '\n')
-		n++;
-	char *d = realloc(tm->data, n + 1);
-	if (d) {
-		d[n] = '\0';
-		tm->data = d;
-	}
-}
-
-/* Keeps a judged flow in the list: its addresses, Call-ID and own copies of
- * the verdict's strings. false on ENOMEM (nothing kept). */
-static bool keep(struct sw_trace *t, struct sw_trace_flow *f, const struct sw_trace_msg *req)
-{
-	copy_cstr(f->client, sizeof(f->client), req->meta.src);
-	copy_cstr(f->server, sizeof(f->server), req->meta.dst);
-	sw_str cid;
-	if (sw_msg_call_id(req->m, &cid, NULL) == 0)
-		sw_str_cpy(f->call_id, sizeof(f->call_id), cid);
-	sw__verdict_strings(t, f);
-	if (flow_append(t, f))
-		return true;
-	sw__flow_strings_free(f);
-	return false;
-}
-
-/* Judges the flow of transactions tx[0..n) (taken over) and keeps it,
- * summarises it or drops it. */
-static void close_flow(struct sw_trace *t, struct sw__txn *tx, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		sw__uri_accepted(t, &tx[i]);
-	const struct sw_trace_msg *req = &t->msgs[tx[0].reqs[0]];
-	struct sw_trace_flow f;
-	memset(&f, 0, sizeof(f));
-	f.fail_msg = NONE;
-	f.detail = "";
-	unsigned total = 0;
-	for (unsigned i = 0; i < n; i++)
-		total += tx[i].nreqs + tx[i].nresps;
-	f.msgs = malloc((total ? total : 1) * sizeof(*f.msgs));
-	if (f.msgs)
-		for (unsigned i = 0; i < n; i++) {
-			for (unsigned k = 0; k < tx[i].nreqs; k++)
-				f.msgs[f.nmsgs++] = tx[i].reqs[k];
-			for (unsigned k = 0; k < tx[i].nresps; k++)
-				f.msgs[f.nmsgs++] = tx[i].resps[k];
-		}
-	aor_of(req->m, f.aor, sizeof(f.aor));
-	bool wanted = !t->o.user || !strcasecmp(f.aor, t->o.user) ||
-		      (strncasecmp(t->o.user, "sip:", 4) == 0 && !strcasecmp(f.aor, t->o.user + 4));
-	if (!f.msgs || !wanted) {
-		for (unsigned i = 0; f.msgs && i < f.nmsgs; i++)
-			orphan(t, f.msgs[i]);
-		free(f.msgs);
-		txns_free(tx, n);
-		return;
-	}
-	sort_msgs(t, f.msgs, f.nmsgs);
-	sw_str_cpy(f.method, sizeof(f.method), req->m->method);
-	const struct sw_trace_msg *first = &t->msgs[f.msgs[0]];
-	f.first_ts = first->meta.ts_us;
-	f.first_seq = first->seq;
-	f.first_frame = first->meta.frame;
-	f.first_input = first->meta.input;
-	/* past the successful flows kept whole, a success is summarised and
-	 * needs no detail or evidence: judged quietly, and again aloud if it
-	 * turns out to fail */
-	t->jquiet = t->ok_kept + f.nmsgs > SW_TRACE_KEEP_OK;
-	sw__verdict(t, &f, tx, n);
-	if (t->jquiet && f.failed) {
-		t->jquiet = false;
-		f.proved = f.auth = f.failed = false;
-		f.fail_msg = NONE;
-		sw__verdict(t, &f, tx, n);
-	}
-	t->jquiet = false;
-	t->st.flows++;
-	if (f.auth)
-		t->st.auth_flows++;
-	if (f.failed)
-		t->st.failures++;
-	if (f.failed) {
-		bool full = t->failed_full < SW_TRACE_KEEP_FAILED;
-		f.light = !full;
-		if (!keep(t, &f, req)) {
-			for (unsigned i = 0; i < f.nmsgs; i++)
-				sw__msg_free(t, f.msgs[i]);
-			free(f.msgs);
-			txns_free(tx, n);
-			return;
-		}
-		if (full) {
-			t->failed_full++;
-			t->ftx[t->nflows - 1] = (struct sw__ftx){ tx, n }; /* judged again at the end */
-		} else {
-			for (unsigned i = 0; i < f.nmsgs; i++)
-				lighten(t, f.msgs[i]);
-			txns_free(tx, n);
-		}
-		return;
-	}
-	if (t->ok_kept + f.nmsgs <= SW_TRACE_KEEP_OK && keep(t, &f, req)) {
-		t->ok_kept += f.nmsgs;
-		txns_free(tx, n);
-		return;
-	}
-	/* summarised: the verdict's strings are not needed */
-	t->ok_kept = SW_TRACE_KEEP_OK; /* from now on successful flows are summarised */
-	t->st.summarised++;
-	if (t->nsums == t->capsums) {
-		size_t nc = t->capsums ? t->capsums * 2 : 1024;
-		struct sw__sum *ns = realloc(t->sums, nc * sizeof(*ns));
-		if (ns) {
-			t->sums = ns;
-			t->capsums = nc;
-		}
-	}
-	if (t->nsums < t->capsums) {
-		struct sw__sum *s = &t->sums[t->nsums++];
-		memset(s, 0, sizeof(*s));
-		s->s.first_ts = f.first_ts;
-		s->s.first_seq = f.first_seq;
-		s->s.first_frame = f.first_frame;
-		s->s.first_input = f.first_input;
-		s->s.nmsgs = f.nmsgs;
-		s->s.final_status = f.final_status;
-		s->s.cause = f.cause;
-		s->s.auth = f.auth;
-		s->s.proved = f.proved;
-		s->aor = intern(t, f.aor);
-		s->method = intern(t, f.method);
-	}
-	for (unsigned i = 0; i < f.nmsgs; i++)
-		sw__msg_free(t, f.msgs[i]);
-	free(f.msgs);
-	txns_free(tx, n);
-}
-
 /* ---- open flows ----------------------------------------------------------------- */
 
 static void lru_unlink(struct sw_trace *t, struct sw__oflow *o)
@@ -419,27 +148,66 @@ static void finalise(struct sw_trace *t, struct sw__oflow *o)
 	lru_unlink(t, o);
 	sw__hmap_del(&t->fmap, o->fe);
 	t->nopen--;
+	struct sw__hent *lastkey = NULL;
 	for (unsigned i = 0; i < o->n; i++) {
 		struct sw__hent *te = o->tx[i].te;
 		if (!te)
 			continue;
 		/* a key is never open and judged at once: the entry moves over */
-		if (sw__hmap_move(&t->txmap, &t->done, te))
+		if (sw__hmap_move(&t->txmap, &t->done, te)) {
 			te->u = o->last_ts;
+			lastkey = i + 1 == o->n ? te : NULL;
+		}
 		o->tx[i].te = NULL;
 	}
 	while (t->done.n > DONE_MAX)
 		sw__hmap_del(&t->done, t->done.fhead);
-	close_flow(t, o->tx, o->n);
+	/* the last transaction's key leads late copies to the flow kept */
+	if (t->done.n > DONE_MAX - 1)
+		lastkey = NULL; /* may just have been dropped */
+	size_t before = t->nflows;
+	sw__close_flow(t, o->tx, o->n);
+	if (lastkey && t->nflows == before + 1 && t->nflows < 0x7fffffffu)
+		lastkey->val = (void *)(uintptr_t)t->nflows;
 	free(o);
+}
+
+/* A copy that came after its flow was judged. A final response that no
+ * copy of the request asked for is a duplicate: a finding of the flow. */
+static void late_copy(struct sw_trace *t, struct sw__hent *de, const struct sw_trace_msg *tm)
+{
+	uintptr_t v = (uintptr_t)de->val, idx = v & 0x7fffffffu;
+	bool waiting = v & 0x80000000u;
+	if (!idx || idx > t->nflows)
+		return;
+	if (tm->m->is_request) {
+		de->val = (void *)(idx | 0x80000000u);
+		return;
+	}
+	if (tm->m->status < 200)
+		return;
+	if (waiting) {
+		de->val = (void *)idx;
+		return;
+	}
+	sw__flow_add_finding(&t->flows[idx - 1], tm, SW_CAUSE_DUPLICATE_RESPONSE,
+			     "a second final response to the same request, after the flow ended");
 }
 
 static void expire(struct sw_trace *t, uint64_t now)
 {
-	while (t->lru_head && now > t->lru_head->last_ts + SW_TRACE_IDLE_US)
+	uint64_t idle = t->o.idle_us ? t->o.idle_us : SW_TRACE_IDLE_US;
+	while (t->lru_head && now > t->lru_head->last_ts + idle)
 		finalise(t, t->lru_head);
-	while (t->done.fhead && now > t->done.fhead->u + SW_TRACE_IDLE_US)
+	while (t->done.fhead && now > t->done.fhead->u + idle)
 		sw__hmap_del(&t->done, t->done.fhead);
+}
+
+void sw__flows_expire(struct sw_trace *t, uint64_t now)
+{
+	if (now > t->now)
+		t->now = now;
+	expire(t, now);
 }
 
 void sw__flow_msg(struct sw_trace *t, unsigned slot)
@@ -456,18 +224,21 @@ void sw__flow_msg(struct sw_trace *t, unsigned slot)
 	enum sw_method meth;
 	if (!m || !keys_of(m, tkey, sizeof(tkey), &tlen, fkey, sizeof(fkey), &flen, &meth) ||
 	    meth == SW_METHOD_ACK || meth == SW_METHOD_CANCEL) {
-		orphan(t, slot);
+		sw__orphan(t, slot);
 		return;
 	}
 	struct sw__hent *te = sw__hmap_get(&t->txmap, tkey, tlen);
 	struct sw__oflow *o;
 	struct sw__txn *x;
 	if (!te) {
-		if (!m->is_request || sw__hmap_get(&t->done, tkey, tlen)) {
+		struct sw__hent *de = sw__hmap_get(&t->done, tkey, tlen);
+		if (!m->is_request || de) {
 			/* a response to a request not captured, or a late copy */
 			if (m->is_request)
 				t->st.late_retrans++;
-			orphan(t, slot);
+			if (de && de->val)
+				late_copy(t, de, tm);
+			sw__orphan(t, slot);
 			return;
 		}
 		bool has_creds = sw_msg_hdr(m, SW_HDR_AUTHORIZATION) || sw_msg_hdr(m, SW_HDR_PROXY_AUTHORIZATION);
@@ -475,7 +246,11 @@ void sw__flow_msg(struct sw_trace *t, unsigned slot)
 		o = fe ? fe->val : NULL;
 		if (o) {
 			unsigned st = status_of(t, o->tx[o->n - 1].final);
-			bool chain = ((st == 401 || st == 407) && has_creds) || st == 423;
+			/* an answer to a challenge whose final response has not
+			 * been seen yet chains too: a HEP agent stamps a response
+			 * when it has sent it, so a fast client's answer can carry
+			 * an earlier time than the challenge it answers */
+			bool chain = ((st == 401 || st == 407 || st == 0) && has_creds) || st == 423;
 			if (!chain) {
 				finalise(t, o);
 				o = NULL;
@@ -485,7 +260,7 @@ void sw__flow_msg(struct sw_trace *t, unsigned slot)
 			o = calloc(1, sizeof(*o));
 			if (!o || !(o->fe = sw__hmap_put(&t->fmap, fkey, flen, NULL))) {
 				free(o);
-				orphan(t, slot);
+				sw__orphan(t, slot);
 				return;
 			}
 			o->fe->val = o;
@@ -497,7 +272,7 @@ void sw__flow_msg(struct sw_trace *t, unsigned slot)
 			unsigned nc = o->cap ? o->cap * 2 : 2;
 			struct sw__txn *n = realloc(o->tx, nc * sizeof(*n));
 			if (!n) {
-				orphan(t, slot);
+				sw__orphan(t, slot);
 				return;
 			}
 			o->tx = n;
@@ -505,7 +280,7 @@ void sw__flow_msg(struct sw_trace *t, unsigned slot)
 		}
 		te = sw__hmap_put(&t->txmap, tkey, tlen, NULL);
 		if (!te) {
-			orphan(t, slot);
+			sw__orphan(t, slot);
 			return;
 		}
 		x = &o->tx[o->n];
@@ -599,7 +374,7 @@ int sw__flows_finish(struct sw_trace *t)
 		sw__verdict_strings(t, f);
 		t->st.auth_flows += (uint64_t)f->auth - (uint64_t)was_auth;
 		t->st.failures += (uint64_t)f->failed - (uint64_t)was_failed;
-		txns_free(x->tx, x->n);
+		sw__txns_free(x->tx, x->n);
 		x->tx = NULL;
 	}
 	/* flows are judged about in the order they began: often already sorted */
@@ -631,12 +406,12 @@ void sw__flows_free(struct sw_trace *t)
 	while (t->lru_head) {
 		struct sw__oflow *o = t->lru_head;
 		lru_unlink(t, o);
-		txns_free(o->tx, o->n);
+		sw__txns_free(o->tx, o->n);
 		free(o);
 	}
 	for (size_t i = 0; i < t->nflows; i++) {
 		if (t->ftx && t->ftx[i].tx)
-			txns_free(t->ftx[i].tx, t->ftx[i].n);
+			sw__txns_free(t->ftx[i].tx, t->ftx[i].n);
 		sw__flow_strings_free(&t->flows[i]);
 		free(t->flows[i].msgs);
 	}

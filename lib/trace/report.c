@@ -112,31 +112,13 @@ static void auth_lines(struct out *o, const struct sw_trace_msg *tm, const char 
 static void summary_counts(const struct sw_trace *t, unsigned counts[SW_CAUSE__COUNT], unsigned *ok,
 			   unsigned *failed, unsigned *other)
 {
-	memset(counts, 0, sizeof(unsigned) * SW_CAUSE__COUNT);
-	*ok = *failed = *other = 0;
-	for (size_t i = 0; i < t->nflows; i++) {
-		const struct sw_trace_flow *f = &t->flows[i];
-		if (!f->auth) {
-			(*other)++;
-			continue;
-		}
-		if (f->cause < SW_CAUSE__COUNT)
-			counts[f->cause]++;
-		if (f->failed)
-			(*failed)++;
-		else
-			(*ok)++;
-	}
-	for (size_t i = 0; i < t->nsums; i++) {
-		const struct sw_trace_flow_sum *s = &t->sums[i].s;
-		if (!s->auth) {
-			(*other)++;
-			continue;
-		}
-		if (s->cause < SW_CAUSE__COUNT)
-			counts[s->cause]++;
-		(*ok)++;
-	}
+	struct sw_trace_summary sm;
+	sw_trace_summary(t, &sm);
+	for (unsigned c = 0; c < SW_CAUSE__COUNT; c++)
+		counts[c] = (unsigned)sm.by_cause[c];
+	*ok = (unsigned)sm.ok;
+	*failed = (unsigned)sm.failed;
+	*other = (unsigned)sm.other;
 }
 
 /* ---- text ------------------------------------------------------------------ */
@@ -147,10 +129,13 @@ static void text_flow(struct out *o, const struct sw_trace *t, const struct sw_t
 	char tbuf[40], fl[200];
 	printf_(o, "\n  flow %u: %s %s, %s -> %s, Call-ID %s\n", f->id, f->method, f->aor[0] ? f->aor : "-",
 		f->client[0] ? f->client : "?", f->server[0] ? f->server : "?", f->call_id);
-	printf_(o, "    verdict: %s%s (%s)\n", ci->id, f->proved ? " [proved with credentials]" : "",
-		sw_severity_name(ci->severity));
+	printf_(o, "    verdict: %s%s (%s, %s)\n", ci->id, f->proved ? " [proved with credentials]" : "",
+		sw_severity_name(ci->severity), sw_trace_certainty_name(f->certainty));
 	if (f->detail[0])
 		printf_(o, "    what happened: %s\n", f->detail);
+	for (unsigned e = 0; e < f->nev; e++)
+		if (f->ev[e].finding != SW_CAUSE_OK)
+			printf_(o, "    finding: %s: %s\n", sw_cause_id(f->ev[e].finding), f->ev[e].note);
 	printf_(o, "    explanation: %s\n", ci->explain);
 	if (f->failed)
 		printf_(o, "    fix: %s: %s\n", sw_fix_class_title(ci->fix_class), ci->fix);
@@ -236,6 +221,19 @@ void sw_trace_report_text(const struct sw_trace *t, bool verbose, sw_trace_write
 		for (size_t j = i; j != SIZE_MAX; j = next[j])
 			text_flow(o, t, &t->flows[j]);
 	}
+	/* successes with a hitch: listed even when not verbose */
+	bool any = false;
+	for (size_t i = 0; !verbose && i < t->nflows; i++) {
+		const struct sw_trace_flow *f = &t->flows[i];
+		for (unsigned e = 0; !f->failed && e < f->nev; e++)
+			if (f->ev[e].finding != SW_CAUSE_OK) {
+				if (!any)
+					puts_(o, "\nsuccesses with findings\n");
+				any = true;
+				printf_(o, "  flow %u: %s %s: ok; %s: %s\n", f->id, f->method, f->aor[0] ? f->aor : "-",
+					sw_cause_id(f->ev[e].finding), f->ev[e].note);
+			}
+	}
 	if (verbose) {
 		puts_(o, "\nsuccesses\n");
 		for (size_t i = 0; i < t->nflows; i++)
@@ -320,10 +318,10 @@ void sw_trace_report_json(const struct sw_trace *t, sw_trace_write_fn w, void *a
 			jstr(o, sm->method);
 			puts_(o, ",\"aor\":");
 			jstr(o, sm->aor);
-			printf_(o, ",\"auth\":%s,\"failed\":false,\"proved\":%s,\"final_status\":%u,\"verdict\":{\"cause\":\"%s\"},"
+			printf_(o, ",\"auth\":%s,\"failed\":false,\"proved\":%s,\"final_status\":%u,\"verdict\":{\"cause\":\"%s\",\"certainty\":\"%s\"},"
 				   "\"summarised\":true,\"first_frame\":%u,\"message_count\":%u}",
 				sm->auth ? "true" : "false", sm->proved ? "true" : "false", sm->final_status,
-				sw_cause_id(sm->cause), sm->first_frame, sm->nmsgs);
+				sw_cause_id(sm->cause), sw_trace_certainty_name(sm->certainty), sm->first_frame, sm->nmsgs);
 			j++;
 			continue;
 		}
@@ -340,9 +338,9 @@ void sw_trace_report_json(const struct sw_trace *t, sw_trace_write_fn w, void *a
 		jstr(o, f->client);
 		puts_(o, ",\"server\":");
 		jstr(o, f->server);
-		printf_(o, ",\"auth\":%s,\"failed\":%s,\"proved\":%s,\"final_status\":%u,\"verdict\":{\"cause\":\"%s\",\"severity\":\"%s\",\"detail\":",
+		printf_(o, ",\"auth\":%s,\"failed\":%s,\"proved\":%s,\"final_status\":%u,\"verdict\":{\"cause\":\"%s\",\"severity\":\"%s\",\"certainty\":\"%s\",\"detail\":",
 			f->auth ? "true" : "false", f->failed ? "true" : "false", f->proved ? "true" : "false",
-			f->final_status, ci->id, sw_severity_name(ci->severity));
+			f->final_status, ci->id, sw_severity_name(ci->severity), sw_trace_certainty_name(f->certainty));
 		jstr(o, f->detail);
 		puts_(o, ",\"explanation\":");
 		jstr(o, ci->explain);
@@ -364,6 +362,22 @@ void sw_trace_report_json(const struct sw_trace *t, sw_trace_write_fn w, void *a
 				printf_(o, "%s{\"message\":%u,\"frame\":%u,\"note\":", e ? "," : "", f->ev[e].msg,
 					f->ev[e].frame);
 			jstr(o, f->ev[e].note);
+			puts_(o, "}");
+		}
+		puts_(o, "],\"findings\":[");
+		bool firstf = true;
+		for (unsigned e = 0; e < f->nev; e++) {
+			const struct sw_cause_info *fi = sw_cause_get(f->ev[e].finding);
+			if (f->ev[e].finding == SW_CAUSE_OK || !fi)
+				continue;
+			printf_(o, "%s{\"cause\":\"%s\",\"severity\":\"%s\",\"frame\":%u,\"detail\":", firstf ? "" : ",",
+				fi->id, sw_severity_name(fi->severity), f->ev[e].frame);
+			firstf = false;
+			jstr(o, f->ev[e].note);
+			puts_(o, ",\"explanation\":");
+			jstr(o, fi->explain);
+			puts_(o, ",\"fix\":");
+			jstr(o, fi->fix);
 			puts_(o, "}");
 		}
 		puts_(o, "],\"messages\":[");

@@ -308,6 +308,13 @@ int sw_trace_read_file(struct sw_trace *t, const char *path, char *why, size_t c
 	return rc;
 }
 
+void sw_trace_flush(struct sw_trace *t, uint64_t now_us, uint64_t delay_us)
+{
+	while (t->nheap && t->heap[0].ts + delay_us <= now_us)
+		window_out(t);
+	sw__flows_expire(t, now_us);
+}
+
 int sw_trace_analyze(struct sw_trace *t)
 {
 	if (t->analyzed)

@@ -4,6 +4,7 @@
 
 #include "sipwarden/trace.h"
 #include "sipwarden/msg.h"
+#include "sipwarden/auth.h"
 
 #define SW__NONE UINT32_MAX
 
@@ -57,9 +58,9 @@ struct sw__txn {
 	unsigned challenge;      /* first 401/407, SW__NONE none */
 	unsigned retrans_after_final; /* request copies seen after the final response */
 	bool has_creds;          /* Authorization / Proxy-Authorization sent */
-	bool replay;             /* an earlier transaction used the same nonce and nc */
+	bool replay;             /* this client had an answer with this nonce and an nc as high accepted (qop) */
 	bool uri_differs;        /* the digest uri is not the Request-URI as written */
-	bool nonce_accepted;     /* the server accepted (2xx) an earlier answer with the same nonce */
+	bool nonce_accepted;     /* the server accepted (2xx) an earlier answer of this client with the same nonce */
 	enum sw_method method;
 	unsigned replay_frame, replay_input; /* where that earlier request (replay, nonce_accepted) was */
 	struct sw__hent *te;     /* entry in the open-transaction map */
@@ -120,7 +121,7 @@ struct sw_trace {
 	struct sw__hmap txmap;   /* open transactions */
 	struct sw__hmap done;    /* transactions of judged flows (late copies) */
 	struct sw__hmap fmap;    /* open flows by Call-ID + sent-by */
-	struct sw__hmap nonces;  /* nonce -> last nc, frame of last use */
+	struct sw__hmap nonces;  /* nonce + client -> highest accepted nc, frame of last use */
 	struct sw__hmap uriok;   /* server + digest uri accepted -> frame */
 	struct sw__oflow *lru_head, *lru_tail;
 	size_t nopen;
@@ -129,10 +130,12 @@ struct sw_trace {
 	uint64_t now;            /* capture time of the last message processed */
 	/* the verdict being written */
 	char jdetail[512];
-	struct { unsigned msg, frame, input; char note[384]; } jev[SW_TRACE_MAX_EVIDENCE];
+	struct { unsigned msg, frame, input; char note[384]; enum sw_cause finding; } jev[SW_TRACE_MAX_EVIDENCE];
 	unsigned jnev;
+	enum sw_trace_certainty jcert;
 	bool jquiet;             /* write no detail and no evidence (a summarised flow) */
 	struct sw_trace_stats st;
+	struct sw_trace_summary forgot; /* flows forgotten by sw_trace_forget() */
 	struct sw__frag_table *frags;
 	struct sw__tcp_table *tcp;
 	bool analyzed;
@@ -164,13 +167,25 @@ int sw__pcap_read(struct sw_trace *t, unsigned input, void *f, uint64_t total, c
 /* Frees the message and its slot (reused later). */
 void sw__msg_free(struct sw_trace *t, unsigned slot);
 
+/* judged.c: judges the flow of transactions tx[0..n) (taken over) and
+ * keeps it, summarises it or drops it; a message of no flow; freeing
+ * transactions. */
+void sw__close_flow(struct sw_trace *t, struct sw__txn *tx, unsigned n);
+void sw__orphan(struct sw_trace *t, unsigned slot);
+void sw__txns_free(struct sw__txn *tx, unsigned n);
+
 /* flows.c: one message in time order; the end of the input. */
 void sw__flow_msg(struct sw_trace *t, unsigned slot);
 int sw__flows_finish(struct sw_trace *t);
+/* Judges the flows idle at capture time now (live input). */
+void sw__flows_expire(struct sw_trace *t, uint64_t now);
 void sw__flows_free(struct sw_trace *t);
 
-/* verdict.c */
-/* At a new transaction with credentials: nonce and nc reuse. */
+/* accepted.c: what the server evidently accepts */
+/* The first Digest credentials of a request. */
+bool sw__creds_of(const struct sw_msg *m, struct sw_auth *a);
+/* At a new transaction with credentials: the same client re-sending a
+ * nonce (and nc) the server accepted before. */
 void sw__nonce_use(struct sw_trace *t, struct sw__txn *x, const struct sw_trace_msg *req);
 /* At a 2xx to a transaction with credentials: its nonce was accepted, so a
  * later refusal of the same nonce with a new challenge means it expired. */
@@ -178,14 +193,46 @@ void sw__nonce_accepted(struct sw_trace *t, const struct sw__txn *x);
 /* Records that the server accepted the digest uri of x (when it is not the
  * Request-URI): such a mismatch is then not blamed. */
 void sw__uri_accepted(struct sw_trace *t, const struct sw__txn *x);
+/* The frame of an answer to server whose digest uri was uri and that the
+ * server accepted, or SW__NONE. */
+unsigned sw__uri_accepted_at(const struct sw_trace *t, const char *server, sw_str uri);
+
+/* verdict.c */
 /* Fills cause, failed, auth, fail_msg and final_status of a flow of
  * transactions tx[0..n); its detail and evidence are left in t (jdetail,
  * jev) until sw__verdict_strings() copies them into a flow that is kept. */
 void sw__verdict(struct sw_trace *t, struct sw_trace_flow *f, const struct sw__txn *tx, unsigned n);
+void sw__detail(struct sw_trace *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Evidence in a message that is no longer kept (another, judged flow). */
+void sw__evidence_frame(struct sw_trace *t, unsigned frame, unsigned input, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 /* Gives f its own copies of the detail and evidence of the last verdict. */
 void sw__verdict_strings(const struct sw_trace *t, struct sw_trace_flow *f);
 void sw__evidence(struct sw_trace *t, struct sw_trace_flow *f, unsigned msg, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* A finding (a hitch with a cause of its own) at message msg. */
+void sw__finding(struct sw_trace *t, unsigned msg, enum sw_cause c, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 void sw__flow_strings_free(struct sw_trace_flow *f);
+/* Adds a finding at message tm (not kept) to a flow already judged. */
+void sw__flow_add_finding(struct sw_trace_flow *f, const struct sw_trace_msg *tm, enum sw_cause c,
+			  const char *note);
+
+/* answer.c: the verdict on an answer to a challenge that the server
+ * refused (x, answering prev's challenge); sets t->jcert. */
+enum sw_cause sw__rejected(struct sw_trace *t, struct sw_trace_flow *f, const struct sw__txn *prev,
+			   const struct sw__txn *x);
+/* With --credentials, verifies the answer of x: true with *cause (ok: right)
+ * when the account is known. */
+bool sw__answer_proof(struct sw_trace *t, struct sw_trace_flow *f, const struct sw__txn *prev,
+		      const struct sw__txn *x, enum sw_cause *cause);
+/* Every Digest challenge of a 401/407 (several headers, several per header). */
+unsigned sw__challenges_of(const struct sw_msg *m, struct sw_auth *ch, unsigned max);
+bool sw__reason_says_nonce(const struct sw_msg *m);
+/* An address a report can compare (not "", "local", "remote"). */
+bool sw__known_addr(const char *a);
+void sw__first_line(const struct sw_trace_msg *tm, char *out, size_t cap);
+/* s as a C string in buf ("" for a null slice). */
+const char *sw__s(sw_str s, char *buf, size_t cap);
 
 #endif

@@ -103,12 +103,19 @@ if printf '%s' "$h" | grep -Eq '(src|href)="?https?:'; then not_ok "HTML loads n
 # the public captures
 if [ -f "$CAP/zeek-wireshark-register-auth-invite.pcap" ]; then
 	expect_exit 1 "zeek REGISTER/INVITE capture" -- "$SIPWARDEN" analyze "$CAP/zeek-wireshark-register-auth-invite.pcap"
-	expect_match "zeek summary" "$OUT" 'auth flows: 12, succeeded: 4, failed: 8'
+	# the INVITE answered 408 without authentication, and the one refused
+	# 480 after it: a final error is never ok (request-refused)
+	expect_match "zeek summary" "$OUT" 'auth flows: 13, succeeded: 3, failed: 10'
+	expect_match "zeek request-refused" "$OUT" 'request-refused +2'
 	expect_match "zeek stale-without-flag" "$OUT" 'stale-without-flag +5'
 	expect_match "zeek credentials-rejected" "$OUT" 'credentials-rejected +3'
 	expect_exit 0 "ndpi pcapng: clean" -- "$SIPWARDEN" analyze "$CAP/ndpi-sip_hello.pcapng"
 	expect_match "ndpi: two successes" "$OUT" 'auth flows: 2, succeeded: 2, failed: 0'
-	expect_exit 0 "TCP on port 6060 with --port" -- "$SIPWARDEN" analyze --port 6060 "$CAP/heplify-sip_ipv4_tcp_fragmented.pcap"
+	# one INVITE is refused 403 (a failure), one cancelled (487: not a failure)
+	expect_exit 1 "TCP on port 6060 with --port" -- "$SIPWARDEN" analyze --port 6060 "$CAP/heplify-sip_ipv4_tcp_fragmented.pcap"
+	expect_match "heplify: one failure" "$OUT" 'failed: 1;'
+	expect_match "heplify: the 403" "$OUT" 'request-refused +1'
+	expect_match "heplify: the cancelled call" "$OUT" 'request-cancelled +1'
 	expect_match "406 messages reassembled" "$OUT" 'SIP messages: 406'
 	head -c 30000 "$CAP/zeek-wireshark-register-auth-invite.pcap" > "$T/cut.pcap"
 	expect_exit 3 "truncated capture" -- "$SIPWARDEN" analyze "$T/cut.pcap"

@@ -11,7 +11,7 @@
 check_port() { free_port 30000 39999; }
 
 # ids FILE: the finding ids of a JSON report, comma-separated
-ids() { json_q '",".join(f["id"] for f in j["findings"])' <"$1"; }
+ids() { json_q '",".join(f["cause"] for f in j["findings"])' <"$1"; }
 jq_() { json_q "$2" <"$1"; }
 CHECK=("$SIPWARDEN" check)
 
@@ -32,6 +32,7 @@ expect_exit 2 "two password sources" -- "${CHECK[@]}" sip:alice@127.0.0.1 --pass
 expect_exit 1 "unresolvable proxy: exit 1" -- "${CHECK[@]}" sip:alice@example.com --proxy no-such-host.invalid --password x --json
 printf '%s' "$OUT" >"$T/dns.json"
 expect_match "unresolvable proxy: dns-failed" "$(ids "$T/dns.json")" "^dns-failed$"
+expect_match "the old key id is kept beside cause for one release" "$(jq_ "$T/dns.json" 'all(f["id"] == f["cause"] for f in j["findings"])')" "^True$"
 
 # ---- nothing listening --------------------------------------------------------
 P0=$(check_port)
@@ -142,7 +143,7 @@ expect_match "realm differs: both are named" "$(jq_ "$T/realm.json" 'j["findings
 expect_match "realm differs: a warning, not a problem" "$(jq_ "$T/realm.json" '(j["findings"][0]["severity"], j["findings"][0]["problem"])')" "^\('warning', False\)$"
 expect_exit 1 "realm differs + wrong password: exit 1" -- "${CHECK[@]}" sip:carol@EXAMPLE.test --proxy "127.0.0.1:$SW_PORT" --password nope --json
 printf '%s' "$OUT" >"$T/realm2.json"
-expect_match "realm differs + rejected: named as the likely cause" "$(jq_ "$T/realm2.json" '[f["detail"] for f in j["findings"] if f["id"]=="credentials-rejected"][0]')" "Likely cause: the realm"
+expect_match "realm differs + rejected: named as the likely cause" "$(jq_ "$T/realm2.json" '[f["detail"] for f in j["findings"] if f["cause"]=="credentials-rejected"][0]')" "Likely cause: the realm"
 sw_stop
 
 # ---- UDP unanswered, TCP answers ------------------------------------------------------

@@ -13,7 +13,7 @@
 . "$TOOLS/kamailio_lib.sh"
 
 kport() { free_port 57000 58999; }
-ids() { json_q '",".join(sorted(f["id"] for f in j["findings"]))' <"$1"; }
+ids() { json_q '",".join(sorted(f["cause"] for f in j["findings"]))' <"$1"; }
 jq_() { json_q "$2" <"$1"; }
 # finding FILE ID EXPR: EXPR over the finding f of cause ID
 finding() { json_q "[$3 for f in j['findings'] if f['id'] == '$2'][0]" <"$1"; }

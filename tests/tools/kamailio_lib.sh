@@ -48,6 +48,8 @@ PY
 #              Kamailio's stock kamailio.cfg does (auth_challenge without
 #              flag 16), instead of stale=true
 #   WITH_TLS   load tls.so with TLSCFG "path/to/tls.cfg"
+#   HEPURI     "sip:ADDR:PORT": siptrace mirrors every SIP message it
+#              receives and sends there as HEPv3 (trace_mode 1)
 kam_cfg() {
 	cat >"$1" <<'KCFG'
 #!KAMAILIO
@@ -90,6 +92,16 @@ loadmodule "registrar.so"
 loadmodule "auth.so"
 loadmodule "db_sqlite.so"
 loadmodule "auth_db.so"
+#!ifdef HEPURI
+loadmodule "siptrace.so"
+modparam("siptrace", "duplicate_uri", HEPURI)
+modparam("siptrace", "hep_mode_on", 1)
+modparam("siptrace", "hep_version", 3)
+modparam("siptrace", "hep_capture_id", 2001)
+modparam("siptrace", "trace_to_database", 0)
+modparam("siptrace", "trace_mode", 1)
+modparam("siptrace", "trace_on", 1)
+#!endif
 
 modparam("usrloc", "db_mode", 0)
 modparam("registrar", "min_expires", MINEXP)

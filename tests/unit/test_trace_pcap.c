@@ -391,14 +391,14 @@ static void test_corpus(void **state)
 		{ 6, SW_CAUSE_STALE_WITHOUT_FLAG },     /* "401 nonce has changed", stale=false */
 		{ 10, SW_CAUSE_STALE_WITHOUT_FLAG },
 		{ 14, SW_CAUSE_OK },
-		{ 19, SW_CAUSE_OK },                    /* INVITE without auth, 408: not an auth flow */
+		{ 19, SW_CAUSE_REQUEST_REFUSED },       /* INVITE without auth, 408: a final error is never ok */
 		{ 37, SW_CAUSE_CREDENTIALS_REJECTED },  /* 407, answered, 403 */
 		{ 45, SW_CAUSE_STALE_WITHOUT_FLAG },
 		{ 49, SW_CAUSE_STALE_WITHOUT_FLAG },
 		{ 53, SW_CAUSE_OK },
 		{ 58, SW_CAUSE_STALE_WITHOUT_FLAG },
 		{ 60, SW_CAUSE_CREDENTIALS_REJECTED },
-		{ 69, SW_CAUSE_OK },                    /* authenticated, then 480 */
+		{ 69, SW_CAUSE_REQUEST_REFUSED },       /* authenticated, then 480 */
 		{ 77, SW_CAUSE_OK },
 	};
 	assert_int_equal(sw_trace_flow_count(t), sizeof(want) / sizeof(want[0]));
@@ -409,7 +409,7 @@ static void test_corpus(void **state)
 			fail_msg("flow %zu: starts at #%u with %s, wanted #%u %s", i, frame,
 				 sw_cause_id(f->cause), want[i].first_frame, sw_cause_id(want[i].cause));
 	}
-	assert_int_equal(sw_trace_stats(t)->failures, 8);
+	assert_int_equal(sw_trace_stats(t)->failures, 10);
 	sw_trace_free(t);
 	/* the clean pcapng: two successful registrations */
 	t = read_corpus("ndpi-sip_hello.pcapng", 0);
