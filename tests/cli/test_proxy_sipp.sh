@@ -19,7 +19,7 @@ SW_DB="$T/proxy.db"
 APW='al1ce-Pass'
 sw_user add alice@127.0.0.1 --password "$APW" >/dev/null
 # one callee user per case: bindings stay after a sipp callee has quit
-for u in bob1 bob2 bob3 bob4 bob5 dave erin erin2 frank frank2 jack kate mia nina oscar pat quinn wes xena; do
+for u in bob1 bob2 bob3 bob4 bob5 dave erin erin2 frank frank2 frank3 jack kate mia nina oscar pat quinn wes xena yara; do
 	sw_user add "$u@127.0.0.1" --password "pw-$u" >/dev/null
 done
 SW_PORT=$(px_port)
@@ -124,6 +124,20 @@ trace_nomatch "the CANCEL is not challenged" cancel '^SIP/2.0 40[17]' --recv --s
 OUT=$("${SIPP_TRACE[@]}" "$T/cancel.msg" --recv --start '^SIP/2.0 (200|487)' --header CSeq | tr '\n' ';')
 expect_match "the caller: 200 CANCEL, then 487 INVITE" "$OUT" '^2 CANCEL;2 INVITE;$'
 
+# CANCEL before the callee has sent anything: the proxy holds its CANCEL until the callee's
+# first provisional response (RFC 3261 §9.1), then the call ends 487
+callee_start frank3 frank3 pw-frank3 proxy_uas_ring 1.0 u1 -set ring_ms 1500
+caller_run cancel-early proxy_call_cancel_early alice "$APW" frank3
+caller_ok "CANCEL right after the proxy's 100: 200 for the CANCEL, then 487" cancel-early
+callee_ok "the slow callee got the CANCEL only after its 180, answered 487, got the ACK" frank3
+t_180=$(trace_time frank3 --sent --start '^SIP/2.0 180')
+t_cancel=$(trace_time frank3 --recv --start '^CANCEL ')
+if [ -n "$t_180" ] && [ -n "$t_cancel" ] && python3 -c "import sys; sys.exit(0 if $t_cancel >= $t_180 else 1)"; then
+	ok "the CANCEL reached the callee after its provisional response"
+else
+	not_ok "CANCEL at ${t_cancel:-never}, the callee's 180 at ${t_180:-never}"
+fi
+
 # --- Max-Forwards 0 ----------------------------------------------------------------------
 caller_run maxfwd proxy_call_maxfwd alice "$APW" bob1
 caller_ok "Max-Forwards: 0 gets 483 Too Many Hops, before any challenge" maxfwd
@@ -214,6 +228,14 @@ event_match "events --method MESSAGE: alice's MESSAGE, cause ok" '"cause":"ok"' 
 caller_run options proxy_options alice "$APW" dave
 final_is "OPTIONS to an offline user: 407 first, then with credentials 480" options 480
 trace_match "OPTIONS to a user is challenged with 407" options '^SIP/2.0 407' --recv --start '^SIP/2.0 [1-6]'
+
+# --- reliable provisional responses: PRACK is routed and never challenged -----------------------
+callee_start yara yara pw-yara proxy_uas_100rel 1.0 u1
+caller_run prack proxy_call_100rel alice "$APW" yara
+caller_ok "100rel: 180 with RSeq, PRACK along the Record-Route answered 200, then the call" prack
+callee_ok "yara got the PRACK (RAck 1) without Proxy-Authorization, answered, got ACK and BYE" yara
+OUT=$("${SIPP_TRACE[@]}" "$T/prack.msg" --recv --start '^SIP/2.0 40[17]' --header CSeq | grep -c PRACK)
+[ "$OUT" -eq 0 ] && ok "the PRACK is not challenged" || not_ok "the PRACK got a 401/407"
 
 # --- a caller of another domain calling one of ours (a trunk): not challenged by default -----
 callee_start nina nina pw-nina proxy_uas_answer 1.0 u1
