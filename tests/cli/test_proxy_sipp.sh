@@ -19,7 +19,7 @@ SW_DB="$T/proxy.db"
 APW='al1ce-Pass'
 sw_user add alice@127.0.0.1 --password "$APW" >/dev/null
 # one callee user per case: bindings stay after a sipp callee has quit
-for u in bob1 bob2 bob3 bob4 bob5 dave erin erin2 frank frank2 frank3 jack kate mia nina oscar pat quinn wes xena yara; do
+for u in bob1 bob2 bob3 bob4 bob5 dave erin erin2 frank frank2 frank3 jack kate mia nina oscar pat quinn wes xena yara zoe ann; do
 	sw_user add "$u@127.0.0.1" --password "pw-$u" >/dev/null
 done
 SW_PORT=$(px_port)
@@ -44,6 +44,8 @@ trace_match "the callee's INVITE: the proxy's Via on top of the caller's" bob1 \
 trace_match "the callee's INVITE: the caller's Via got rport=its source port and received (RFC 3581 §4)" bob1 \
 	"(\\| |, *)SIP/2.0/UDP 127\\.0\\.0\\.1:$CALLER_PORT;[^,|]*(rport=$CALLER_PORT[^,|]*received=127\\.0\\.0\\.1|received=127\\.0\\.0\\.1[^,|]*rport=$CALLER_PORT)" \
 	--recv --start '^INVITE ' --header Via
+trace_match "the callee's INVITE keeps the To and From of the caller's" bob1 \
+	'^<sip:bob1@127\.0\.0\.1> \|\| <sip:alice@127\.0\.0\.1>;tag=' --recv --start '^INVITE ' --header To --header From
 trace_match "the callee's INVITE goes to the contact it registered" bob1 \
 	"^INVITE sip:bob1@127\\.0\\.0\\.1:${PX_PORT[bob1]}" --recv --start '^INVITE '
 trace_match "the caller's 200 has the Record-Route (lr) and the callee's Contact" call1 \
@@ -236,6 +238,20 @@ caller_ok "100rel: 180 with RSeq, PRACK along the Record-Route answered 200, the
 callee_ok "yara got the PRACK (RAck 1) without Proxy-Authorization, answered, got ACK and BYE" yara
 OUT=$("${SIPP_TRACE[@]}" "$T/prack.msg" --recv --start '^SIP/2.0 40[17]' --header CSeq | grep -c PRACK)
 [ "$OUT" -eq 0 ] && ok "the PRACK is not challenged" || not_ok "the PRACK got a 401/407"
+
+# --- broken responses from the callee are dropped, never forwarded ------------------------------
+callee_start zoe zoe pw-zoe proxy_uas_malformed 1.0 u1
+caller_run broken proxy_call alice "$APW" zoe
+caller_ok "a callee's broken 180 (Content-Length past the datagram) and 183 (no CSeq): the call still completes" broken
+callee_ok "zoe answered after her broken responses" zoe
+trace_nomatch "neither broken provisional response reached the caller" broken '^SIP/2.0 18[03]' --recv --start '^SIP/2.0'
+
+# --- no Max-Forwards: the proxy adds 70 (RFC 3261 §16.6 step 3) ---------------------------------
+callee_start ann ann pw-ann proxy_uas_answer 1.0 u1
+caller_run nomf proxy_call_nomf alice "$APW" ann
+caller_ok "INVITEs without Max-Forwards are forwarded" nomf
+callee_ok "ann answered" ann
+trace_match "the forwarded INVITE carries Max-Forwards: 70" ann '^70$' --recv --start '^INVITE ' --header Max-Forwards
 
 # --- a caller of another domain calling one of ours (a trunk): not challenged by default -----
 callee_start nina nina pw-nina proxy_uas_answer 1.0 u1
