@@ -16,7 +16,7 @@ SW_DB="$T/fork.db"
 APW='al1ce-Pass'
 sw_user add alice@127.0.0.1 --password "$APW" >/dev/null
 # one user per case: bindings stay after a sipp callee has quit
-for u in gina hank ivy rita sam tina uma vic wyn; do
+for u in gina hank ivy jill rita sam tina uma vic wyn; do
 	sw_user add "$u@127.0.0.1" --password "pw-$u" >/dev/null
 done
 SW_PORT=$(px_port)
@@ -63,6 +63,14 @@ fi
 OUT=$("${SIPP_TRACE[@]}" "$T/parallel.msg" --recv --start '^SIP/2.0 200' --header CSeq | grep -c INVITE)
 [ "$OUT" -ge 1 ] && ok "parallel: the caller got the 200 (the 487 of the other branch is not forwarded)" || not_ok "no 200 INVITE"
 trace_nomatch "parallel: the caller never sees the cancelled branch's 487" parallel '^SIP/2.0 487' --recv --start '^SIP/2.0'
+
+# parallel across transports: a TCP binding and a UDP one with q=1.0; the TCP one answers
+callee_start jill-tcp jill pw-jill proxy_uas_answer 1.0 t1 -set answer_ms 1000
+callee_start jill-udp jill pw-jill proxy_uas_ring 1.0 u1
+caller_run parallel2 proxy_call alice "$APW" jill
+caller_ok "parallel over TCP and UDP bindings: the call is answered (caller)" parallel2
+callee_ok "the TCP binding answered on its connection, got ACK and BYE" jill-tcp
+callee_ok "the UDP binding rang and was cancelled" jill-udp
 
 # --- 6xx: a decline ends the search (RFC 3261 §16.7 step 5) ----------------------------------
 # parallel: one binding declines 603 while the other rings: the ringing one is cancelled
@@ -135,13 +143,35 @@ printf '[proxy]\ntimer_c = 3\nreveal_unknown_callee = yes\n' >"$T/timerc.conf"
 if sw_start timerc --config "$T/timerc.conf"; then
 	callee_start lena lena pw-lena proxy_uas_ring 1.0 u1
 	t0=$(date +%s)
-	caller_run noanswer proxy_call_reject alice "$APW" lena
+	( caller_run noanswer proxy_call_reject alice "$APW" lena; echo "$SIPP_RC" >"$T/noanswer.rc" ) &
+	NA_PID=$!
+	bg_track "$NA_PID"
+	# while it rings: calls --active lists it (the calls are written out once a second)
+	listed= ringing=
+	for i in $(seq 1 25); do
+		OUT=$("$SIPWARDEN" calls --active --json --db "$SW_DB" 2>&1)
+		[[ $OUT == *'"callee":"lena@127.0.0.1"'* ]] && listed=1
+		if printf '%s' "$OUT" | grep -q '"callee":"lena@127.0.0.1".*"state":"ringing"'; then ringing=1; break; fi
+		sleep 0.1
+	done
+	[ -n "$listed" ] && ok "calls --active --json lists the call to lena while it rings" ||
+		not_ok "calls --active --json while lena rings: ${OUT:0:400}"
+	[ -n "$ringing" ] && ok "calls --active: its state is ringing (the 180 was forwarded)" ||
+		not_ok "calls --active while lena's phone rings (180 forwarded to the caller): state is not ringing: ${OUT:0:300}"
+	wait "$NA_PID"
+	read -r SIPP_RC <"$T/noanswer.rc" || SIPP_RC=99
 	t1=$(date +%s)
 	final_is "Timer C (timer_c = 3): the caller gets 408 when the callee never answers" noanswer 408
 	[ $((t1 - t0)) -le 15 ] && ok "the 408 came after $((t1 - t0)) s (Timer C 3 s)" || not_ok "the 408 took $((t1 - t0)) s"
 	callee_ok "the ringing callee got a CANCEL when Timer C fired, answered 487, got the ACK" lena
 	caller_run reveal proxy_call_reject alice "$APW" nobody
 	final_is "reveal_unknown_callee = yes: an unknown callee gets 404" reveal 404
+	sleep 1.2
+	OUT=$("$SIPWARDEN" calls --active --json --db "$SW_DB" 2>&1)
+	[[ $OUT != *'"callee":"lena@127.0.0.1"'* ]] && ok "after Timer C the call is no longer active" ||
+		not_ok "calls --active still lists lena's call: ${OUT:0:300}"
+	calls_has "calls --json: the call to lena failed 408" \
+		"'lena' in str(c.get('callee')) and str(c.get('status'))=='408' and c.get('state') in ('failed', 'ended')"
 	sw_stop
 fi
 finish
