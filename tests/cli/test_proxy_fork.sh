@@ -172,6 +172,10 @@ if sw_start timerc --config "$T/timerc.conf"; then
 		not_ok "calls --active still lists lena's call: ${OUT:0:300}"
 	calls_has "calls --json: the call to lena failed 408" \
 		"'lena' in str(c.get('callee')) and str(c.get('status'))=='408' and c.get('state') in ('failed', 'ended')"
+	# the phone was reached and rang: callee-unreachable is for transport errors and Timer B
+	# (issue #13), and its fix talks of NAT and keep-alives
+	calls_has "calls --json: the unanswered call's cause is not callee-unreachable (it rang until Timer C)" \
+		"'lena' in str(c.get('callee')) and str(c.get('status'))=='408' and c.get('cause') != 'callee-unreachable'"
 	sw_stop
 fi
 finish
