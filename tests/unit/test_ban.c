@@ -1,8 +1,9 @@
 /* The ban table (lib/ban): networks, each limit, the known-source rule
- * (50 phones behind one NAT), escalation and its cap, expiry, the
- * allowlist, the first-event bookkeeping, the store round trip (a restart,
- * `ban add/del` from another process), scanner hints, and several threads
- * at once. Times are passed in, so nothing here sleeps. */
+ * (50 phones behind one NAT), an IPv6 source as its /64, escalation and its
+ * cap, expiry, the allowlist and a reload, the first-event bookkeeping, the
+ * store round trip (a restart, `ban add/del` from another process), scanner
+ * hints, and several threads at once. Times are passed in, so nothing here
+ * sleeps. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
