@@ -342,6 +342,14 @@ int sw_worker_send(struct sw_worker *w, const struct sw_peer *to, const char *bu
 	return 0;
 }
 
+void sw_worker_close(struct sw_worker *w, const struct sw_peer *p)
+{
+	unsigned slot = (unsigned)(p->conn_id & 0xffffffffu);
+	if (p->tp == SW_TP_UDP || slot >= w->nslots || !w->conns[slot] || w->conns[slot]->id != p->conn_id)
+		return;
+	sw__conn_close(w, w->conns[slot]);
+}
+
 
 static void *worker_main(void *arg)
 {
