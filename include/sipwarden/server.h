@@ -69,6 +69,10 @@ unsigned sw_worker_index(const struct sw_worker *w);
 /* Sends buf to a peer: UDP to the address in `to` through its socket, TCP on
  * its connection (if still open). Worker thread only. 0 or SW_EIO/ENOTFOUND. */
 int sw_worker_send(struct sw_worker *w, const struct sw_peer *to, const char *buf, size_t len);
+/* Closes the connection a message came on (TCP; nothing for UDP or a
+ * connection already gone), e.g. from within the message callback. Worker
+ * thread only. */
+void sw_worker_close(struct sw_worker *w, const struct sw_peer *p);
 /* Runs fn(w, arg) on the worker's thread soon; callable from any thread
  * (e.g. a store's completion). 0 or SW_ENOMEM. */
 int sw_worker_post(struct sw_worker *w, void (*fn)(struct sw_worker *w, void *arg), void *arg);

@@ -118,15 +118,29 @@ static void failure(const struct sw_ban_cfg *c, struct shard *s, struct src *src
 		p->fails = 0;
 		return;
 	}
-	if (known)
-		return; /* the address is shared by good devices: users are limited one by one */
 	if (roll(&src->users_start, now, c->window))
 		src->nusers = 0;
 	for (uint32_t i = 0; i < src->nusers; i++)
 		if (src->users[i] == uh)
 			return;
-	if (src->nusers < SW_BAN_USERS_MAX)
+	bool full = src->nusers >= SW_BAN_USERS_MAX;
+	if (!full)
 		src->users[src->nusers++] = uh;
+	if (known) {
+		/* the address is shared by good devices: never banned as a whole, but
+		 * past distinct_users each further failing user is banned at its
+		 * first failure (one valid account must not open a spray) */
+		if (!full && src->nusers <= c->distinct_users)
+			return;
+		t->ban = true;
+		t->user_only = true;
+		SW_STORE_SET(t->user, sw_str_from(user, ulen));
+		sw__ban_text(t->reason, sizeof(t->reason),
+			 "limit distinct_users: %u different users failed in %llds from a known address "
+			 "(limit %u in %us): '%s' is banned at its first failure, the address is not",
+			 src->nusers, (long long)(now - src->users_start), c->distinct_users, c->window, t->user);
+		return;
+	}
 	if (src->nusers >= c->distinct_users) {
 		t->ban = true;
 		sw__ban_text(t->reason, sizeof(t->reason),

@@ -46,6 +46,7 @@ bool sw__ban_gate(struct sw_req *q, const char *buf, size_t len)
 		return false;
 	char user[SW_STORE_USER_MAX + 1] = "";
 	bool parsed = sw_msg_parse(&q->rw->msg, buf, len, NULL, NULL) == 0 && q->m->is_request;
+	bool whole_address = v != SW_BAN_NEED_USER;
 	if (v == SW_BAN_NEED_USER) {
 		/* the address has per-user bans: only that user's requests are refused */
 		if (!parsed || !digest_user(q->m, user, sizeof(user)))
@@ -70,6 +71,9 @@ bool sw__ban_gate(struct sw_req *q, const char *buf, size_t len)
 	}
 	if (v == SW_BAN_REJECT && parsed && q->m->method_id != SW_METHOD_ACK)
 		sw__reply_simple(q, 403, "Forbidden");
+	else if (v == SW_BAN_DROP && whole_address)
+		sw_worker_close(q->w, q->from); /* TCP: not the connection either (a per-user ban
+						   keeps it: an edge proxy may carry others on it) */
 	return true;
 }
 

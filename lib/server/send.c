@@ -199,3 +199,11 @@ int sw_flow_parse(const char *s, uint32_t boot, struct sw_flow *f)
 		return SW_EPARSE;
 	return 0;
 }
+
+void sw_worker_close(struct sw_worker *w, const struct sw_peer *p)
+{
+	unsigned slot = (unsigned)(p->conn_id & 0xffffffffu);
+	if (p->tp == SW_TP_UDP || slot >= w->nslots || !w->conns[slot] || w->conns[slot]->id != p->conn_id)
+		return;
+	sw__conn_close(w, w->conns[slot]);
+}

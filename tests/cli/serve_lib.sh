@@ -1,8 +1,8 @@
 # Shared helpers of the tests/cli/test_serve*.sh scripts: a `sipwarden serve`
-# on a free random loopback port (20000-29999) in a temp dir with a fresh
-# database, waited for until it answers OPTIONS; stopped with SIGTERM and
-# checked to exit 0 without a sanitizer report. Every process started here
-# is stopped on exit.
+# on a free random loopback port (20000-29999) in a temp dir (under $TMPDIR,
+# default /tmp) with a fresh database, waited for until it answers OPTIONS;
+# stopped with SIGTERM and checked to exit 0 without a sanitizer report.
+# Every process started here is stopped on exit.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 export TZ=UTC
 TOOLS="$(cd "$(dirname "${BASH_SOURCE[0]}")/../tools" && pwd)"

@@ -62,7 +62,10 @@ for i in $(seq 0 299); do printf 'user%05d@127.0.0.1,pw-user%05d\n' "$i" "$i"; d
 SW_DB="$T/bench.db"
 "$SIPWARDEN" user import "$T/users.csv" --db "$SW_DB" >/dev/null || not_ok "user import"
 SW_PORT=$(bench_port)
-sw_start bench || { finish; exit 1; }
+# the runs with wrong passwords (hundreds of users failing from one address)
+# are what the ban table stops: measure the load generator, not the bans
+printf '[ban]\nenabled = no\n' >"$T/noban.conf"
+sw_start bench --config "$T/noban.conf" || { finish; exit 1; }
 TGT="127.0.0.1:$SW_PORT"
 REGS() { "$SIPWARDEN" registrations --json --db "$SW_DB"; }
 

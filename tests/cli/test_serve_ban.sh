@@ -126,6 +126,24 @@ wait_match "'why' shows it for the attacked user" 'source-banned' "$SIPWARDEN" w
 expect_match "the log line says it" "$(grep source-banned "$T/ban.log" | head -n1)" \
 	'"source":"127\.0\.0\.1:.*"cause":"source-banned","detail":"limit user_failures'
 expect_match "the banned source gets nothing" "$(probe 127.0.0.1)" '^none$'
+TCP=$(python3 - "$SW_PORT" <<'PY'
+import socket, sys
+port = int(sys.argv[1])
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.bind(("127.0.0.1", 0))
+s.settimeout(3)
+s.connect(("127.0.0.1", port))
+lp = s.getsockname()[1]
+s.sendall(("OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:%d;branch=z9hG4bKtcpban\r\n"
+           "From: <sip:p@127.0.0.1>;tag=1\r\nTo: <sip:127.0.0.1>\r\nCall-ID: tcpban\r\nCSeq: 1 OPTIONS\r\n"
+           "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n" % lp).encode())
+try:
+    print("closed" if s.recv(100) == b"" else "answered")
+except socket.timeout:
+    print("open")
+PY
+)
+expect_match "over TCP, its connection is closed without an answer" "$TCP" '^closed$'
 expect_match "another address is answered" "$(probe 127.0.0.2)" '^200$'
 
 # 2. svmap finds the server (that is fine); svwar finds no extension (every

@@ -1,8 +1,9 @@
 /* The ban table (lib/ban): networks, each limit, the known-source rule
- * (50 phones behind one NAT), escalation and its cap, expiry, the
- * allowlist, the first-event bookkeeping, the store round trip (a restart,
- * `ban add/del` from another process), scanner hints, and several threads
- * at once. Times are passed in, so nothing here sleeps. */
+ * (50 phones behind one NAT), an IPv6 source as its /64, escalation and its
+ * cap, expiry, the allowlist and a reload, the first-event bookkeeping, the
+ * store round trip (a restart, `ban add/del` from another process), scanner
+ * hints, and several threads at once. Times are passed in, so nothing here
+ * sleeps. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -154,12 +155,19 @@ static void test_nat_no_collateral(void **state)
 	assert_int_equal(sw_ban_check(b, SA(nat), "2000", T0 + 2, NULL), SW_BAN_PASS);
 	assert_int_equal(sw_ban_check(b, SA(nat), "2048", T0 + 2, NULL), SW_BAN_PASS);
 	assert_int_equal(sw_ban_check(b, SA(nat), "2049", T0 + 2, NULL), SW_BAN_DROP);
-	/* a known source is not banned for many failing users or for floods either */
+	/* many failing users from a known source (one valid account spraying
+	 * guesses): past distinct_users, each further one is banned at its first
+	 * failure, the address never */
 	for (unsigned i = 0; i < 20; i++) {
 		char u[16];
 		snprintf(u, sizeof(u), "x%u", i);
-		assert_int_equal(failures(b, nat, u, 1, T0 + 3, NULL), 0);
+		/* 2049 counted first: x0..x3 make 5, x4 on are banned at once */
+		assert_int_equal(failures(b, nat, u, 1, T0 + 3, &note), i >= c.distinct_users - 1);
 	}
+	assert_non_null(strstr(note.detail, "'x19' is banned at its first failure, the address is not"));
+	assert_int_equal(sw_ban_check(b, SA(nat), "x3", T0 + 3, NULL), SW_BAN_PASS);
+	assert_int_equal(sw_ban_check(b, SA(nat), "x4", T0 + 3, NULL), SW_BAN_DROP);
+	/* ... and floods from it ban nothing */
 	for (unsigned i = 0; i < 2 * c.flood_requests; i++)
 		assert_false(sw_ban_observe(b, SA(nat), S(""), SW_CAUSE_NO_CREDENTIALS, T0 + 3, &note));
 	assert_int_equal(sw_ban_check(b, SA(nat), "2000", T0 + 3, NULL), SW_BAN_PASS);
