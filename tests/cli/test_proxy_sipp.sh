@@ -19,7 +19,7 @@ SW_DB="$T/proxy.db"
 APW='al1ce-Pass'
 sw_user add alice@127.0.0.1 --password "$APW" >/dev/null
 # one callee user per case: bindings stay after a sipp callee has quit
-for u in bob1 bob2 bob3 bob4 bob5 dave erin erin2 frank frank2 frank3 jack kate mia nina oscar pat quinn wes xena yara zoe ann; do
+for u in bob1 bob2 bob3 bob4 bob5 dave erin erin2 frank frank2 frank3 jack kate mia nina oscar pat quinn wes xena yara zoe ann bea; do
 	sw_user add "$u@127.0.0.1" --password "pw-$u" >/dev/null
 done
 SW_PORT=$(px_port)
@@ -252,6 +252,18 @@ caller_run nomf proxy_call_nomf alice "$APW" ann
 caller_ok "INVITEs without Max-Forwards are forwarded" nomf
 callee_ok "ann answered" ann
 trace_match "the forwarded INVITE carries Max-Forwards: 70" ann '^70$' --recv --start '^INVITE ' --header Max-Forwards
+
+# --- a BYE whose Route carries flow tokens the proxy did not sign -----------------------------
+callee_start bea bea pw-bea proxy_uas_answer 1.0 u1
+caller_run forged proxy_call_forged_route alice "$APW" bea
+caller_ok "a BYE with forged route tokens is refused, then the real BYE ends the call" forged
+got=$(grep -Eo '^forged [0-9]+' "$T/forged.log" 2>/dev/null | tail -n 1)
+[[ $got == "forged 4"* ]] && ok "the forged BYE got ${got#forged } from the proxy" ||
+	not_ok "the forged BYE got '${got:-no answer}' (wanted a 4xx)"
+callee_ok "bea got the real BYE" bea
+n=$(trace_count bea --recv --start '^BYE ')
+[ "$n" -eq 1 ] && ok "the BYE with forged route tokens never reached the callee" ||
+	not_ok "the callee got $n BYEs: the forged one was forwarded"
 
 # --- a caller of another domain calling one of ours (a trunk): not challenged by default -----
 callee_start nina nina pw-nina proxy_uas_answer 1.0 u1
