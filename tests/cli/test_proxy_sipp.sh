@@ -19,7 +19,7 @@ SW_DB="$T/proxy.db"
 APW='al1ce-Pass'
 sw_user add alice@127.0.0.1 --password "$APW" >/dev/null
 # one callee user per case: bindings stay after a sipp callee has quit
-for u in bob1 bob2 bob3 bob4 bob5 dave erin erin2 frank frank2 frank3 jack kate mia nina oscar pat quinn wes xena yara zoe ann bea; do
+for u in bob1 bob2 bob3 bob4 bob5 dave erin erin2 frank frank2 frank3 jack kate mia nina oscar pat quinn wes xena yara zoe ann bea cid; do
 	sw_user add "$u@127.0.0.1" --password "pw-$u" >/dev/null
 done
 SW_PORT=$(px_port)
@@ -59,6 +59,19 @@ ev_invite "events --method INVITE: alice's INVITE with credentials, cause ok" ok
 ev_invite "events --method INVITE: alice's first INVITE, no-credentials (407)" no-credentials
 wait_match "why alice@127.0.0.1 shows her INVITE" '"method":"INVITE"' \
 	"$SIPWARDEN" why alice@127.0.0.1 --json --last 5 --db "$SW_DB"
+
+# --- a replay of alice's credentials in a new call is refused (nonce count) --------------------
+PA=$("${SIPP_TRACE[@]}" "$T/call1.msg" --sent --start '^INVITE ' --header Proxy-Authorization | grep Digest | tail -n 1)
+callee_start cid cid pw-cid proxy_uas_answer 1.0 u1 -set wait_ticks 30 -set no_call 1
+PX_FIELD4=$PA caller_run replay proxy_call_replay alice "$APW" cid
+got=$(grep -Eo '^final [0-9]+' "$T/replay.log" 2>/dev/null | tail -n 1)
+[ "$SIPP_RC" -eq 0 ] && [[ $got == "final 40"[137] ]] && ok "a replayed Proxy-Authorization (same nonce and nc, new call) is refused: ${got#final }" ||
+	not_ok "replayed credentials: wanted 401/403/407, got '${got:-none}' (sipp exit $SIPP_RC: $(px_tail replay))"
+callee_wait cid 10
+[ "$(trace_count cid --recv --start '^INVITE ')" -eq 0 ] && ok "the replayed INVITE never reached the callee" ||
+	not_ok "the replayed INVITE was forwarded to the callee"
+event_match "events: the replayed INVITE is recorded with a cause other than ok" '"cause":"[a-z-]+"' \
+	"e.get('method')=='INVITE' and e.get('port')==$CALLER_PORT and e.get('cause')!='ok'" --method INVITE
 
 # --- credentials in the dialog (as baresip sends them) --------------------------------
 callee_start bob2 bob2 pw-bob2 proxy_uas_answer 1.0 u1

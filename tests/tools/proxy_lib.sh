@@ -135,13 +135,15 @@ px_tail() {
 # 60 s; sipp's exit status in SIPP_RC, its caller port in CALLER_PORT; trace $T/NAME.msg.
 # It sends to the server ($SW_PORT), or to PX_TARGET (host:port) when that is set; the From
 # domain is PX_FROM_DOMAIN (default 127.0.0.1), the digest username PX_AU (default USER);
-# PX_CALLS calls (default 1; give the rate with -r R in the sipp args).
+# PX_CALLS calls (default 1; give the rate with -r R in the sipp args); PX_FIELD4, when set,
+# is the CSV's fifth field ([field4]).
 caller_run() {
 	local name=$1 scen=$2 user=$3 pass=$4 callee=$5 cdom=${6:-127.0.0.1} tr=${7:-u1}
 	shift 5; [ $# -gt 0 ] && shift; [ $# -gt 0 ] && shift
 	local mp
 	CALLER_PORT=$(px_port) && mp=$(px_media_port) || { not_ok "$name: no free port"; SIPP_RC=99; return 1; }
-	printf 'SEQUENTIAL\n%s;%s;%s;%s\n' "$user" "${PX_FROM_DOMAIN:-127.0.0.1}" "$callee" "$cdom" >"$T/$name.csv"
+	printf 'SEQUENTIAL\n%s;%s;%s;%s%s\n' "$user" "${PX_FROM_DOMAIN:-127.0.0.1}" "$callee" "$cdom" \
+		"${PX_FIELD4:+;$PX_FIELD4}" >"$T/$name.csv"
 	timeout 60 sipp "${PX_TARGET:-127.0.0.1:$SW_PORT}" -t "$tr" -sf "$SIPP_DIR/$scen.xml" -inf "$T/$name.csv" \
 		-au "${PX_AU:-$user}" -ap "$pass" -i 127.0.0.1 -p "$CALLER_PORT" -mp "$mp" -m "${PX_CALLS:-1}" "$@" -nostdin \
 		-trace_msg -message_file "$T/$name.msg" -trace_logs -log_file "$T/$name.log" \
