@@ -146,6 +146,9 @@ static const struct sw_cause_info table[SW_CAUSE__COUNT] = {
 	[SW_CAUSE_DUPLICATE_RESPONSE] = { SW_CAUSE_DUPLICATE_RESPONSE, "duplicate-response", SW_SEV_WARNING, A,
 		"The server (or a proxy in between) sent more final responses than the device sent copies of the request.",
 		SW_FIX_ASK_PROVIDER, "Look for two servers or a looping proxy answering the same request; a device may act on the wrong answer." },
+	[SW_CAUSE_CALLEE_NO_ANSWER] = { SW_CAUSE_CALLEE_NO_ANSWER, "callee-no-answer", SW_SEV_INFO, S,
+		"The callee's phone rang but nobody answered before the server's ring limit (Timer C): the caller got 408 and the phone a CANCEL.",
+		SW_FIX_NONE, "Nothing is broken: the callee did not pick up. Raise [proxy] timer_c if calls should ring longer, or set up voicemail or forwarding on no answer." },
 };
 
 

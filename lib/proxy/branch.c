@@ -389,7 +389,7 @@ static void forward_response(struct sw_px *px, struct sw_ptx *t, const struct sw
 	sw__px_send_upstream(px, t, m->status, out, len, now);
 	free(out);
 	const struct sw_px_io *io = sw__px_io(px);
-	if (first_final && t->final_sent && io->final)
+	if (((first_final && t->final_sent) || m->status < 200) && io->final)
 		io->final(io->ctx, t, m->status, m);
 }
 

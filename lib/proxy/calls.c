@@ -116,20 +116,6 @@ void sw__px_call_refused(struct sw_proxy_worker *pw, struct sw_ptx *t, struct sw
 	x->call_id = 0; /* ended: nothing more to update */
 }
 
-static const char *cause_of(const struct sw_ptx *t, unsigned status)
-{
-	bool failed_transport = false;
-	for (unsigned i = 0; i < t->nbranches; i++)
-		failed_transport |= t->br[i].status == 1;
-	if (status >= 200 && status < 300)
-		return "";
-	if (t->cancelled)
-		return "";
-	if (status == 408 || failed_transport)
-		return "callee-unreachable";
-	return "";
-}
-
 void sw__px_call_update(struct sw_proxy_worker *pw, struct sw_ptx *t, unsigned status, const struct sw_msg *resp)
 {
 	(void)resp;
@@ -146,7 +132,7 @@ void sw__px_call_update(struct sw_proxy_worker *pw, struct sw_ptx *t, unsigned s
 			k->answered_ms = wall_ms();
 		} else {
 			k->state = t->cancelled || status == 487 ? "cancelled" : "failed";
-			k->cause = cause_of(t, status);
+			k->cause = x->outcome != SW_CAUSE_OK ? sw_cause_id(x->outcome) : "";
 			k->ended_ms = wall_ms();
 		}
 		c->changes++;

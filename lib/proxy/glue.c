@@ -69,15 +69,27 @@ static int io_local(void *ctx, struct sw_ptx *t, unsigned status, struct sw_buf 
 	return sw_print_end(b, SW_STR_NULL);
 }
 
-/* Did every branch fail to reach its target (transport error or timeout)? */
+/* Did every branch fail to reach its target (transport error, or a timeout
+ * without a provisional)? */
 static bool unreachable(const struct sw_ptx *t)
 {
 	if (!t->nbranches)
 		return false;
-	for (unsigned i = 0; i < t->nbranches; i++)
-		if (t->br[i].status != 1 && t->br[i].status != 0 && (t->br[i].status != 408 || t->br[i].rang))
+	for (unsigned i = 0; i < t->nbranches; i++) {
+		const struct sw_px_branch *b = &t->br[i];
+		if (b->rang || b->timed_out || (b->status != 1 && b->status != 0 && b->status != 408))
 			return false;
+	}
 	return true;
+}
+
+/* Did a branch ring until Timer C cancelled it? */
+static bool rang_out(const struct sw_ptx *t)
+{
+	for (unsigned i = 0; i < t->nbranches; i++)
+		if (t->br[i].timed_out && t->br[i].rang)
+			return true;
+	return false;
 }
 
 static void io_final(void *ctx, struct sw_ptx *t, unsigned status, const struct sw_msg *resp)
@@ -89,13 +101,19 @@ static void io_final(void *ctx, struct sw_ptx *t, unsigned status, const struct 
 	struct sw_registrar *r = pw->rw->r;
 	if (status >= 200 && status < 300)
 		r->calls_answered += t->invite;
-	if (!resp && (status == 408 || status == 480) && unreachable(t) && !t->cancelled) {
-		struct sw_msg m;
-		struct sw_req q;
+	struct sw_msg m;
+	struct sw_req q;
+	if (status >= 200 && !resp && !t->cancelled && (status == 408 || status == 480) && unreachable(t)) {
+		c->outcome = SW_CAUSE_CALLEE_UNREACHABLE;
 		if (req_of(pw, t, &m, &q))
 			sw__px_event(&q, c, SW_CAUSE_CALLEE_UNREACHABLE,
-				     "%s to %s: no registered device answered (%s)", c->caller[0] ? "request" : "request",
-				     c->callee, status == 408 ? "timeout" : "transport error");
+				     "%.*s to %s: no registered device answered (%s)", (int)m.method.len, m.method.p,
+				     c->callee, status == 408 ? "no response in time" : "the connection or port is gone");
+	} else if (status == 408 && !resp && !t->cancelled && rang_out(t)) {
+		c->outcome = SW_CAUSE_CALLEE_NO_ANSWER;
+		if (req_of(pw, t, &m, &q))
+			sw__px_event(&q, c, SW_CAUSE_CALLEE_NO_ANSWER, "%.*s to %s: it rang for %u s and nobody answered",
+				     (int)m.method.len, m.method.p, c->callee, t->timer_c / 1000u);
 	}
 	if (c->call_id)
 		sw__px_call_update(pw, t, status, resp);

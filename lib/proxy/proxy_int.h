@@ -38,6 +38,7 @@ struct px_ctx {
 	char realm[SW_STORE_DOMAIN_MAX + 1];
 	int64_t call_id;               /* the call record (INVITE), 0: none */
 	enum sw_cause cause;           /* the last decision recorded */
+	enum sw_cause outcome;         /* why a forwarded call failed here (SW_CAUSE_OK: it did not) */
 };
 
 /* route.c */

@@ -96,7 +96,9 @@ struct sw_px_io {
 	/* Prints a response the proxy makes itself (408, 480, 487...) to the
 	 * request of t into b. */
 	int (*local)(void *ctx, struct sw_ptx *t, unsigned status, struct sw_buf *b);
-	/* The final response went upstream (status), or the transaction ended. */
+	/* A provisional response (above 100) or the final one went upstream:
+	 * each provisional, and the first final (status). resp: the response
+	 * forwarded, NULL for one made here. */
 	void (*final)(void *ctx, struct sw_ptx *t, unsigned status, const struct sw_msg *resp);
 	/* t->user is no longer needed: the final response went upstream and no
 	 * branch is pending (the transaction may linger for retransmissions),
