@@ -148,7 +148,10 @@ static void finalise(struct sw_trace *t, struct sw__oflow *o)
 	lru_unlink(t, o);
 	sw__hmap_del(&t->fmap, o->fe);
 	t->nopen--;
-	struct sw__hent *lastkey = NULL;
+	/* the keys of its transactions lead late copies (a second final
+	 * response) to the flow kept */
+	struct sw__hent **moved = o->n < DONE_MAX ? malloc(o->n * sizeof(*moved)) : NULL;
+	unsigned nmoved = 0;
 	for (unsigned i = 0; i < o->n; i++) {
 		struct sw__hent *te = o->tx[i].te;
 		if (!te)
@@ -156,19 +159,20 @@ static void finalise(struct sw_trace *t, struct sw__oflow *o)
 		/* a key is never open and judged at once: the entry moves over */
 		if (sw__hmap_move(&t->txmap, &t->done, te)) {
 			te->u = o->last_ts;
-			lastkey = i + 1 == o->n ? te : NULL;
+			if (moved)
+				moved[nmoved++] = te;
 		}
 		o->tx[i].te = NULL;
 	}
+	/* the newest entries, just moved, are not among those dropped here */
 	while (t->done.n > DONE_MAX)
 		sw__hmap_del(&t->done, t->done.fhead);
-	/* the last transaction's key leads late copies to the flow kept */
-	if (t->done.n > DONE_MAX - 1)
-		lastkey = NULL; /* may just have been dropped */
 	size_t before = t->nflows;
 	sw__close_flow(t, o->tx, o->n);
-	if (lastkey && t->nflows == before + 1 && t->nflows < 0x7fffffffu)
-		lastkey->val = (void *)(uintptr_t)t->nflows;
+	if (t->nflows == before + 1 && t->nflows < 0x7fffffffu)
+		for (unsigned i = 0; i < nmoved; i++)
+			moved[i]->val = (void *)(uintptr_t)t->nflows;
+	free(moved);
 	free(o);
 }
 
