@@ -556,6 +556,12 @@ static void test_hitches(void **state)
 	expect(&L, NULL, 0, SW_CAUSE_OK, false);
 	expect_more(&L, NULL, 0, SW_TRACE_EVIDENT, SW_CAUSE_DUPLICATE_RESPONSE);
 	expect_more(&L, NULL, 0, SW_TRACE_EVIDENT, SW_CAUSE_EXPIRES_TOO_BRIEF);
+	/* a failing flow (judged at its 403, judged again at the end) keeps a
+	 * duplicate that came after it was judged */
+	rejected_log(&L, (struct ans){ .password = "guess" }, "403 Forbidden", NULL);
+	resp(&L, SERVER, CLIENT, "b2", 2, "500 Server Internal Error", NULL);
+	expect(&L, NULL, 0, SW_CAUSE_CREDENTIALS_REJECTED, false);
+	expect_more(&L, NULL, 0, SW_TRACE_EVIDENT, SW_CAUSE_DUPLICATE_RESPONSE);
 }
 
 static void sink(void *arg, const char *p, size_t n)
