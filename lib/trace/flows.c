@@ -148,7 +148,10 @@ static void finalise(struct sw_trace *t, struct sw__oflow *o)
 	lru_unlink(t, o);
 	sw__hmap_del(&t->fmap, o->fe);
 	t->nopen--;
-	struct sw__hent *lastkey = NULL;
+	/* the keys of its transactions lead late copies (a second final
+	 * response) to the flow kept */
+	struct sw__hent **moved = o->n < DONE_MAX ? malloc(o->n * sizeof(*moved)) : NULL;
+	unsigned nmoved = 0;
 	for (unsigned i = 0; i < o->n; i++) {
 		struct sw__hent *te = o->tx[i].te;
 		if (!te)
@@ -156,42 +159,85 @@ static void finalise(struct sw_trace *t, struct sw__oflow *o)
 		/* a key is never open and judged at once: the entry moves over */
 		if (sw__hmap_move(&t->txmap, &t->done, te)) {
 			te->u = o->last_ts;
-			lastkey = i + 1 == o->n ? te : NULL;
+			if (moved)
+				moved[nmoved++] = te;
 		}
 		o->tx[i].te = NULL;
 	}
+	/* the newest entries, just moved, are not among those dropped here */
 	while (t->done.n > DONE_MAX)
 		sw__hmap_del(&t->done, t->done.fhead);
-	/* the last transaction's key leads late copies to the flow kept */
-	if (t->done.n > DONE_MAX - 1)
-		lastkey = NULL; /* may just have been dropped */
 	size_t before = t->nflows;
 	sw__close_flow(t, o->tx, o->n);
-	if (lastkey && t->nflows == before + 1 && t->nflows < 0x7fffffffu)
-		lastkey->val = (void *)(uintptr_t)t->nflows;
+	if (t->nflows == before + 1 && t->flows[t->nflows - 1].id < 0x7fffffffu)
+		for (unsigned i = 0; i < nmoved; i++)
+			moved[i]->val = (void *)(uintptr_t)t->flows[t->nflows - 1].id;
+	free(moved);
 	free(o);
 }
 
-/* A copy that came after its flow was judged. A final response that no
- * copy of the request asked for is a duplicate: a finding of the flow. */
-static void late_copy(struct sw_trace *t, struct sw__hent *de, const struct sw_trace_msg *tm)
+/* The judged flow whose provisional number is id (flows are appended in
+ * judging order, so numbers increase until the end), or NULL when it was
+ * forgotten. */
+static size_t flow_by_id(const struct sw_trace *t, unsigned id)
 {
-	uintptr_t v = (uintptr_t)de->val, idx = v & 0x7fffffffu;
+	size_t lo = 0, hi = t->nflows;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->flows[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < t->nflows && t->flows[lo].id == id ? lo : SIZE_MAX;
+}
+
+/* A copy that came after its flow was judged. A final response that no
+ * copy of the request asked for is a duplicate: a finding of the flow.
+ * When the flow is a failing one kept whole (judged again at the end), the
+ * response joins its transaction, so that the verdict at the end sees it;
+ * true then (the slot is the flow's). */
+static bool late_copy(struct sw_trace *t, struct sw__hent *de, unsigned slot, const char *tkey, size_t tlen)
+{
+	const struct sw_trace_msg *tm = &t->msgs[slot];
+	uintptr_t v = (uintptr_t)de->val, id = v & 0x7fffffffu;
 	bool waiting = v & 0x80000000u;
-	if (!idx || idx > t->nflows)
-		return;
+	size_t i = flow_by_id(t, (unsigned)id);
+	if (i == SIZE_MAX)
+		return false;
 	if (tm->m->is_request) {
-		de->val = (void *)(idx | 0x80000000u);
-		return;
+		de->val = (void *)(id | 0x80000000u);
+		return false;
 	}
 	if (tm->m->status < 200)
-		return;
+		return false;
 	if (waiting) {
-		de->val = (void *)idx;
-		return;
+		de->val = (void *)id;
+		return false;
 	}
-	sw__flow_add_finding(&t->flows[idx - 1], tm, SW_CAUSE_DUPLICATE_RESPONSE,
+	struct sw_trace_flow *f = &t->flows[i];
+	sw__flow_add_finding(f, tm, SW_CAUSE_DUPLICATE_RESPONSE,
 			     "a second final response to the same request, after the flow ended");
+	struct sw__ftx *fx = &t->ftx[i];
+	for (unsigned k = 0; fx->tx && k < fx->n; k++) {
+		struct sw__txn *x = &fx->tx[k];
+		char key[1024], fkey[512];
+		size_t kl, fl;
+		enum sw_method meth;
+		const struct sw_msg *rq = t->msgs[x->reqs[0]].m;
+		if (!rq || !keys_of(rq, key, sizeof(key), &kl, fkey, sizeof(fkey), &fl, &meth) || kl != tlen ||
+		    memcmp(key, tkey, tlen))
+			continue;
+		unsigned *nm = realloc(f->msgs, (f->nmsgs + 1) * sizeof(*nm));
+		if (!nm)
+			return false;
+		f->msgs = nm;
+		if (push(&x->resps, &x->nresps, slot))
+			return false;
+		f->msgs[f->nmsgs++] = slot;
+		return true;
+	}
+	return false;
 }
 
 static void expire(struct sw_trace *t, uint64_t now)
@@ -236,9 +282,8 @@ void sw__flow_msg(struct sw_trace *t, unsigned slot)
 			/* a response to a request not captured, or a late copy */
 			if (m->is_request)
 				t->st.late_retrans++;
-			if (de && de->val)
-				late_copy(t, de, tm);
-			sw__orphan(t, slot);
+			if (!(de && de->val && late_copy(t, de, slot, tkey, tlen)))
+				sw__orphan(t, slot);
 			return;
 		}
 		bool has_creds = sw_msg_hdr(m, SW_HDR_AUTHORIZATION) || sw_msg_hdr(m, SW_HDR_PROXY_AUTHORIZATION);

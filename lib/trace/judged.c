@@ -140,9 +140,10 @@ static bool keep(struct sw_trace *t, struct sw_trace_flow *f, const struct sw_tr
 	if (sw_msg_call_id(req->m, &cid, NULL) == 0)
 		sw_str_cpy(f->call_id, sizeof(f->call_id), cid);
 	sw__verdict_strings(t, f);
-	/* numbered in judging order until the end numbers all flows in the
-	 * order they began (reports written while live input goes on) */
-	f->id = (unsigned)t->st.flows + 1;
+	/* numbered in judging order (st.flows counts this one already) until
+	 * the end numbers all flows in the order they began (reports written
+	 * while live input goes on; late copies find their flow by it) */
+	f->id = (unsigned)t->st.flows;
 	if (flow_append(t, f))
 		return true;
 	sw__flow_strings_free(f);

@@ -90,7 +90,7 @@ static unsigned status(const struct sw_trace *t, unsigned msg)
 	return msg == NONE || !t->msgs[msg].m ? 0 : t->msgs[msg].m->status;
 }
 
-/* Findings of a flow that ended in 2xx: what happened before it. */
+/* Findings of a flow that ended in 2xx: what cost round trips before it. */
 static void hitches(struct sw_trace *t, const struct sw__txn *tx, unsigned n)
 {
 	char b1[160];
@@ -122,8 +122,13 @@ static void hitches(struct sw_trace *t, const struct sw__txn *tx, unsigned n)
 			sw__finding(t, x->final, SW_CAUSE_CREDENTIALS_REJECTED,
 				    "an answer was refused (\"%s\") before a later one was accepted", b1);
 	}
-	/* more final responses than copies of the request: the server (or a
-	 * proxy) answered twice */
+}
+
+/* A finding of any flow: more final responses than copies of the request
+ * (a server or a proxy answered twice, e.g. a script that replies after
+ * the registrar has already answered). */
+static void duplicates(struct sw_trace *t, const struct sw__txn *tx, unsigned n)
+{
 	for (unsigned i = 0; i < n; i++) {
 		const struct sw__txn *x = &tx[i];
 		unsigned finals = 0;
@@ -352,6 +357,7 @@ void sw__verdict(struct sw_trace *t, struct sw_trace_flow *f, const struct sw__t
 	}
 	if (c == SW_CAUSE_WRONG_PASSWORD && n > 2)
 		c = right_before(t, f, tx, n, c);
+	duplicates(t, tx, n);
 	f->cause = c;
 	f->certainty = t->jcert;
 	/* a cancelled request is not ok, but nothing failed: the caller hung up */

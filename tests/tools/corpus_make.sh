@@ -257,7 +257,7 @@ server() {
 	shift 2
 	KP=$((KP + 1))
 	rm -f "$T/k.db"
-	kam_users "$T/k.db" 127.0.0.1 alice:secret bob:bobpw carol:carolpw dave:davepw
+	kam_users "$T/k.db" 127.0.0.1 alice:secret bob:bobpw carol:carolpw dave:davepw frank:frankpw
 	sqlite3 "$T/k.db" "INSERT INTO htable (key_name, key_type, value_type, key_value) VALUES
 		('alice', 0, 0, 'secret'), ('bob', 0, 0, 'bobpw'), ('carol', 0, 0, 'carolpw'), ('dave', 0, 0, 'davepw');"
 	case $kind in
@@ -290,7 +290,8 @@ run_case() {
 }
 
 # The clients against one registrar. Accounts: alice:secret bob:bobpw
-# carol:carolpw dave:davepw (domain 127.0.0.1); "mallory" does not exist.
+# carol:carolpw dave:davepw frank:frankpw (domain 127.0.0.1); "mallory" does
+# not exist; erin is called but has no account.
 # $1: the causes of a right answer ("ok/ok", or a refusal for a server that
 # refuses right answers).
 A=127.0.0.1
@@ -337,29 +338,29 @@ all | stock)
 		sipp_reg x reg_refused.xml udp "alice;example.org;alice;secret;3600"
 	run_case sipp-uac-invite sipp udp bob@$A INVITE challenge-not-answered/challenge-not-answered no -- \
 		sipp_uac x
-	# calls answering the 407: bob is not registered (404), a wrong password
-	run_case sipp-call-offline sipp udp bob@$A INVITE request-refused/request-refused yes -- \
-		sipp_call x call.xml alice secret bob
-	run_case sipp-call-wrongpw sipp udp bob@$A INVITE credentials-rejected/wrong-password yes -- \
-		sipp_call x call.xml alice alice-typo bob
-	# baresip calls bob (not registered: 404), and with a wrong password
-	run_case baresip-call-offline baresip udp bob@$A INVITE request-refused/request-refused no -- \
-		baresip_call x alice secret bob
-	run_case baresip-call-wrongpw baresip udp bob@$A INVITE credentials-rejected/wrong-password no -- \
-		baresip_call x alice alice-typo bob
-	# carol registers, then her phone (sipp, ringing_uas.xml, on the same
+	# calls answering the 407, to callees no other case registers: erin
+	# has no registration (404), a wrong password
+	run_case sipp-call-offline sipp udp erin@$A INVITE request-refused/request-refused yes -- \
+		sipp_call x call.xml alice secret erin
+	run_case sipp-call-wrongpw sipp udp erin@$A INVITE credentials-rejected/wrong-password yes -- \
+		sipp_call x call.xml alice alice-typo erin
+	run_case baresip-call-offline baresip udp erin@$A INVITE request-refused/request-refused no -- \
+		baresip_call x alice secret erin
+	run_case baresip-call-wrongpw baresip udp erin@$A INVITE credentials-rejected/wrong-password no -- \
+		baresip_call x alice alice-typo erin
+	# frank registers, then his phone (sipp, ringing_uas.xml, on the same
 	# port) rings; the call is cancelled after 1.5 s
 	lport
 	local_uas=$((_port + 1))
 	_port=$local_uas
-	REGPORT=$local_uas sipp_reg x reg_ok.xml udp "carol;$A;carol;carolpw;3600"
+	REGPORT=$local_uas sipp_reg x reg_ok.xml udp "frank;$A;frank;frankpw;3600"
 	timeout 30 sipp -sf "$TOOLS/corpus/ringing_uas.xml" -i 127.0.0.1 -p "$local_uas" -m 1 -nostdin -timeout 25 \
 		>"$T/uas.out" 2>&1 </dev/null &
 	UASP=$!
 	bg_track "$UASP"
 	sleep 0.5
-	run_case sipp-call-cancel sipp udp carol@$A INVITE request-cancelled/request-cancelled yes -- \
-		sipp_call x call_cancel.xml alice secret carol
+	run_case sipp-call-cancel sipp udp frank@$A INVITE request-cancelled/request-cancelled yes -- \
+		sipp_call x call_cancel.xml alice secret frank
 	wait "$UASP"
 	;;
 esac
@@ -376,7 +377,9 @@ all | kam)
 	# expired nonce, min_expires 60 answered with 423
 	server kam kam
 	clients_cases
-	run_case sipp-short sipp udp alice@$A REGISTER expires-too-brief/expires-too-brief yes -- \
+	# (the registrar answers 423, then the script's sl_reply_error() a 500:
+	# two final responses to one request, a finding)
+	run_case sipp-short sipp udp alice@$A REGISTER expires-too-brief/expires-too-brief/duplicate-response yes -- \
 		sipp_reg x reg_refused.xml udp "alice;$A;alice;secret;20"
 	;;
 esac
@@ -416,8 +419,9 @@ all | kamshort)
 		sipp_reg x refresh.xml udp "alice;$A;alice;secret;3600"
 	run_case sipp-refresh-giveup sipp udp bob@$A REGISTER ok+stale-nonce/ok+stale-nonce yes -- \
 		sipp_reg x refresh_giveup.xml udp "bob;$A;bob;bobpw;3600"
-	# baresip asks for 30 s, gets 423 (Min-Expires 60), asks again
-	run_case baresip-short baresip udp carol@$A REGISTER ok/ok/expires-too-brief yes -- \
+	# baresip asks for 30 s, gets 423 (Min-Expires 60) and a 500 (as above),
+	# asks again
+	run_case baresip-short baresip udp carol@$A REGISTER ok/ok/expires-too-brief+duplicate-response yes -- \
 		baresip_reg x udp carol carolpw carol 30
 	;;
 esac

@@ -538,6 +538,30 @@ static void test_hitches(void **state)
 	resp(&L, SERVER, CLIENT, "b2", 2, "200 OK", NULL);
 	expect(&L, NULL, 0, SW_CAUSE_OK, false);
 	expect_more(&L, NULL, 0, SW_TRACE_EVIDENT, SW_CAUSE_DUPLICATE_RESPONSE);
+	/* a registrar that answers 423 and then its script 500 (Kamailio's
+	 * "if (!save()) sl_reply_error()"): a failure with the finding, and
+	 * after a success the late 500 of an earlier request is found too */
+	memset(&L, 0, sizeof(L));
+	reg(&L, CLIENT, SERVER, "b1", 1, "", "Expires: 30\n");
+	resp(&L, SERVER, CLIENT, "b1", 1, "423 Interval Too Brief", "Min-Expires: 60");
+	resp(&L, SERVER, CLIENT, "b1", 1, "500 Server Internal Error", NULL);
+	expect(&L, NULL, 0, SW_CAUSE_EXPIRES_TOO_BRIEF, false);
+	expect_more(&L, NULL, 0, SW_TRACE_EVIDENT, SW_CAUSE_DUPLICATE_RESPONSE);
+	memset(&L, 0, sizeof(L));
+	reg(&L, CLIENT, SERVER, "b1", 1, "", "Expires: 30\n");
+	resp(&L, SERVER, CLIENT, "b1", 1, "423 Interval Too Brief", "Min-Expires: 60");
+	reg(&L, CLIENT, SERVER, "b2", 2, "", "Expires: 60\n");
+	resp(&L, SERVER, CLIENT, "b2", 2, "200 OK", NULL);
+	resp(&L, SERVER, CLIENT, "b1", 1, "500 Server Internal Error", NULL);
+	expect(&L, NULL, 0, SW_CAUSE_OK, false);
+	expect_more(&L, NULL, 0, SW_TRACE_EVIDENT, SW_CAUSE_DUPLICATE_RESPONSE);
+	expect_more(&L, NULL, 0, SW_TRACE_EVIDENT, SW_CAUSE_EXPIRES_TOO_BRIEF);
+	/* a failing flow (judged at its 403, judged again at the end) keeps a
+	 * duplicate that came after it was judged */
+	rejected_log(&L, (struct ans){ .password = "guess" }, "403 Forbidden", NULL);
+	resp(&L, SERVER, CLIENT, "b2", 2, "500 Server Internal Error", NULL);
+	expect(&L, NULL, 0, SW_CAUSE_CREDENTIALS_REJECTED, false);
+	expect_more(&L, NULL, 0, SW_TRACE_EVIDENT, SW_CAUSE_DUPLICATE_RESPONSE);
 }
 
 static void sink(void *arg, const char *p, size_t n)
