@@ -38,9 +38,9 @@ static const char usage_text[] =
 	"SIGINT/SIGTERM stop cleanly (queued writes are committed and answered);\n"
 	"SIGHUP re-reads the configuration: the expires limits, max_contacts and\n"
 	"allow_register_others, the [proxy] settings and [ban] change at once, the\n"
-	"rest after a restart. SIGUSR1 writes a status line (heap in use, bindings)\n"
-	"to standard error. `sipwarden calls` lists the calls in progress and the\n"
-	"last ones ended.\n"
+	"rest after a restart. SIGUSR1 writes a status line (heap in use, SQLite's\n"
+	"part, bindings) to standard error. `sipwarden calls` lists the calls in\n"
+	"progress and the last ones ended.\n"
 	"\n"
 	"exit codes: 0 stopped cleanly (or the configuration is valid), 1 could not\n"
 	"start (or the configuration is invalid, with the reason), 2 usage error.\n";
@@ -99,8 +99,8 @@ static void *housekeeping(void *arg)
 		if (atomic_exchange(&reload_requested, 0))
 			reload(h);
 		if (atomic_exchange(&status_requested, 0))
-			fprintf(stderr, "sipwarden serve: status: heap in use %zu bytes, %zu bindings\n", sw_heap_in_use(),
-				sw_registrar_bindings(h->reg));
+			fprintf(stderr, "sipwarden serve: status: heap in use %zu bytes (SQLite %zu), %zu bindings\n",
+				sw_heap_in_use(), sw_store_sqlite_memory(), sw_registrar_bindings(h->reg));
 		sw_registrar_housekeeping(h->reg, (int64_t)time(NULL));
 		if (h->calls_path[0])
 			sw_registrar_calls_snapshot(h->reg, h->calls_path);

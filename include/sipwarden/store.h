@@ -59,6 +59,9 @@ int sw_store_open(struct sw_store **out, const char *spec, const struct sw_store
 /* Commits every queued write (completions are signalled), stops the writer
  * and frees everything. NULL is allowed. */
 void sw_store_close(struct sw_store *st);
+/* Bytes SQLite holds now, in every connection of the process (its page
+ * caches are bounded: 2,000 pages each by default). Any thread. */
+size_t sw_store_sqlite_memory(void);
 /* "sqlite" or "memory". */
 const char *sw_store_kind(const struct sw_store *st);
 

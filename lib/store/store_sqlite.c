@@ -168,3 +168,9 @@ out:
 	*out = &sq->base;
 	return 0;
 }
+
+size_t sw_store_sqlite_memory(void)
+{
+	sqlite3_int64 n = sqlite3_memory_used();
+	return n > 0 ? (size_t)n : 0;
+}
