@@ -239,6 +239,12 @@ trace_match "the MESSAGE is challenged with 407 Proxy-Authenticate" message '^Di
 event_match "events --method MESSAGE: alice's MESSAGE, cause ok" '"cause":"ok"' \
 	"e.get('method')=='MESSAGE' and e.get('port')==$CALLER_PORT and e.get('cause')=='ok'" --method MESSAGE
 
+# --- SUBSCRIBE, PUBLISH, REFER and NOTIFY outside a dialog are challenged like INVITE ----------
+for m in subscribe publish refer notify; do
+	caller_run "req-$m" "proxy_$m" alice "$APW" bob1
+	final_is "${m^^} from a local user without credentials: 407" "req-$m" 407
+done
+
 # --- OPTIONS to a user is challenged too --------------------------------------------------------
 caller_run options proxy_options alice "$APW" dave
 final_is "OPTIONS to an offline user: 407 first, then with credentials 480" options 480
