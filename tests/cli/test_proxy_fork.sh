@@ -3,8 +3,8 @@
 # test_proxy_sipp.sh: forking to several bindings of one user (different q: serial, highest
 # first; equal q: in parallel, the others cancelled when one answers), a 6xx ends the search,
 # the best response (4xx before 5xx, a lone 503 becomes 500), 20 calls at 10/s to one phone,
-# 2xx retransmissions forwarded, Timer C on a ringing callee (timer_c = 3) and
-# reveal_unknown_callee. Ports 32200-32999.
+# 2xx retransmissions forwarded, Timer C on a ringing callee (timer_c = 3),
+# reveal_unknown_callee and accept_foreign_callers = no. Ports 32200-32999.
 . "$(dirname "$0")/serve_lib.sh"
 PX_LOW=32200 PX_HIGH=32999
 . "$TOOLS/proxy_lib.sh"
@@ -134,12 +134,12 @@ done
 sw_alive "the proxy still answers OPTIONS"
 sw_stop
 
-# --- Timer C: a callee that rings and never answers (and reveal_unknown_callee) ------------
+# --- Timer C, reveal_unknown_callee, accept_foreign_callers = no ----------------------------
 SW_PORT=$(px_port)
 SW_DB="$T/timerc.db"
 sw_user add alice@127.0.0.1 --password "$APW" >/dev/null
 sw_user add lena@127.0.0.1 --password pw-lena >/dev/null
-printf '[proxy]\ntimer_c = 3\nreveal_unknown_callee = yes\n' >"$T/timerc.conf"
+printf '[proxy]\ntimer_c = 3\nreveal_unknown_callee = yes\naccept_foreign_callers = no\n' >"$T/timerc.conf"
 if sw_start timerc --config "$T/timerc.conf"; then
 	callee_start lena lena pw-lena proxy_uas_ring 1.0 u1
 	t0=$(date +%s)
@@ -166,6 +166,8 @@ if sw_start timerc --config "$T/timerc.conf"; then
 	callee_ok "the ringing callee got a CANCEL when Timer C fired, answered 487, got the ACK" lena
 	caller_run reveal proxy_call_reject alice "$APW" nobody
 	final_is "reveal_unknown_callee = yes: an unknown callee gets 404" reveal 404
+	PX_FROM_DOMAIN=example.org caller_run foreign-no proxy_call_once mallory nothing alice
+	final_is "accept_foreign_callers = no: a caller of another domain gets 403" foreign-no 403
 	sleep 1.2
 	OUT=$("$SIPWARDEN" calls --active --json --db "$SW_DB" 2>&1)
 	[[ $OUT != *'"callee":"lena@127.0.0.1"'* ]] && ok "after Timer C the call is no longer active" ||

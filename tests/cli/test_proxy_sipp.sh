@@ -291,6 +291,11 @@ caller_ok "From another domain to a local user: the call is forwarded without a 
 callee_ok "nina answered the call from mallory@example.org" nina
 trace_nomatch "no 407 to the caller of another domain" trunk '^SIP/2.0 407' --recv
 
+# another domain's user calling another domain through us: relaying refused, no challenge
+PX_FROM_DOMAIN=example.org caller_run relay proxy_call_once mallory nothing bob example.net
+final_is "From example.org to example.net: 403, unchallenged (no open relay)" relay 403
+ev_invite "events: relay-denied for the foreign-to-foreign INVITE" relay-denied
+
 # --- Proxy-Require, From not allowed -------------------------------------------------------------
 caller_run require proxy_call_require alice "$APW" bob1
 caller_ok "Proxy-Require: an unknown option gets 420 with Unsupported, before any challenge" require
