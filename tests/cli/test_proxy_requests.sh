@@ -17,7 +17,7 @@ SW_DB="$T/req.db"
 APW='al1ce-Pass'
 sw_user add alice@127.0.0.1 --password "$APW" >/dev/null
 # one callee user per case: bindings stay after a sipp callee has quit
-for u in bob1 cid dave mia nina oscar yara zoe ann bea; do
+for u in bob1 cid dave mia nina oscar yara zoe ann bea dina; do
 	sw_user add "$u@127.0.0.1" --password "pw-$u" >/dev/null
 done
 SW_PORT=$(px_port)
@@ -42,6 +42,18 @@ callee_wait cid 10
 	not_ok "the replayed INVITE was forwarded to the callee"
 event_match "events: the replayed INVITE is recorded with a cause other than ok" '"cause":"[a-z-]+"' \
 	"e.get('method')=='INVITE' and e.get('port')==$CALLER_PORT and e.get('cause')!='ok'" --method INVITE
+
+# --- credentials for another realm are not ours to remove (RFC 3261 §22.3) ------------------------
+# (the callee scenario counts any Proxy-Authorization as a flaw, so its exit is not checked)
+callee_start dina dina pw-dina proxy_uas_answer 1.0 u1 -set wait_ticks 100
+caller_run twopa proxy_call_twopa alice "$APW" dina
+caller_ok "an INVITE with credentials for our realm and for upstream.example is forwarded" twopa
+callee_wait dina 20
+OUT=$("${SIPP_TRACE[@]}" "$T/dina.msg" --recv --start '^INVITE ' --raw | grep -i '^proxy-authorization' | tr '\n' ' ')
+expect_match "the callee got the upstream.example Proxy-Authorization" "$OUT" 'realm="upstream\.example"'
+[[ $OUT != *'realm="127.0.0.1"'* ]] && ok "the callee did not get the credentials for our realm" ||
+	not_ok "our realm's Proxy-Authorization reached the callee: ${OUT:0:300}"
+unset 'PX_PID[dina]'   # its Proxy-Authorization is expected: left out of the check below
 
 # --- MESSAGE is challenged like INVITE --------------------------------------------------------
 callee_start mia mia pw-mia proxy_uas_message 1.0 u1
