@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # sipwarden serve as an authenticating proxy, with sipp phones (issue #13), continued from
 # test_proxy_sipp.sh: requests other than a plain call and odd input. A replay of an INVITE's
-# credentials in a new call (nonce count); MESSAGE, OPTIONS to a user, SUBSCRIBE, PUBLISH,
+# credentials in a new call (nonce count); credentials for another realm kept; a re-INVITE in
+# the call; MESSAGE, OPTIONS to a user, SUBSCRIBE, PUBLISH,
 # REFER and NOTIFY outside a dialog challenged with 407; PRACK routed and not challenged;
 # broken responses from a callee dropped; Max-Forwards added when absent; a BYE with forged
 # route tokens; a caller of another domain (unchallenged in, refused when relaying);
@@ -17,7 +18,7 @@ SW_DB="$T/req.db"
 APW='al1ce-Pass'
 sw_user add alice@127.0.0.1 --password "$APW" >/dev/null
 # one callee user per case: bindings stay after a sipp callee has quit
-for u in bob1 cid dave mia nina oscar yara zoe ann bea dina; do
+for u in bob1 cid dave mia nina oscar yara zoe ann bea dina eve; do
 	sw_user add "$u@127.0.0.1" --password "pw-$u" >/dev/null
 done
 SW_PORT=$(px_port)
@@ -54,6 +55,14 @@ expect_match "the callee got the upstream.example Proxy-Authorization" "$OUT" 'r
 [[ $OUT != *'realm="127.0.0.1"'* ]] && ok "the callee did not get the credentials for our realm" ||
 	not_ok "our realm's Proxy-Authorization reached the callee: ${OUT:0:300}"
 unset 'PX_PID[dina]'   # its Proxy-Authorization is expected: left out of the check below
+
+# --- a re-INVITE in the call comes back through the Record-Route and is not challenged ----------
+callee_start eve eve pw-eve proxy_uas_reinvite 1.0 u1
+caller_run reinvite proxy_call_reinvite alice "$APW" eve
+caller_ok "a re-INVITE (hold) in the call: 200, ACK, then BYE" reinvite
+callee_ok "eve got the re-INVITE and its ACK through the proxy, without Proxy-Authorization" eve
+OUT=$("${SIPP_TRACE[@]}" "$T/reinvite.msg" --recv --start '^SIP/2.0 40[17]' --header CSeq | grep -c '3 INVITE')
+[ "$OUT" -eq 0 ] && ok "the re-INVITE is not challenged" || not_ok "the re-INVITE got a 401/407"
 
 # --- MESSAGE is challenged like INVITE --------------------------------------------------------
 callee_start mia mia pw-mia proxy_uas_message 1.0 u1
