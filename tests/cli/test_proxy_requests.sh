@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # sipwarden serve as an authenticating proxy, with sipp phones (issue #13), continued from
-# test_proxy_sipp.sh: requests other than a plain call and odd input. A replay of an INVITE's
-# credentials in a new call (nonce count); credentials for another realm kept; a re-INVITE in
-# the call; MESSAGE, OPTIONS to a user, SUBSCRIBE, PUBLISH,
+# test_proxy_sipp.sh: requests other than a plain call, and odd input. A replay of an
+# INVITE's credentials in a new call (nonce count); credentials for another realm kept; a
+# re-INVITE in the call; a strict-routed BYE; MESSAGE, OPTIONS to a user, SUBSCRIBE, PUBLISH,
 # REFER and NOTIFY outside a dialog challenged with 407; PRACK routed and not challenged;
 # broken responses from a callee dropped; Max-Forwards added when absent; a BYE with forged
-# route tokens; a caller of another domain (unchallenged in, refused when relaying);
+# route tokens; callers of another domain (unchallenged in, refused when relaying);
 # Proxy-Require; From not allowed. Ports 31800-32199.
 . "$(dirname "$0")/serve_lib.sh"
 PX_LOW=31800 PX_HIGH=32199
@@ -18,7 +18,7 @@ SW_DB="$T/req.db"
 APW='al1ce-Pass'
 sw_user add alice@127.0.0.1 --password "$APW" >/dev/null
 # one callee user per case: bindings stay after a sipp callee has quit
-for u in bob1 cid dave mia nina oscar yara zoe ann bea dina eve; do
+for u in bob1 cid dave mia nina oscar yara zoe ann bea dina eve fay; do
 	sw_user add "$u@127.0.0.1" --password "pw-$u" >/dev/null
 done
 SW_PORT=$(px_port)
@@ -63,6 +63,14 @@ caller_ok "a re-INVITE (hold) in the call: 200, ACK, then BYE" reinvite
 callee_ok "eve got the re-INVITE and its ACK through the proxy, without Proxy-Authorization" eve
 OUT=$("${SIPP_TRACE[@]}" "$T/reinvite.msg" --recv --start '^SIP/2.0 40[17]' --header CSeq | grep -c '3 INVITE')
 [ "$OUT" -eq 0 ] && ok "the re-INVITE is not challenged" || not_ok "the re-INVITE got a 401/407"
+
+# --- a BYE routed the strict way: the proxy restores the Request-URI (RFC 3261 §16.4) -----------
+callee_start fay fay pw-fay proxy_uas_answer 1.0 u1
+caller_run strict proxy_call_strict alice "$APW" fay
+caller_ok "a strict-routed BYE (Request-URI = our Record-Route URI) is answered 200" strict
+callee_ok "fay got the BYE" fay
+trace_match "the BYE reached the callee with its Contact as Request-URI" fay \
+	"^BYE sip:callee@127\\.0\\.0\\.1:${PX_PORT[fay]}" --recv --start '^BYE '
 
 # --- MESSAGE is challenged like INVITE --------------------------------------------------------
 callee_start mia mia pw-mia proxy_uas_message 1.0 u1
