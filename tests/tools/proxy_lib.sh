@@ -99,10 +99,12 @@ callee_start() {
 	return 1
 }
 
-# callee_wait NAME [SECONDS]: waits (default 45 s) for the callee to exit; its exit status
-# in PX_RC[NAME] (124: still running, then stopped)
+# callee_wait NAME [SECONDS]: waits (default 45 s; 3 s when the last caller failed, as its
+# call is over) for the callee to exit; its exit status in PX_RC[NAME] (124: still running,
+# then stopped)
 callee_wait() {
 	local name=$1 max=${2:-45} pid=${PX_PID[$1]} i
+	[ "${PX_LAST_RC:-0}" -ne 0 ] && [ "$max" -gt 3 ] && max=3
 	for i in $(seq 1 $((max * 10))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 	if kill -0 "$pid" 2>/dev/null; then
 		kill -TERM "$pid" 2>/dev/null
@@ -149,6 +151,7 @@ caller_run() {
 		-trace_msg -message_file "$T/$name.msg" -trace_logs -log_file "$T/$name.log" \
 		-trace_err -error_file "$T/$name.errs" >"$T/$name.out" 2>&1 </dev/null
 	SIPP_RC=$?
+	PX_LAST_RC=$SIPP_RC
 }
 
 # caller_ok DESC NAME: the caller's scenario ran to its end (sipp exit 0)
