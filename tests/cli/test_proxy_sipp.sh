@@ -34,8 +34,16 @@ caller_ok "UDP call alice -> bob1: 407, INVITE with credentials, 200, ACK, BYE 2
 callee_ok "bob1 got the INVITE, answered, got the ACK and the BYE, and no Proxy-Authorization" bob1
 trace_match "the first INVITE is challenged with 407 and Proxy-Authenticate, realm 127.0.0.1" call1 \
 	'^Digest .*realm="127\.0\.0\.1"' --recv --start '^SIP/2.0 407' --header Proxy-Authenticate
-trace_match "the challenged INVITE gets no WWW-Authenticate (401 is for REGISTER)" call1 '^$' \
-	--recv --start '^SIP/2.0 407' --header WWW-Authenticate
+n=$(trace_count call1 --recv --start '^SIP/2.0 407')
+OUT=$("${SIPP_TRACE[@]}" "$T/call1.msg" --recv --start '^SIP/2.0 407' --header WWW-Authenticate | tr -d '\n')
+[ "$n" -ge 1 ] && [ -z "$OUT" ] && ok "the 407 carries no WWW-Authenticate (401 is for REGISTER)" ||
+	not_ok "407s: $n, WWW-Authenticate in them: '${OUT:0:200}'"
+OUT=$("${SIPP_TRACE[@]}" "$T/call1.msg" --recv --start '^SIP/2.0 407' --header To --header Proxy-Authenticate | head -n 1)
+if [[ $OUT == *";tag="*"||"* && $OUT == *'qop="auth"'* && $OUT == *"algorithm=MD5"* && $OUT == *"opaque="* && $OUT == *"nonce="* ]]; then
+	ok "the 407 has a To tag and a challenge like the 401's (nonce, opaque, algorithm, qop)"
+else
+	not_ok "the 407's To and Proxy-Authenticate: ${OUT:0:300}"
+fi
 trace_match "the callee's INVITE: Max-Forwards 70 - 1" bob1 '^69$' --recv --start '^INVITE ' --header Max-Forwards
 trace_match "the callee's INVITE has a Record-Route with lr naming the proxy" bob1 \
 	"127\\.0\\.0\\.1:$ESC_PORT[;>].*lr" --recv --start '^INVITE ' --header Record-Route
@@ -193,7 +201,7 @@ caller_run tcpgone2 proxy_call alice "$APW" xena
 t1=$(date +%s)
 caller_ok "a closed TCP q=1.0 binding: the q=0.5 UDP one is tried next and answers" tcpgone2
 callee_ok "xena's UDP binding answered" xena-lo
-[ $((t1 - t0)) -le 12 ] && ok "the call through the next binding took $((t1 - t0)) s (no wait for Timer B)" ||
+[ "$SIPP_RC" -eq 0 ] && [ $((t1 - t0)) -le 12 ] && ok "the call through the next binding took $((t1 - t0)) s (no wait for Timer B)" ||
 	not_ok "the call through the next binding took $((t1 - t0)) s"
 
 # --- a foreign domain ----------------------------------------------------------------------
