@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `sipwarden serve` built with ThreadSanitizer (make V=tsan tsan-bins; run.sh
 # exports $SIPWARDEN_TSAN) under what makes its threads meet: two workers
-# committing each other's writes (UDP and TCP load at once), the
+# committing each other's writes (UDP and TCP load at once), calls through
+# the proxy (responses handed between the workers), the
 # housekeeping thread's expiry and account polling, a user disabled while
 # it runs, SIGHUP, and SIGTERM in the middle of a load. Every registration
 # must complete, and the server must stop with exit 0 and no report.
@@ -32,6 +33,13 @@ tcp=$(load tcp 3000)
 wait "$udp"
 expect_match "UDP and TCP at once on two workers: every registration completed (UDP)" "$(cat "$T/udp.out")" '^3000/0$'
 expect_match "... and over TCP" "$tcp" '^3000/0$'
+
+# calls through the proxy: the callees' responses reach either worker and are
+# handed to the one that owns the transaction; events and calls are shared
+OUT=$("$USERS_BIN" bench --target "127.0.0.1:$SW_PORT" --scenario call --user-pattern "$PAT" --users 200 \
+	--count 1000 --rate 200 --json)
+expect_match "1,000 calls through the proxy on two workers: every call completed" \
+	"$(printf '%s' "$OUT" | json_q 'str(j["completed"]) + "/" + str(j["failed"])')" '^1000/0$'
 
 "$USERS_BIN" user disable user00007@127.0.0.1 --db "$SW_DB" >/dev/null
 kill -HUP "$SW_PID"
