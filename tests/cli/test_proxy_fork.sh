@@ -4,7 +4,8 @@
 # first; equal q: in parallel, the others cancelled when one answers), a 6xx ends the search,
 # the best response (4xx before 5xx, a lone 503 becomes 500), 20 calls at 10/s to one phone,
 # 2xx retransmissions forwarded, Timer C on a ringing callee (timer_c = 3),
-# reveal_unknown_callee and accept_foreign_callers = no. Ports 32200-32999.
+# reveal_unknown_callee and accept_foreign_callers = no, changed back by SIGHUP.
+# Ports 32200-32999.
 . "$(dirname "$0")/serve_lib.sh"
 PX_LOW=32200 PX_HIGH=32999
 . "$TOOLS/proxy_lib.sh"
@@ -134,7 +135,7 @@ done
 sw_alive "the proxy still answers OPTIONS"
 sw_stop
 
-# --- Timer C, reveal_unknown_callee, accept_foreign_callers = no ----------------------------
+# --- Timer C, reveal_unknown_callee, accept_foreign_callers = no, then SIGHUP -------------
 SW_PORT=$(px_port)
 SW_DB="$T/timerc.db"
 sw_user add alice@127.0.0.1 --password "$APW" >/dev/null
@@ -168,6 +169,14 @@ if sw_start timerc --config "$T/timerc.conf"; then
 	final_is "reveal_unknown_callee = yes: an unknown callee gets 404" reveal 404
 	PX_FROM_DOMAIN=example.org caller_run foreign-no proxy_call_once mallory nothing alice
 	final_is "accept_foreign_callers = no: a caller of another domain gets 403" foreign-no 403
+	# the [proxy] keys change on SIGHUP (sipwarden.conf(5))
+	printf '[proxy]\ntimer_c = 3\nreveal_unknown_callee = no\naccept_foreign_callers = yes\n' >"$T/timerc.conf"
+	kill -HUP "$SW_PID"
+	sleep 1
+	caller_run reveal2 proxy_call_reject alice "$APW" nobody
+	final_is "after SIGHUP with reveal_unknown_callee = no: the unknown callee gets 480 again" reveal2 480
+	PX_FROM_DOMAIN=example.org caller_run foreign-yes proxy_call_once mallory nothing nobody
+	final_is "after SIGHUP with accept_foreign_callers = yes: the caller of another domain is let in (480 for nobody)" foreign-yes 480
 	sleep 1.2
 	OUT=$("$SIPWARDEN" calls --active --json --db "$SW_DB" 2>&1)
 	[[ $OUT != *'"callee":"lena@127.0.0.1"'* ]] && ok "after Timer C the call is no longer active" ||
