@@ -256,6 +256,18 @@ j = json.load(sys.stdin)
 bad = [c for c in j if not all(k in c for k in ("caller", "callee", "state", "status", "cause"))]
 print("%d calls, %d without a field" % (len(j), len(bad)))' 2>&1)" '^[1-9][0-9]* calls, 0 without'
 
+# --- events --method filters by method -----------------------------------------------------------
+OUT=$("$SIPWARDEN" events --method INVITE --json --limit 0 --db "$SW_DB" 2>&1 | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+print(len(j), sorted({e.get("method") for e in j}))' 2>&1)
+expect_match "events --method INVITE: only INVITE decisions ($OUT)" "$OUT" "^[1-9][0-9]* \['INVITE'\]$"
+OUT=$("$SIPWARDEN" events --method REGISTER --json --limit 0 --db "$SW_DB" 2>&1 | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+print(len(j), sorted({e.get("method") for e in j}))' 2>&1)
+expect_match "events --method REGISTER: only REGISTER decisions ($OUT)" "$OUT" "^[1-9][0-9]* \['REGISTER'\]$"
+
 # --- no callee ever received our credentials ------------------------------------------------
 leaks=
 for n in "${!PX_PID[@]}"; do
