@@ -57,8 +57,8 @@ static void record_route(struct sw_proxy_worker *pw, const struct px_fwd *f, str
 	 * record-routing, always, so each direction finds its flow) */
 	const struct sw_flow *side[2] = { f->to, f->caller };
 	for (unsigned i = 0; i < 2; i++) {
-		char hp[128], tok[PX_TOKEN_MAX];
-		sw__px_hostport(pw, side[i]->listen, hp, sizeof(hp));
+		char tok[PX_TOKEN_MAX];
+		const char *hp = sw__px_hostport(pw, side[i]->listen);
 		sw__px_token_make(pw, side[i], tok);
 		sw_buf_addf(b, "Record-Route: <sip:%s@%s;lr%s>\r\n", tok, hp,
 			    side[i]->tp == SW_TP_TCP ? ";transport=tcp" : "");
@@ -68,8 +68,7 @@ static void record_route(struct sw_proxy_worker *pw, const struct px_fwd *f, str
 int sw__px_print_request(struct sw_proxy_worker *pw, const struct sw_msg *m, const struct px_fwd *f,
 			 struct sw_buf *b)
 {
-	char hp[128];
-	sw__px_hostport(pw, f->to->listen, hp, sizeof(hp));
+	const char *hp = sw__px_hostport(pw, f->to->listen);
 	sw_print_request_line(b, m->method, f->ruri);
 	sw_buf_addf(b, "Via: SIP/2.0/%s %s;branch=%s\r\n", f->to->tp == SW_TP_UDP ? "UDP" : "TCP", hp, f->branch);
 	uint32_t mf = 70;

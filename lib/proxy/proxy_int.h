@@ -11,6 +11,7 @@
 #include "registrar/reg_int.h"
 
 #define PX_TOKEN_MAX 96u
+#define PX_LISTEN_MAX 32u         /* as the server's listen table */
 
 struct sw_proxy_worker {
 	struct sw_registrar_worker *rw;
@@ -18,6 +19,7 @@ struct sw_proxy_worker {
 	struct sw_px *px;
 	struct sw_verifier *ver[SW_REGISTRAR_MAX_DOMAINS]; /* 407 challenges */
 	struct sw_hmac *rr_mac;        /* signs the flow tokens of our Record-Route */
+	char hostport[PX_LISTEN_MAX][300]; /* our host:port per listen address, made on first use */
 };
 
 /* What the TU keeps per proxy transaction (t->user). */
@@ -56,7 +58,7 @@ int sw__px_token_parse(struct sw_proxy_worker *pw, sw_str tok, struct sw_flow *f
  * connection to reuse). 0 or SW_ENOTFOUND. */
 int sw__px_uri_flow(struct sw_proxy_worker *pw, const struct sw_uri *u, struct sw_flow *f);
 /* Our host:port on a listen address, for Via and Record-Route. */
-void sw__px_hostport(struct sw_proxy_worker *pw, unsigned listen, char *out, size_t cap);
+const char *sw__px_hostport(struct sw_proxy_worker *pw, unsigned listen);
 /* Route preprocessing (§16.4): counts our leading Route values into *pop
  * and returns the flow of the last one with a valid token (in-dialog). */
 bool sw__px_routes(struct sw_proxy_worker *pw, const struct sw_msg *m, unsigned *pop, struct sw_flow *last);

@@ -67,12 +67,18 @@ int sw__px_domain_of(struct sw_proxy_worker *pw, const struct sw_uri *u)
 	return is_listen_addr(pw, u) ? 0 : -1;
 }
 
-void sw__px_hostport(struct sw_proxy_worker *pw, unsigned listen, char *out, size_t cap)
+/* Our host:port on a listen address, made once per worker (the listen
+ * addresses do not change while the server runs). */
+const char *sw__px_hostport(struct sw_proxy_worker *pw, unsigned listen)
 {
 	unsigned n;
 	const struct sw_listen *l = sw_worker_listens(pw->w, &n);
-	if (listen >= n)
+	if (listen >= n || listen >= PX_LISTEN_MAX)
 		listen = 0;
+	char *out = pw->hostport[listen];
+	size_t cap = sizeof(pw->hostport[listen]);
+	if (out[0])
+		return out;
 	const struct sockaddr *sa = (const struct sockaddr *)&l[listen].addr;
 	char h[64];
 	sw_sockaddr_host(sa, h, sizeof(h));
@@ -83,6 +89,7 @@ void sw__px_hostport(struct sw_proxy_worker *pw, unsigned listen, char *out, siz
 		snprintf(out, cap, "[%s]:%d", h, port);
 	else
 		snprintf(out, cap, "%s:%d", h, port);
+	return out;
 }
 
 /* tp, listen, worker, conn id, boot, family, address, port; then the MAC */
