@@ -4,7 +4,7 @@
 # src/*.c the program, tests/unit/test_*.c one test program each.
 
 CC      ?= cc
-PKGS    := openssl sqlite3 inih libpcap
+PKGS    := openssl sqlite3 inih libpcap libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
@@ -50,7 +50,7 @@ TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
 HELPER_OBJ := $(TEST_HELPERS:%.c=$(B)/%.o)
 LIBA     := $(B)/libsipwarden.a
 
-.PHONY: all run test deps variant-bin variant-tests tsan-bins clean fuzz bench check-clang
+.PHONY: all install uninstall run test deps variant-bin variant-tests tsan-bins clean fuzz bench check-clang
 .DEFAULT_GOAL := all
 
 all:
@@ -84,6 +84,42 @@ $(B)/tests/%: $(B)/tests/unit/%.o $(HELPER_OBJ) $(LIBA)
 
 deps:
 	@scripts/deps.sh
+
+# `make install [PREFIX=/usr/local] [DESTDIR=]`: the binary, the man pages,
+# the example configuration (never over an existing one) and the systemd unit
+# (its /usr/local paths made $(PREFIX)). `make uninstall` with the same
+# PREFIX/DESTDIR removes them, except a configuration that differs from the
+# example (the administrator's): that one stays, and uninstall says so.
+PREFIX  ?= /usr/local
+BINDIR  := $(DESTDIR)$(PREFIX)/bin
+MANDIR  := $(DESTDIR)$(PREFIX)/share/man
+CONFDIR := $(DESTDIR)$(PREFIX)/etc/sipwarden
+UNITDIR := $(DESTDIR)$(PREFIX)/lib/systemd/system
+MAN1    := $(notdir $(wildcard man/*.1))
+MAN5    := $(notdir $(wildcard man/*.5))
+install: all
+	install -d $(BINDIR) $(MANDIR)/man1 $(MANDIR)/man5 $(CONFDIR) $(UNITDIR)
+	install -m 755 sipwarden $(BINDIR)/sipwarden
+	install -m 644 $(addprefix man/,$(MAN1)) $(MANDIR)/man1
+	install -m 644 $(addprefix man/,$(MAN5)) $(MANDIR)/man5
+	@if [ -e $(CONFDIR)/sipwarden.conf ]; then \
+		echo "install: keeping the existing $(CONFDIR)/sipwarden.conf"; \
+	else \
+		echo "install -m 644 etc/sipwarden.conf $(CONFDIR)/sipwarden.conf"; \
+		install -m 644 etc/sipwarden.conf $(CONFDIR)/sipwarden.conf; \
+	fi
+	sed 's|/usr/local/|$(PREFIX)/|g' etc/sipwarden.service > $(UNITDIR)/sipwarden.service
+	chmod 644 $(UNITDIR)/sipwarden.service
+
+uninstall:
+	rm -f $(BINDIR)/sipwarden $(UNITDIR)/sipwarden.service
+	rm -f $(addprefix $(MANDIR)/man1/,$(MAN1)) $(addprefix $(MANDIR)/man5/,$(MAN5))
+	@if [ -e $(CONFDIR)/sipwarden.conf ] && ! cmp -s etc/sipwarden.conf $(CONFDIR)/sipwarden.conf; then \
+		echo "uninstall: keeping $(CONFDIR)/sipwarden.conf (changed from the example)"; \
+	else \
+		echo "rm -f $(CONFDIR)/sipwarden.conf"; rm -f $(CONFDIR)/sipwarden.conf; \
+		rmdir $(CONFDIR) 2>/dev/null || true; \
+	fi
 
 # `make run [DOMAIN=example.com] [ARGS="--listen udp:0.0.0.0:5060 ..."]`
 DOMAIN ?= 127.0.0.1

@@ -18,6 +18,7 @@
 #include "sipwarden/server.h"
 #include "sipwarden/version.h"
 #include "commands.h"
+#include "notify.h"
 
 static const char usage_text[] =
 	"usage: sipwarden serve [--config FILE] [--listen udp|tcp:ADDR[:PORT]]...\n"
@@ -41,7 +42,8 @@ static const char usage_text[] =
 	"allow_register_others, the [proxy] settings and [ban] change at once, the\n"
 	"rest after a restart. SIGUSR1 writes a status line (heap in use, SQLite's\n"
 	"part, bindings) to standard error. `sipwarden calls` lists the calls in\n"
-	"progress and the last ones ended.\n"
+	"progress and the last ones ended. Under systemd (Type=notify, NOTIFY_SOCKET)\n"
+	"it reports readiness, reloads, the stop and watchdog pings with sd_notify.\n"
 	"\n"
 	"exit codes: 0 stopped cleanly (or the configuration is valid), 1 could not\n"
 	"start (or the configuration is invalid, with the reason), 2 usage error.\n";
@@ -97,8 +99,11 @@ static void *housekeeping(void *arg)
 {
 	struct housekeeper *h = arg;
 	while (!atomic_load(&h->stop)) {
-		if (atomic_exchange(&reload_requested, 0))
+		if (atomic_exchange(&reload_requested, 0)) {
+			notify_reloading();
 			reload(h);
+			notify_ready(); /* also when the reload failed: the old configuration runs */
+		}
 		if (atomic_exchange(&status_requested, 0))
 			fprintf(stderr, "sipwarden serve: status: heap in use %zu bytes (SQLite %zu), %zu bindings\n",
 				sw_heap_in_use(), sw_store_sqlite_memory(), sw_registrar_bindings(h->reg));
@@ -107,6 +112,7 @@ static void *housekeeping(void *arg)
 			sw_registrar_calls_snapshot(h->reg, h->calls_path);
 		for (int i = 0; i < 10 && !atomic_load(&h->stop); i++) {
 			usleep(100000);
+			notify_watchdog();
 			sw_registrar_flush_log(h->reg);
 			if (h->ban) /* `sipwarden ban` changes take effect within a second */
 				sw_ban_sync(h->ban, h->st, (int64_t)time(NULL));
@@ -345,10 +351,13 @@ int cmd_serve(int argc, char **argv)
 	if (strncmp(spec, "memory:", 7) != 0)
 		snprintf(hk.calls_path, sizeof(hk.calls_path), "%s-calls.json", cfg.db);
 	pthread_t hk_thread;
+	notify_watchdog_init();
 	bool hk_started = pthread_create(&hk_thread, NULL, housekeeping, &hk) == 0;
 	if (hk_started)
 		pthread_setname_np(hk_thread, "sw-housekeeping");
+	notify_ready(); /* the sockets are bound (sw_server_new) and the store is open */
 	rc = sw_server_run(srv);
+	notify_stopping(); /* the workers have stopped; the store's last commits follow */
 	atomic_store(&hk.stop, 1);
 	if (hk_started)
 		pthread_join(hk_thread, NULL);
