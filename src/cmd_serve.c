@@ -278,6 +278,8 @@ int cmd_serve(int argc, char **argv)
 		.log_json = cfg.log_format == SW_LOG_JSON || (cfg.log_format == SW_LOG_AUTO && !isatty(1)),
 	};
 	registrar_settings(&cfg, &rc_cfg);
+	rc_cfg.listen = cfg.listen;
+	rc_cfg.nlisten = cfg.nlisten;
 	for (unsigned i = 0; i < cfg.ndomains; i++)
 		rc_cfg.domains[i] = cfg.domains[i];
 	sw_config_auth_cfg(&cfg, NULL, &rc_cfg.auth);

@@ -252,6 +252,12 @@ struct sw_auth_cfg {
 	bool userhash;               /* offer userhash=true */
 	uint32_t nonce_lifetime;     /* 0: default */
 	uint32_t nonce_drift;
+	/* Does a digest uri that is not the Request-URI name this server (one of
+	 * its domains, or an address and port it listens on)? Such a uri is
+	 * accepted and noted (sipp's default answers with the server's address).
+	 * NULL: the realm, the Request-URI's host, or any IP address literal. */
+	bool (*uri_is_ours)(void *arg, const struct sw_uri *u);
+	void *uri_arg;
 };
 
 /* realm, MD5 then SHA-256, qop=auth, 401, default lifetime and drift. */

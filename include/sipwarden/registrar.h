@@ -57,6 +57,8 @@ struct sw_registrar_cfg {
 	bool reveal_unknown_callee;   /* 404 instead of 480 for a callee who does not exist */
 	uint32_t timer_c;             /* seconds a ringing branch may last (Timer C) */
 	struct sw_auth_cfg auth;     /* realm is set per domain */
+	const struct sw_listen *listen; /* where the server listens: a digest uri naming one */
+	unsigned nlisten;            /* of these (or a domain) is the server's own */
 	const char *server_name;     /* Server header */
 	bool log_json;               /* one JSON line per auth decision, else text */
 	FILE *log;                   /* NULL: no log lines */

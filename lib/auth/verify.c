@@ -237,9 +237,10 @@ enum sw_cause sw_auth_verify_parts(struct sw_verifier *v, const struct sw_verify
 		struct sw_uri du, ru;
 		bool same, parsed = !sw_uri_parse(&du, uri, NULL) && !sw_uri_parse(&ru, in->ruri, NULL);
 		same = parsed ? sw_uri_equal(&du, &ru) : sw_str_eq_str(uri, in->ruri);
-		if (!same && parsed && (du.scheme == SW_URI_SIP || du.scheme == SW_URI_SIPS) &&
-		    (sw_str_ieq_str(du.host, ru.host) || sw_str_ieq_str(du.host, realm) || du.host_ipv6 ||
-		     is_ipv4(du.host)))
+		bool sip = parsed && (du.scheme == SW_URI_SIP || du.scheme == SW_URI_SIPS);
+		if (!same && sip && (v->cfg.uri_is_ours ? v->cfg.uri_is_ours(v->cfg.uri_arg, &du)
+					: sw_str_ieq_str(du.host, ru.host) || sw_str_ieq_str(du.host, realm) ||
+					  du.host_ipv6 || is_ipv4(du.host)))
 			same = uri_noted = true;
 		if (!same)
 			return finish(v, res, SW_CAUSE_URI_MISMATCH, "the digest uri differs from the Request-URI");

@@ -171,6 +171,8 @@ int sw__proxy_worker_new(struct sw_registrar_worker *rw, unsigned worker_index, 
 		struct sw_auth_cfg ac = r->cfg.auth;
 		ac.realm = r->domains[i];
 		ac.proxy = true; /* 407 with Proxy-Authenticate, the same digest code */
+		ac.uri_is_ours = sw__uri_is_ours;
+		ac.uri_arg = r;
 		rc = sw_verifier_new(&pw->ver[i], &ac, r->secret, &r->nc);
 	}
 	unsigned char key[SW_KEY_BYTES];

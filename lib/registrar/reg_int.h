@@ -29,6 +29,8 @@ void sw_credcache_refresh(struct sw_credcache *c);
 struct sw_registrar {
 	struct sw_registrar_cfg cfg;
 	char domains[SW_REGISTRAR_MAX_DOMAINS][256];
+	struct sw_listen listen[32];
+	unsigned nlisten;
 	struct sw_store *st;
 	const struct sw_secret *secret;
 	struct sw_nc_tracker nc;
@@ -117,6 +119,9 @@ void sw__ban_observe(struct sw_req *q, const char *aor, sw_str auth_user, sw_str
 		     enum sw_cause cause);
 
 void sw__register(struct sw_req *q);
+/* sw_auth_cfg.uri_is_ours for the verifiers: one of our domains, or an
+ * address and port we listen on (arg: the struct sw_registrar). */
+bool sw__uri_is_ours(void *arg, const struct sw_uri *u);
 /* The verifier's credential lookup, which also fills rw->cred_found,
  * rw->cred_disabled and rw->sub. */
 void sw__creds(struct sw_registrar_worker *rw, struct sw_cred_source *out);

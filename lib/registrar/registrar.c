@@ -28,6 +28,9 @@ int sw_registrar_new(struct sw_registrar **out, const struct sw_registrar_cfg *c
 	}
 	r->st = st;
 	r->secret = secret;
+	r->nlisten = cfg->nlisten < 32 ? cfg->nlisten : 32;
+	if (r->nlisten)
+		memcpy(r->listen, cfg->listen, r->nlisten * sizeof(*r->listen));
 	sw_registrar_reconfigure(r, cfg);
 	pthread_mutex_init(&r->log_lock, NULL);
 	int rc = sw_nc_memory_new(&r->nc, 0);
@@ -124,6 +127,8 @@ int sw_registrar_worker_new(struct sw_registrar *r, unsigned index, struct sw_re
 	for (unsigned i = 0; i < r->cfg.ndomains && !rc; i++) {
 		struct sw_auth_cfg ac = r->cfg.auth;
 		ac.realm = r->domains[i];
+		ac.uri_is_ours = sw__uri_is_ours;
+		ac.uri_arg = r;
 		rc = sw_verifier_new(&rw->ver[i], &ac, r->secret, &r->nc);
 	}
 	if (!rc)
@@ -436,4 +441,25 @@ unsigned sw_registrar_worker_transactions(const struct sw_registrar_worker *rw)
 size_t sw_registrar_bindings(struct sw_registrar *r)
 {
 	return sw_location_count(r->loc);
+}
+
+bool sw__uri_is_ours(void *arg, const struct sw_uri *u)
+{
+	const struct sw_registrar *r = arg;
+	for (unsigned i = 0; i < r->cfg.ndomains; i++)
+		if (sw_str_ieq(u->host, r->domains[i]))
+			return true;
+	sw_str host = u->host;
+	if (host.len >= 2 && host.p[0] == '[')
+		host = sw_str_from(host.p + 1, host.len - 2);
+	for (unsigned i = 0; i < r->nlisten; i++) {
+		const struct sockaddr *sa = (const struct sockaddr *)&r->listen[i].addr;
+		char h[64];
+		sw_sockaddr_host(sa, h, sizeof(h));
+		int want = u->port >= 0 ? u->port : r->listen[i].tp == SW_TP_TLS ? 5061 : 5060;
+		bool wildcard = !strcmp(h, "0.0.0.0") || !strcmp(h, "::");
+		if (want == sw_sockaddr_port(sa) && (wildcard || sw_str_ieq(host, h)))
+			return true;
+	}
+	return false;
 }

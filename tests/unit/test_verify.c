@@ -344,6 +344,33 @@ static void test_wrong_password_unknown_user(void **state)
 	fx_free(f);
 }
 
+/* the server's own address is 192.0.2.1:5060 (and its domain, the realm) */
+static bool own_address(void *arg, const struct sw_uri *u)
+{
+	(void)arg;
+	return sw_str_ieq(u->host, "example.com") || (sw_str_ieq(u->host, "192.0.2.1") && u->port == 5060);
+}
+
+static void with_own(struct sw_auth_cfg *c)
+{
+	c->uri_is_ours = own_address;
+}
+
+/* with the server's own addresses known, only a uri naming them is accepted */
+static void test_uri_names_server(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(with_own);
+	struct sw_verify_result res;
+	struct answer a = GOOD(.uri = "sip:192.0.2.1:5060", .ruri = "sip:bob@example.com");
+	assert_int_equal(run(f, &a, T0, &res), SW_CAUSE_OK);
+	assert_non_null(strstr(res.detail, "names the server"));
+	expect(f, GOOD(.uri = "sip:192.0.2.9:5060", .ruri = "sip:bob@example.com"), T0 + 1, SW_CAUSE_URI_MISMATCH);
+	expect(f, GOOD(.uri = "sip:192.0.2.1:5070", .ruri = "sip:bob@example.com"), T0 + 2, SW_CAUSE_URI_MISMATCH);
+	expect(f, GOOD(.uri = "sip:example.com", .ruri = "sip:bob@example.com"), T0 + 3, SW_CAUSE_OK);
+	fx_free(f);
+}
+
 static void test_realm_uri_alg(void **state)
 {
 	(void)state;
@@ -672,6 +699,7 @@ int main(void)
 		cmocka_unit_test(test_auth_int_sess),
 		cmocka_unit_test(test_wrong_password_unknown_user),
 		cmocka_unit_test(test_realm_uri_alg),
+		cmocka_unit_test(test_uri_names_server),
 		cmocka_unit_test(test_qop),
 		cmocka_unit_test(test_rfc2069_allowed),
 		cmocka_unit_test(test_malformed),
