@@ -22,6 +22,7 @@ struct sw_loc_binding {
 	int64_t expires;       /* absolute unix seconds */
 	uint16_t q;            /* thousandths */
 	const char *flow;      /* where the REGISTER came from (sw_flow_format), "" if unknown */
+	const char *path;      /* its Path header (RFC 3327), "" when none */
 };
 
 /* The index keeps a hash of the Call-ID (8 bytes instead of the string):

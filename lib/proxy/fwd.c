@@ -75,6 +75,8 @@ int sw__px_print_request(struct sw_proxy_worker *pw, const struct sw_msg *m, con
 	bool has_mf = sw_msg_max_forwards(m, &mf, NULL) == 0;
 	if (!has_mf)
 		sw_buf_adds(b, "Max-Forwards: 70\r\n");
+	if (f->path) /* RFC 3327 §5.3: the binding's Path becomes the route set, first */
+		sw_buf_addf(b, "Route: %s\r\n", f->path);
 	bool rr_done = !f->record_route;
 	if (!rr_done && m->first[SW_HDR_RECORD_ROUTE] == SW_HDR_NONE) {
 		record_route(pw, f, b);

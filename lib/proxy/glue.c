@@ -42,7 +42,7 @@ static int io_build(void *ctx, struct sw_ptx *t, unsigned target, const char *br
 	snprintf(br, sizeof(br), "%s-%08x", branch, c->loop_hash);
 	struct px_fwd f = { .ruri = c->strict_ruri ? sw_str_from(c->strict_ruri, strlen(c->strict_ruri))
 				    : c->keep_ruri ? m.ruri : sw_str_from(x->uri, strlen(x->uri)),
-			    .drop_last_route = c->strict_ruri != NULL,
+			    .drop_last_route = c->strict_ruri != NULL, .path = x->path,
 			    .to = &x->flow, .branch = br, .pop = c->pop, .record_route = c->record_route,
 			    .caller = &c->from_flow, .from = &c->from };
 	return sw__px_print_request(pw, &m, &f, b);

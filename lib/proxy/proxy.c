@@ -87,14 +87,21 @@ static void add_binding(void *arg, const struct sw_loc_binding *b)
 {
 	struct collect *c = arg;
 	struct sw_flow f;
-	if (sw_flow_parse(b->flow, sw_worker_boot(c->pw->w), &f)) {
+	/* RFC 3327: through the first Path hop when it names an address (else
+	 * the flow the REGISTER came on, which is that hop in practice) */
+	struct sw_addr first;
+	const char *comma = b->path[0] ? strchr(b->path, ',') : NULL;
+	sw_str p1 = sw_str_from(b->path, comma ? (size_t)(comma - b->path) : strlen(b->path));
+	if (b->path[0] && sw_addr_parse(&first, p1, false, NULL) == 0 && sw__px_uri_flow(c->pw, &first.uri, &f) == 0) {
+		/* the Path's first hop */
+	} else if (sw_flow_parse(b->flow, sw_worker_boot(c->pw->w), &f)) {
 		/* no flow recorded (an old binding): the Contact itself */
 		struct sw_uri u;
 		if (sw_uri_parse(&u, sw_str_from(b->contact, strlen(b->contact)), NULL) ||
 		    sw__px_uri_flow(c->pw, &u, &f))
 			return;
 	}
-	if (sw_px_add_target(c->t, b->contact, &f, b->q) == 0)
+	if (sw_px_add_target(c->t, b->contact, b->path, &f, b->q) == 0)
 		c->n++;
 }
 
@@ -138,7 +145,7 @@ static void route_onward(struct sw_req *q, struct sw_ptx *t, struct px_ctx *c, c
 	sw_str cid;
 	if (q->m->method_id == SW_METHOD_BYE && sw_msg_call_id(q->m, &cid, NULL) == 0)
 		sw__px_call_bye(pw, cid);
-	if (sw_px_add_target(t, "", &f, 1000)) {
+	if (sw_px_add_target(t, "", NULL, &f, 1000)) {
 		sw__px_reply(q, t, 500, "Out of Memory", NULL);
 		return;
 	}

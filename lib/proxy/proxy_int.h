@@ -73,6 +73,7 @@ struct px_fwd {
 	const struct sw_flow *to;      /* where it goes */
 	const char *branch;
 	unsigned pop;
+	const char *path;              /* Route values to add first (the binding's Path), or NULL */
 	bool drop_last_route;          /* a strict router's: it became the Request-URI */
 	bool record_route;
 	const struct sw_flow *caller;  /* for the Record-Route towards the caller */

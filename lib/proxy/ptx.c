@@ -105,7 +105,8 @@ void sw__px_compact(struct sw_ptx *t)
 		}
 	for (unsigned i = 0; i < t->ntargets; i++) {
 		free(t->targets[i].uri);
-		t->targets[i].uri = NULL;
+		free(t->targets[i].path);
+		t->targets[i].uri = t->targets[i].path = NULL;
 	}
 	free(t->req);
 	free(t->best);
@@ -123,8 +124,10 @@ static void ptx_free(struct sw_ptx *t)
 {
 	for (unsigned i = 0; i < t->nbranches; i++)
 		sw__px_branch_free(&t->br[i]);
-	for (unsigned i = 0; i < t->ntargets; i++)
+	for (unsigned i = 0; i < t->ntargets; i++) {
 		free(t->targets[i].uri);
+		free(t->targets[i].path);
+	}
 	free(t->targets);
 	free(t->br);
 	free(t->req);
@@ -414,7 +417,7 @@ void sw_px_tick(struct sw_px *px, uint64_t now)
 	}
 }
 
-int sw_px_add_target(struct sw_ptx *t, const char *uri, const struct sw_flow *flow, uint16_t q)
+int sw_px_add_target(struct sw_ptx *t, const char *uri, const char *path, const struct sw_flow *flow, uint16_t q)
 {
 	if (t->ntargets >= SW_PX_MAX_TARGETS)
 		return SW_ENOSPC;
@@ -427,8 +430,13 @@ int sw_px_add_target(struct sw_ptx *t, const char *uri, const struct sw_flow *fl
 		t->cap_targets = cap;
 	}
 	struct sw_px_target *x = &t->targets[t->ntargets];
+	x->path = NULL;
 	if (!(x->uri = sw__px_dup(uri, strlen(uri))))
 		return SW_ENOMEM;
+	if (path && *path && !(x->path = sw__px_dup(path, strlen(path)))) {
+		free(x->uri);
+		return SW_ENOMEM;
+	}
 	x->flow = *flow;
 	x->q = q;
 	t->ntargets++;

@@ -26,6 +26,7 @@ enum sw_px_cli { PX_CLI_CALLING = 0, PX_CLI_PROCEEDING, PX_CLI_COMPLETED, PX_CLI
 /* Where a request may go: a contact and the flow to reach it by. */
 struct sw_px_target {
 	char *uri;                 /* the new Request-URI */
+	char *path;                /* Route values to put first (the binding's Path), or NULL */
 	struct sw_flow flow;
 	uint16_t q;                /* thousandths */
 };
@@ -133,8 +134,9 @@ void sw_px_trying(struct sw_px *px, struct sw_ptx *t, uint64_t now);
 void sw_px_retransmission(struct sw_px *px, struct sw_ptx *t);
 /* The ACK of a non-2xx final (matched by key): absorbed. */
 void sw_px_ack(struct sw_px *px, struct sw_ptx *t, uint64_t now);
-/* Adds a target (uri copied). 0 or SW_ENOSPC / SW_ENOMEM. */
-int sw_px_add_target(struct sw_ptx *t, const char *uri, const struct sw_flow *flow, uint16_t q);
+/* Adds a target (uri and path copied; path may be NULL). 0 or SW_ENOSPC /
+ * SW_ENOMEM. */
+int sw_px_add_target(struct sw_ptx *t, const char *uri, const char *path, const struct sw_flow *flow, uint16_t q);
 /* Starts forwarding: targets sorted by q, the highest group in parallel. */
 void sw_px_start(struct sw_px *px, struct sw_ptx *t, uint64_t now);
 /* A final response made here (4xx for a refused request): sent and kept

@@ -16,7 +16,7 @@ struct bind {
 	uint64_t cid_q;        /* Call-ID hash (low 48 bits) | q << 48 */
 	uint32_t expires;      /* unix seconds (to 2106) */
 	uint32_t cseq;
-	char contact[];        /* at offset 24, then the flow (sw_flow_format) */
+	char contact[];        /* at offset 24, then the flow (sw_flow_format), then the Path */
 };
 
 #define CID_MASK ((1ull << 48) - 1)
@@ -171,8 +171,8 @@ static int put(struct shard *s, struct aor **slot, const struct sw_binding *b)
 		*slot = a;
 		s->aors++;
 	}
-	size_t cl = strlen(b->contact), fl = strlen(b->received);
-	struct bind *nb = malloc(sizeof(*nb) + cl + 1 + fl + 1);
+	size_t cl = strlen(b->contact), fl = strlen(b->received), pl = strlen(b->path);
+	struct bind *nb = malloc(sizeof(*nb) + cl + 1 + fl + 1 + pl + 1);
 	if (!nb)
 		return SW_ENOMEM;
 	uint64_t cid = sw_location_call_id_hash(b->call_id, strlen(b->call_id)); /* 48 bits */
@@ -180,6 +180,7 @@ static int put(struct shard *s, struct aor **slot, const struct sw_binding *b)
 			     .expires = b->expires < 0 ? 0 : b->expires > UINT32_MAX ? UINT32_MAX : (uint32_t)b->expires };
 	memcpy(nb->contact, b->contact, cl + 1);
 	memcpy(nb->contact + cl + 1, b->received, fl + 1); /* the flow, after the contact */
+	memcpy(nb->contact + cl + 1 + fl + 1, b->path, pl + 1); /* then the Path (RFC 3327) */
 	struct bind **old = find_contact(a, b->contact);
 	if (old) { /* replace in place: the order of an AOR's bindings stays */
 		nb->next = (*old)->next;
@@ -248,9 +249,9 @@ unsigned sw_location_visit(struct sw_location *l, const char *aor, int64_t now,
 		for (const struct bind *b = (*pa)->b; b; b = b->next) {
 			if ((int64_t)b->expires <= now)
 				continue;
+			const char *flow = b->contact + strlen(b->contact) + 1;
 			struct sw_loc_binding v = { b->contact, b->cid_q & CID_MASK, b->cseq, b->expires,
-						    (uint16_t)(b->cid_q >> 48),
-						    b->contact + strlen(b->contact) + 1 };
+						    (uint16_t)(b->cid_q >> 48), flow, flow + strlen(flow) + 1 };
 			if (fn)
 				fn(arg, &v);
 			n++;

@@ -110,7 +110,41 @@ printf 'SIP/2.0 200 OK\r\nVia: garbage\r\n\r\n' >"$T/bad.sip"
 send bad; silent "a malformed response is dropped"
 sw_alive "the server is alive after all of it"
 
-# 7. accept_foreign_callers = no
+# 7. RFC 3327: a phone registered through an edge proxy (Path) is reached
+# through it: the INVITE goes to the Path's address with the Path as its Route
+EDGE=$(free_port 47000 47999)
+python3 - "$EDGE" "$T/edge.sip" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(0.2)
+end = time.time() + 8
+with open(sys.argv[2], "wb") as out:
+    while time.time() < end:
+        try:
+            data = s.recv(70000)
+        except socket.timeout:
+            continue
+        if data.startswith(b"INVITE"):
+            out.write(data)
+            break
+PY
+edge_pid=$!
+bg_track "$edge_pid"
+sleep 0.3
+"${SIPCAT[@]}" 127.0.0.1 "$SW_PORT" register --user bob --domain 127.0.0.1 --password b0b \
+	--contact "<sip:bob@192.0.2.77:5060>" --header "Path: <sip:edge@127.0.0.1:$EDGE;lr>" >/dev/null 2>&1
+msg viapath INVITE sip:bob@127.0.0.1 sip:trunk@example.net
+send viapath
+wait "$edge_pid"
+if grep -q '^INVITE sip:bob@192.0.2.77:5060 SIP/2.0' "$T/edge.sip" 2>/dev/null &&
+	grep -q "^Route: <sip:edge@127.0.0.1:$EDGE;lr>" "$T/edge.sip"; then
+	ok "a binding with a Path is reached through the edge, the Path as the first Route"
+else
+	not_ok "a binding with a Path is reached through the edge ($(tr '\r' ' ' <"$T/edge.sip" 2>/dev/null | head -c 600))"
+fi
+
+# 8. accept_foreign_callers = no
 sw_stop
 printf '[proxy]\naccept_foreign_callers = no\n' >"$T/strict.conf"
 SW_PORT=$(free_port 47000 47999)

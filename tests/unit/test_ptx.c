@@ -121,7 +121,7 @@ static void target(struct sw_ptx *t, unsigned port, uint16_t q, bool tcp)
 	assert_int_equal(sw_sockaddr_from("127.0.0.1", (int)port, &f.addr, &f.addrlen), 0);
 	char uri[64];
 	snprintf(uri, sizeof(uri), "sip:bob@127.0.0.1:%u", port);
-	assert_int_equal(sw_px_add_target(t, uri, &f, q), 0);
+	assert_int_equal(sw_px_add_target(t, uri, NULL, &f, q), 0);
 }
 
 /* A response from downstream to the request sent in down[k]. */
