@@ -17,14 +17,14 @@ static const struct command commands[] = {
 	{ "ban", cmd_ban, "list, add and delete bans of failing and scanning sources" },
 	{ "registrations", cmd_registrations, "list the current bindings" },
 	{ "calls", cmd_calls, "list the calls in progress and the last ones ended" },
-	{ "why", cmd_why, "show why a user's registrations succeed or fail" },
+	{ "why", cmd_why, "show why a user's registrations and calls succeed or fail" },
 	{ "events", cmd_events, "show the auth decisions the server recorded" },
 	{ "check", cmd_check, "register as a client and explain why it fails (the 401 doctor)" },
 	{ "analyze", cmd_analyze, "explain every authentication failure in captures and logs" },
 	{ "lint", cmd_lint, "check one SIP message and show how it parses" },
 	{ "digest", cmd_digest, "compute or check a digest response, name the client's mistake" },
 	{ "causes", cmd_causes, "list the causes sipwarden names, or explain one" },
-	{ "bench", cmd_bench, "load a SIP registrar and measure it (REGISTER with digest, OPTIONS)" },
+	{ "bench", cmd_bench, "load a SIP registrar or proxy and measure it (REGISTER, OPTIONS, calls)" },
 };
 
 static void usage(FILE *out)
