@@ -124,7 +124,7 @@ uninstall:
 # `make run [DOMAIN=example.com] [ARGS="--listen udp:0.0.0.0:5060 ..."]`
 DOMAIN ?= 127.0.0.1
 run: deps all
-	@echo "sipwarden: starting the registrar for domain $(DOMAIN) on 127.0.0.1:5060 (UDP and TCP), database ./var/sipwarden.db"
+	@echo "sipwarden: starting the registrar and proxy for domain $(DOMAIN) on 127.0.0.1:5060 (UDP and TCP), database ./var/sipwarden.db"
 	@echo "  add a user:      ./sipwarden user add alice@$(DOMAIN) --db ./var/sipwarden.db"
 	@echo "  point a phone:   SIP server / registrar $(DOMAIN), port 5060, user alice, password as set"
 	@echo "  see why it fails: ./sipwarden why alice@$(DOMAIN) --db ./var/sipwarden.db"
