@@ -51,15 +51,16 @@ static bool hex_field(const char *p, unsigned n, uint32_t *out)
  * value after them is not needed here). */
 static int branch_parse(sw_str br, unsigned *worker, uint32_t *id, uint32_t *gen, unsigned *bi)
 {
-	size_t n = sizeof(BRANCH_PREFIX) - 1;
+	size_t n = sizeof(BRANCH_PREFIX) - 1, i;
 	uint32_t w;
 	if (br.len < n + 20 || memcmp(br.p, BRANCH_PREFIX, n) || !hex_field(br.p + n, 2, &w) ||
-	    !hex_field(br.p + n + 2, 8, id) || !hex_field(br.p + n + 10, 8, gen) || br.p[n + 18] != '.' ||
-	    br.p[n + 19] < '0' || br.p[n + 19] > '9')
+	    !hex_field(br.p + n + 2, 8, id) || !hex_field(br.p + n + 10, 8, gen) || br.p[n + 18] != '.')
 		return -1;
 	*worker = w;
-	*bi = (unsigned)(br.p[n + 19] - '0');
-	if ((br.len > n + 20 && br.p[n + 20] != '-') || *bi >= SW_PX_MAX_BRANCHES)
+	*bi = 0;
+	for (i = n + 19; i < br.len && i < n + 21 && br.p[i] >= '0' && br.p[i] <= '9'; i++)
+		*bi = *bi * 10 + (unsigned)(br.p[i] - '0');
+	if (i == n + 19 || (i < br.len && br.p[i] != '-') || *bi >= SW_PX_MAX_TARGETS)
 		return -1;
 	return 0;
 }

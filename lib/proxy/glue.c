@@ -98,9 +98,6 @@ static void io_final(void *ctx, struct sw_ptx *t, unsigned status, const struct 
 	struct px_ctx *c = t->user;
 	if (!c || !t->nbranches)
 		return;
-	struct sw_registrar *r = pw->rw->r;
-	if (status >= 200 && status < 300)
-		r->calls_answered += t->invite;
 	struct sw_msg m;
 	struct sw_req q;
 	if (status >= 200 && !resp && !t->cancelled && (status == 408 || status == 480) && unreachable(t)) {

@@ -43,7 +43,6 @@ struct sw_registrar {
 	/* the proxy's settings (reload: at once) */
 	_Atomic bool accept_foreign_callers, reveal_unknown_callee;
 	_Atomic uint32_t timer_c_ms;
-	_Atomic uint64_t calls_answered;
 	struct sw_calls *calls;       /* recent calls (proxy/calls.c) */
 	_Atomic uint64_t requests, responses_dropped, parse_errors, retransmissions,
 		registrations_ok, challenges, refusals, store_errors;

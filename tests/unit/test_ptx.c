@@ -308,6 +308,20 @@ static void test_parallel_fork(void **state)
 	assert_int_equal(nup, n);
 }
 
+/* more than ten branches: a two-digit branch index still finds its branch */
+static void test_many_branches(void **state)
+{
+	(void)state;
+	struct sw_ptx *t = begin("INVITE", "z9hG4bKmany", true, 0);
+	for (unsigned i = 0; i < 12; i++)
+		target(t, 7001 + i, 1000, true);
+	sw_px_start(PX, t, 0);
+	assert_int_equal(ndown, 12);
+	assert_non_null(strstr(down[11].buf, ".11\r\n"));
+	assert_int_equal(respond(11, 200, "y", 100), 1);
+	assert_int_equal(status_of(&up[nup - 1]), 200);
+}
+
 static void test_serial_fork(void **state)
 {
 	(void)state;
@@ -515,6 +529,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_non_invite_answered_tcp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_busy_ack_hop_by_hop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parallel_fork, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_branches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_serial_fork, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_after_provisional, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_before_provisional, setup, teardown),
