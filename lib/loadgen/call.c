@@ -87,6 +87,9 @@ static void send_on(struct run *r, int fd, const char *buf, size_t len)
 
 /* ---- the callee: registration and the UAS -------------------------------- */
 
+/* CSeq 1 and 2 register (Expires: 3600), 3 and 4 remove the binding at the
+ * end of the run (Expires: 0), as a phone does when it shuts down: bindings
+ * left behind would make the next run's calls fork to sockets long closed. */
 static int registration(struct run *r, uint32_t u, unsigned cseq, const struct sw_auth *ch, char *out,
 			size_t cap)
 {
@@ -95,9 +98,9 @@ static int registration(struct run *r, uint32_t u, unsigned cseq, const struct s
 	sw_buf_init(&b, out, cap);
 	sw_buf_addf(&b, "REGISTER sip:%s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bK%sr%u.%u;rport\r\n"
 		    "Max-Forwards: 70\r\nFrom: <sip:%s@%s>;tag=%sr%u\r\nTo: <sip:%s@%s>\r\n"
-		    "Call-ID: reg%u-%s\r\nCSeq: %u REGISTER\r\nContact: <sip:%s@%s>\r\nExpires: 3600\r\n",
+		    "Call-ID: reg%u-%s\r\nCSeq: %u REGISTER\r\nContact: <sip:%s@%s>\r\nExpires: %u\r\n",
 		    x->domain, r->eaddr, r->run_id, u, cseq, x->user, x->domain, r->run_id, u, x->user,
-		    x->domain, u, r->run_id, cseq, x->user, r->eaddr);
+		    x->domain, u, r->run_id, cseq, x->user, r->eaddr, cseq > 2 ? 0u : 3600u);
 	if (ch) {
 		char uri[300];
 		snprintf(uri, sizeof(uri), "sip:%s", x->domain);
@@ -180,12 +183,12 @@ static int on_callee(struct run *r, const char *buf, size_t len, uint32_t *regis
 	if (sw_msg_cseq(m, &cs, NULL) || cs.method_id != SW_METHOD_REGISTER || sw_msg_call_id(m, &cid, NULL) ||
 	    sscanf(cid.p, "reg%u-", &u) != 1)
 		return 0;
-	if (m->status == 401 && cs.num == 1) {
+	if (m->status == 401 && (cs.num == 1 || cs.num == 3)) {
 		const struct sw_hdr *h = sw_msg_hdr(m, SW_HDR_WWW_AUTHENTICATE);
 		struct sw_auth ch;
 		int n;
 		if (!h || sw_auth_parse(&ch, h->value, NULL) ||
-		    (n = registration(r, u, 2, &ch, scratch, MSG_CAP)) < 0) {
+		    (n = registration(r, u, cs.num + 1, &ch, scratch, MSG_CAP)) < 0) {
 			r->st->auth_errors++;
 			return SW_EPARSE;
 		}
@@ -226,18 +229,19 @@ static int callee_fn(struct run *r, const char *buf, size_t len, void *arg)
 	return on_callee(r, buf, len, a->registered, a->scratch);
 }
 
-/* Registers every user from the callee socket: the first alone, then 256 at
- * a time (a burst of unanswered challenges from an address no device has
- * authenticated from yet looks like a flood to a server's ban limits). */
-static int register_all(struct run *r)
+/* Registers every user from the callee socket (cseq 1), or removes their
+ * bindings (cseq 3): the first alone, then 256 at a time (a burst of
+ * unanswered challenges from an address no device has authenticated from
+ * yet looks like a flood to a server's ban limits). */
+static int register_all(struct run *r, unsigned cseq)
 {
 	char scratch[MSG_CAP];
 	uint32_t n = (uint32_t)r->cfg->users->n, sent = 0, registered = 0;
 	struct reg_arg a = { &registered, scratch };
-	uint64_t deadline = now_ns() + 30ull * 1000000000u;
+	uint64_t deadline = now_ns() + (cseq == 1 ? 30ull : 5ull) * 1000000000u;
 	while (registered < n) {
 		while (sent < n && sent - registered < (registered ? 256u : 1u)) {
-			int len = registration(r, sent, 1, NULL, scratch, sizeof(scratch));
+			int len = registration(r, sent, cseq, NULL, scratch, sizeof(scratch));
 			if (len < 0)
 				return SW_ENOSPC;
 			send_on(r, r->efd, scratch, (size_t)len);
@@ -248,7 +252,6 @@ static int register_all(struct run *r)
 		if (drain(r, r->efd, callee_fn, &a) < 0 || now_ns() > deadline)
 			return SW_EIO;
 	}
-	r->st->requests = r->st->responses = 0;
 	return 0;
 }
 
@@ -543,10 +546,15 @@ int sw__lg_call_run(const struct sw_lg_cfg *cfg, volatile int *stop, struct sw_l
 		err = open_udp(&r, &r.efd, r.eaddr, sizeof(r.eaddr));
 	for (uint32_t i = 0; !err && i < r.ncalls; i++)
 		r.freel[r.nfree++] = r.ncalls - 1 - i;
-	if (!err)
-		err = register_all(&r);
-	if (!err)
+	if (!err && !(err = register_all(&r, 1))) {
+		st->requests = st->responses = 0; /* the registrations are not the load */
 		err = run_calls(&r, stop);
+	}
+	if (!err) { /* not counted either; a server that does not answer leaves them to expire */
+		struct sw_lg_stats keep = *st;
+		register_all(&r, 3);
+		*st = keep;
+	}
 	if (!err) {
 		if (st->elapsed_s > 0)
 			st->rate = (double)st->completed / st->elapsed_s;

@@ -38,6 +38,12 @@ const struct sw_px_io *sw__px_io(struct sw_px *px) { return &px->io; }
 unsigned sw__px_worker(struct sw_px *px) { return px->worker; }
 unsigned sw_px_count(const struct sw_px *px) { return px->count; }
 
+size_t sw_px_memory(const struct sw_px *px)
+{
+	return px->size * (sizeof(*px->slot) + sizeof(*px->gens) + sizeof(*px->free_ids) + sizeof(*px->bucket)) +
+	       px->cap_heap * sizeof(*px->heap);
+}
+
 /* Doubles the slots (up to capacity) and the key buckets with them. */
 static int grow(struct sw_px *px)
 {
@@ -182,8 +188,52 @@ struct sw_ptx *sw_px_find(struct sw_px *px, const struct sw_txn_key *key)
 	return NULL;
 }
 
+static void sift_down(struct sw_px *px, size_t i, struct heap_ent e)
+{
+	for (size_t n = px->nheap;;) {
+		size_t c = 2 * i + 1;
+		if (c >= n)
+			break;
+		if (c + 1 < n && px->heap[c + 1].due < px->heap[c].due)
+			c++;
+		if (e.due <= px->heap[c].due)
+			break;
+		px->heap[i] = px->heap[c];
+		i = c;
+	}
+	if (i < px->nheap)
+		px->heap[i] = e;
+}
+
+/* Drops the stale entries (a transaction ended or rescheduled: Timer C's
+ * 3 minutes would otherwise keep one entry per call made in that time) and
+ * gives back the room they took: the heap follows the live transactions. */
+static void heap_compact(struct sw_px *px)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < px->nheap; i++) {
+		struct heap_ent e = px->heap[i];
+		const struct sw_ptx *t = sw__px_by_id(px, e.id, e.gen);
+		if (t && t->due == e.due)
+			px->heap[n++] = e;
+	}
+	px->nheap = n;
+	for (size_t i = n / 2; i-- > 0;)
+		sift_down(px, i, px->heap[i]);
+	size_t cap = 1024;
+	while (cap < 2 * n)
+		cap *= 2;
+	struct heap_ent *h = cap < px->cap_heap ? realloc(px->heap, cap * sizeof(*h)) : NULL;
+	if (h) {
+		px->heap = h;
+		px->cap_heap = cap;
+	}
+}
+
 static void heap_push(struct sw_px *px, uint64_t due, uint32_t id, uint32_t gen)
 {
+	if (px->nheap == px->cap_heap && px->nheap >= 1024 && px->nheap / 2 > px->count)
+		heap_compact(px); /* more than half of it stale: at most one live entry per transaction */
 	if (px->nheap == px->cap_heap) {
 		size_t cap = px->cap_heap ? px->cap_heap * 2 : 1024;
 		struct heap_ent *h = realloc(px->heap, cap * sizeof(*h));
@@ -206,20 +256,7 @@ static void heap_push(struct sw_px *px, uint64_t due, uint32_t id, uint32_t gen)
 static struct heap_ent heap_pop(struct sw_px *px)
 {
 	struct heap_ent top = px->heap[0], last = px->heap[--px->nheap];
-	size_t i = 0, n = px->nheap;
-	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= n)
-			break;
-		if (c + 1 < n && px->heap[c + 1].due < px->heap[c].due)
-			c++;
-		if (last.due <= px->heap[c].due)
-			break;
-		px->heap[i] = px->heap[c];
-		i = c;
-	}
-	if (n)
-		px->heap[i] = last;
+	sift_down(px, 0, last);
 	return top;
 }
 
@@ -403,6 +440,8 @@ static void server_timers(struct sw_px *px, struct sw_ptx *t, uint64_t now)
 
 void sw_px_tick(struct sw_px *px, uint64_t now)
 {
+	if (px->nheap > 1024 && px->nheap / 4 > px->count)
+		heap_compact(px); /* after a busy spell: give the room back */
 	while (px->nheap && px->heap[0].due <= now) {
 		struct heap_ent e = heap_pop(px);
 		struct sw_ptx *t = sw__px_by_id(px, e.id, e.gen);

@@ -115,6 +115,10 @@ struct sw_px;
 int sw_px_new(struct sw_px **out, const struct sw_px_io *io, unsigned worker, unsigned capacity);
 void sw_px_free(struct sw_px *px);
 unsigned sw_px_count(const struct sw_px *px);
+/* The bytes of the table's own arrays (slots, buckets, timer heap), not of
+ * the transactions: the slots follow the busiest moment, the heap the
+ * transactions alive now. */
+size_t sw_px_memory(const struct sw_px *px);
 
 /* The transaction of key (a request's, with ACK/CANCEL mapped to INVITE by
  * sw_px_key), or NULL. */

@@ -520,6 +520,39 @@ static void test_table_full(void **state)
 	assert_null(sw_px_begin(PX, &RM, &key, &from, false, 0, 0));
 }
 
+/* Timer C's entries outlive the calls (3 minutes against 32 s of Timer L):
+ * the heap drops them and gives the room back once the calls have ended. */
+static void test_heap_follows_live(void **state)
+{
+	(void)state;
+	sw_px_free(PX);
+	struct sw_px_io io = { cap_send, cap_reply, cap_build, cap_local, cap_final, NULL, NULL };
+	assert_int_equal(sw_px_new(&PX, &io, 3, 8192), 0);
+	size_t idle = sw_px_memory(PX);
+	uint32_t c = timer_c;
+	timer_c = 180000;
+	char br[32];
+	for (unsigned i = 0; i < 5000; i++) {
+		ndown = nup = 0;
+		snprintf(br, sizeof(br), "z9hG4bKheap%u", i);
+		struct sw_ptx *t = begin("INVITE", br, false, i);
+		target(t, 7001, 1000, false);
+		sw_px_start(PX, t, i);
+		assert_int_equal(respond(0, 180, "b1", i), 1);  /* earliest timer: C */
+		assert_int_equal(respond(0, 200, "b1", i), 1);  /* now L and M: C's entry is stale */
+	}
+	timer_c = c;
+	assert_int_equal(sw_px_count(PX), 5000);
+	size_t busy = sw_px_memory(PX);
+	run(5000, 5000 + 64 * SW_T1 + 100); /* every call's Timer L fires */
+	assert_int_equal(sw_px_count(PX), 0);
+	size_t after = sw_px_memory(PX);
+	/* the slots stay at their peak (8,192 of 24 bytes, from 1,024); the heap
+	 * (none at the start) is back to its least, 1,024 entries of 16 bytes */
+	assert_true(after < busy);
+	assert_int_equal(after - idle, (8192 - 1024) * 24 + 1024 * 16);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -542,6 +575,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stray_and_foreign, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_table_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_heap_follows_live, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
