@@ -16,12 +16,13 @@
 #include "sipwarden/config.h"
 #include "sipwarden/registrar.h"
 #include "sipwarden/server.h"
+#include "sipwarden/tls.h"
 #include "sipwarden/version.h"
 #include "commands.h"
 #include "notify.h"
 
 static const char usage_text[] =
-	"usage: sipwarden serve [--config FILE] [--listen udp|tcp:ADDR[:PORT]]...\n"
+	"usage: sipwarden serve [--config FILE] [--listen udp|tcp|tls:ADDR[:PORT]]...\n"
 	"                       [--db PATH] [--domain DOMAIN]... [--min-expires N]\n"
 	"                       [--max-expires N] [--workers N] [--check-config]\n"
 	"\n"
@@ -35,12 +36,15 @@ static const char usage_text[] =
 	"Password crackers, scanners and floods are banned by source address\n"
 	"([ban] in sipwarden.conf(5); `sipwarden ban` lists, adds and deletes bans).\n"
 	"\n"
-	"  --check-config   validate the configuration, print it, and exit\n"
+	"  --check-config   validate the configuration and the files it names (TLS:\n"
+	"                   readable, key matching, not expired, chain complete),\n"
+	"                   print it, and exit\n"
 	"\n"
 	"SIGINT/SIGTERM stop cleanly (queued writes are committed and answered);\n"
 	"SIGHUP re-reads the configuration: the expires limits, max_contacts and\n"
-	"allow_register_others, the [proxy] settings and [ban] change at once, the\n"
-	"rest after a restart. SIGUSR1 writes a status line (heap in use, SQLite's\n"
+	"allow_register_others, the [proxy] settings, [ban] and the TLS certificate\n"
+	"and key (for new connections; a bad file keeps the old ones) change at\n"
+	"once, the rest after a restart. SIGUSR1 writes a status line (heap in use, SQLite's\n"
 	"part, bindings) to standard error. `sipwarden calls` lists the calls in\n"
 	"progress and the last ones ended. Under systemd (Type=notify, NOTIFY_SOCKET)\n"
 	"it reports readiness, reloads, the stop and watchdog pings with sd_notify.\n"
@@ -66,6 +70,7 @@ struct housekeeper {
 	struct sw_registrar *reg;
 	struct sw_ban *ban;          /* NULL: [ban] enabled = no */
 	struct sw_store *st;
+	struct sw_tls *tls;          /* NULL: no tls: listener */
 	atomic_int stop;
 	int argc;
 	char **argv;
@@ -86,6 +91,19 @@ static void reload(struct housekeeper *h)
 	sw_registrar_reconfigure(h->reg, &rc);
 	if (h->ban)
 		sw_ban_reconfigure(h->ban, &cfg.ban);
+	if (h->tls) {
+		struct sw_tls_files f;
+		sw_config_tls_files(&cfg, &f);
+		char info[512];
+		if (sw_tls_reload(h->tls, &f, time(NULL), why, sizeof(why)) == 0) {
+			sw_tls_describe(h->tls, info, sizeof(info));
+			fprintf(stderr, "sipwarden serve: TLS certificate loaded for new connections: %s\n", info);
+		} else {
+			sw_tls_describe(h->tls, info, sizeof(info));
+			fprintf(stderr, "sipwarden serve: TLS reload failed, keeping the certificate in use (%s): "
+				"%s\n", info, why);
+		}
+	}
 	const struct sw_config *old = h->running;
 	bool restart = cfg.nlisten != old->nlisten || memcmp(cfg.listen, old->listen, sizeof(cfg.listen)) ||
 		       strcmp(cfg.db, old->db) || cfg.ndomains != old->ndomains ||
@@ -232,14 +250,34 @@ int cmd_serve(int argc, char **argv)
 			fputs(usage_text, stderr);
 		return brc;
 	}
+	char tls_info[512];
+	if (check && sw_config_check_files(&cfg, time(NULL), tls_info, sizeof(tls_info), why, sizeof(why))) {
+		fprintf(stderr, "sipwarden serve: invalid configuration: %s\n", why);
+		return 1;
+	}
 	if (check) {
 		static char text[65536];
 		struct sw_buf b;
 		sw_buf_init(&b, text, sizeof(text));
 		sw_config_print(&cfg, &b);
 		fwrite(b.p, 1, b.len, stdout);
+		if (tls_info[0])
+			printf("# TLS certificate: %s\n", tls_info);
 		printf("# configuration OK\n");
 		return 0;
+	}
+
+	struct sw_tls *tls = NULL;
+	if (sw_config_has_tls(&cfg)) {
+		struct sw_tls_files f;
+		sw_config_tls_files(&cfg, &f);
+		if (sw_tls_new(&tls, &f, why, sizeof(why))) {
+			fprintf(stderr, "sipwarden serve: [tls] %s\n", why);
+			return 1;
+		}
+		/* an expired or unverifiable certificate still starts UDP and TCP */
+		if (sw_config_check_files(&cfg, time(NULL), tls_info, sizeof(tls_info), why, sizeof(why)))
+			fprintf(stderr, "sipwarden serve: warning: %s\n", why);
 	}
 
 	char spec[SW_CONFIG_PATH_MAX + 16], secret_path[SW_CONFIG_PATH_MAX];
@@ -256,6 +294,7 @@ int cmd_serve(int argc, char **argv)
 	int rc = sw_store_open(&st, spec, &so);
 	if (rc) {
 		fprintf(stderr, "sipwarden serve: cannot open the database %s: %s\n", cfg.db, sw_strerror(rc));
+		sw_tls_free(tls);
 		return 1;
 	}
 	static struct sw_secret secret;
@@ -269,6 +308,7 @@ int cmd_serve(int argc, char **argv)
 	if (rc) {
 		fprintf(stderr, "sipwarden serve: cannot open the nonce secret %s: %s\n", secret_path, sw_strerror(rc));
 		sw_store_close(st);
+		sw_tls_free(tls);
 		return 1;
 	}
 
@@ -297,6 +337,7 @@ int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "sipwarden serve: %s\n", why);
 		sw_store_close(st);
 		sw_ban_free(ban);
+		sw_tls_free(tls);
 		return 1;
 	}
 	struct sw_server_cfg scfg = { .listen = cfg.listen, .nlisten = cfg.nlisten, .workers = cfg.workers,
@@ -305,7 +346,8 @@ int cmd_serve(int argc, char **argv)
 				      .tcp_idle_timeout = cfg.tcp_idle_timeout,
 				      .tcp_max_per_source = cfg.tcp_max_per_source,
 				      .tcp_first_byte_timeout = cfg.tcp_first_byte_timeout,
-				      .tcp_message_timeout = cfg.tcp_message_timeout };
+				      .tcp_message_timeout = cfg.tcp_message_timeout,
+				      .tls = tls, .tls_handshake_timeout = cfg.tls_handshake_timeout };
 	struct sw_server *srv = NULL;
 	rc = sw_server_new(&srv, &scfg, sw_registrar_on_message, sw_registrar_on_tick, reg, why, sizeof(why));
 	if (!rc)
@@ -330,13 +372,18 @@ int cmd_serve(int argc, char **argv)
 	for (unsigned i = 0; i < cfg.nlisten; i++) {
 		char a[80];
 		sw_sockaddr_format((const struct sockaddr *)&cfg.listen[i].addr, a, sizeof(a));
-		fprintf(stderr, " %s:%s", cfg.listen[i].tp == SW_TP_UDP ? "udp" : "tcp", a);
+		static const char *const tp[] = { "udp", "tcp", "tls" };
+		fprintf(stderr, " %s:%s", tp[cfg.listen[i].tp], a);
 	}
 	fprintf(stderr, "; domain%s", cfg.ndomains > 1 ? "s" : "");
 	for (unsigned i = 0; i < cfg.ndomains; i++)
 		fprintf(stderr, " %s", cfg.domains[i]);
 	fprintf(stderr, "; database %s; %u worker%s\n", cfg.db, sw_server_workers(srv),
 		sw_server_workers(srv) > 1 ? "s" : "");
+	if (tls) {
+		sw_tls_describe(tls, tls_info, sizeof(tls_info));
+		fprintf(stderr, "sipwarden serve: TLS certificate: %s\n", tls_info);
+	}
 
 	running = srv;
 	struct sigaction sa;
@@ -349,7 +396,7 @@ int cmd_serve(int argc, char **argv)
 	sa.sa_handler = on_usr1;
 	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	struct housekeeper hk = { .reg = reg, .ban = ban, .st = st, .argc = argc, .argv = argv, .running = &cfg };
+	struct housekeeper hk = { .reg = reg, .ban = ban, .st = st, .tls = tls, .argc = argc, .argv = argv, .running = &cfg };
 	if (strncmp(spec, "memory:", 7) != 0)
 		snprintf(hk.calls_path, sizeof(hk.calls_path), "%s-calls.json", cfg.db);
 	pthread_t hk_thread;
@@ -385,6 +432,7 @@ out:;
 	free(rws);
 	sw_registrar_free(reg);
 	sw_ban_free(ban);
+	sw_tls_free(tls);
 	sw_secret_wipe(&secret);
 	return rc ? 1 : 0;
 }
