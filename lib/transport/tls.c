@@ -236,9 +236,11 @@ static int make_ctx(const struct sw_tls_files *f, const struct loaded *l, SSL_CT
 	SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
 	/* no renegotiation (a CPU sink for an attacker), our order of suites */
 	SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
-	/* writes like send(): part of the bytes, retried from a buffer that moves */
+	/* writes like send(): part of the bytes, retried from a buffer that
+	 * moves; the chain sent is the file's, not one OpenSSL completes from
+	 * the client CAs (what --check-config verified is what clients get) */
 	SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-			    SSL_MODE_RELEASE_BUFFERS);
+			    SSL_MODE_RELEASE_BUFFERS | SSL_MODE_NO_AUTO_CHAIN);
 	const char *ciphers = has(f->ciphers) ? f->ciphers : SW_TLS_CIPHERS;
 	if (SSL_CTX_set_cipher_list(c, ciphers) != 1) {
 		snprintf(why, cap, "ciphers '%s': no cipher OpenSSL knows%s", ciphers, ossl_reason());
