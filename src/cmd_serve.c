@@ -44,9 +44,10 @@ static const char usage_text[] =
 	"SIGHUP re-reads the configuration: the expires limits, max_contacts and\n"
 	"allow_register_others, the [proxy] settings, [ban] and the TLS certificate\n"
 	"and key (for new connections; a bad file keeps the old ones) change at\n"
-	"once, the rest after a restart. SIGUSR1 writes a status line (heap in use, SQLite's\n"
-	"part, bindings) to standard error. `sipwarden calls` lists the calls in\n"
-	"progress and the last ones ended. Under systemd (Type=notify, NOTIFY_SOCKET)\n"
+	"once, the rest after a restart. SIGUSR1 writes a status line (heap in\n"
+	"use, SQLite's part, bindings, connections, TLS handshakes) to standard\n"
+	"error. `sipwarden calls` lists the calls in progress and the last ones\n"
+	"ended. Under systemd (Type=notify, NOTIFY_SOCKET)\n"
 	"it reports readiness, reloads, the stop and watchdog pings with sd_notify.\n"
 	"\n"
 	"exit codes: 0 stopped cleanly (or the configuration is valid), 1 could not\n"
@@ -71,6 +72,7 @@ struct housekeeper {
 	struct sw_ban *ban;          /* NULL: [ban] enabled = no */
 	struct sw_store *st;
 	struct sw_tls *tls;          /* NULL: no tls: listener */
+	struct sw_server *srv;
 	atomic_int stop;
 	int argc;
 	char **argv;
@@ -122,9 +124,17 @@ static void *housekeeping(void *arg)
 			reload(h);
 			notify_ready(); /* also when the reload failed: the old configuration runs */
 		}
-		if (atomic_exchange(&status_requested, 0))
-			fprintf(stderr, "sipwarden serve: status: heap in use %zu bytes (SQLite %zu), %zu bindings\n",
-				sw_heap_in_use(), sw_store_sqlite_memory(), sw_registrar_bindings(h->reg));
+		if (atomic_exchange(&status_requested, 0)) {
+			struct sw_server_stats ss;
+			sw_server_stats(h->srv, &ss);
+			fprintf(stderr, "sipwarden serve: status: heap in use %zu bytes (SQLite %zu), %zu bindings, "
+				"connections %llu accepted %llu refused %llu timed out, TLS handshakes %llu done "
+				"%llu failed %llu timed out\n",
+				sw_heap_in_use(), sw_store_sqlite_memory(), sw_registrar_bindings(h->reg),
+				(unsigned long long)ss.tcp_accepted, (unsigned long long)ss.tcp_refused,
+				(unsigned long long)ss.tcp_timed_out, (unsigned long long)ss.tls_handshakes,
+				(unsigned long long)ss.tls_failed, (unsigned long long)ss.tls_handshake_timed_out);
+		}
 		sw_registrar_housekeeping(h->reg, (int64_t)time(NULL));
 		if (h->calls_path[0])
 			sw_registrar_calls_snapshot(h->reg, h->calls_path);
@@ -396,7 +406,7 @@ int cmd_serve(int argc, char **argv)
 	sa.sa_handler = on_usr1;
 	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	struct housekeeper hk = { .reg = reg, .ban = ban, .st = st, .tls = tls, .argc = argc, .argv = argv, .running = &cfg };
+	struct housekeeper hk = { .reg = reg, .ban = ban, .st = st, .tls = tls, .srv = srv, .argc = argc, .argv = argv, .running = &cfg };
 	if (strncmp(spec, "memory:", 7) != 0)
 		snprintf(hk.calls_path, sizeof(hk.calls_path), "%s-calls.json", cfg.db);
 	pthread_t hk_thread;

@@ -194,6 +194,9 @@ if [ "$CLOSED" = 30 ] && [ "$LAST" -ge 2 ] && [ "$LAST" -le 4 ]; then
 else
 	not_ok "TLS port: $CLOSED of 30 closed (wanted 30: 10 refused and 20 timed out), the last after ${LAST} s (wanted 2-4)"
 fi
+kill -USR1 "$SW_PID"
+wait_match "SIGUSR1: the status line counts the TLS handshakes: done, failed (clients without the CA), 20 timed out" \
+	'TLS handshakes [1-9][0-9]* done [1-9][0-9]* failed 20 timed out' cat "$T/tls.err"
 expect_exit 0 "the TLS listener still registers a phone" -- "${PHONE[@]}" "$TP" --ca "$C/ca.pem" register bob bob-pw
 sw_alive "the server still answers OPTIONS over UDP"
 sw_stop
