@@ -125,6 +125,21 @@ expect_match "200 to the INVITE, ACK and BYE through the proxy" "$OUT" $'CALL 20
 wait_match "calls: the call over TLS ended with 200" 'alice@127\.0\.0\.1 -> bob@127\.0\.0\.1 +ended \(200\)' \
 	"$SIPWARDEN" calls --db "$SW_DB"
 
+# sips: (RFC 5630): only devices registered over TLS; the routes are sips:
+expect_exit 0 "a sips: call over TLS" -- timeout 40 "${PHONE[@]}" "$TP" --ca "$C/ca.pem" --sips call \
+	alice alice-pw bob bob-pw
+expect_match "sips: both Record-Route entries are sips: URIs" "$OUT" \
+	"Record-Route: <sips:[0-9a-f]+@127\.0\.0\.1:$TP;lr>, <sips:[0-9a-f]+@127\.0\.0\.1:$TP;lr>"
+expect_match "sips: the call goes through" "$OUT" $'CALL 200\nACK\nBYE 200'
+sw_user add carol@127.0.0.1 --password carol-pw >/dev/null
+OUT=$("${SIPCAT[@]}" --timeout 2 127.0.0.1 "$SW_PORT" register --user carol --domain 127.0.0.1 --password carol-pw 2>&1)
+expect_match "carol registers over UDP" "$OUT" 'SIP/2.0 200'
+expect_exit 0 "a sips: INVITE to carol (registered over UDP only)" -- timeout 20 "${PHONE[@]}" "$TP" \
+	--ca "$C/ca.pem" invite alice alice-pw sips:carol@127.0.0.1
+expect_match "sips: to a device not on TLS: 480, nothing forwarded" "$OUT" '^INVITE 480$'
+wait_match "sips: the event says why" 'no device of the callee is registered over TLS' \
+	"$SIPWARDEN" events --db "$SW_DB"
+
 # ---- SIGHUP: a new certificate for new connections, old ones stay ------------------
 "${PHONE[@]}" "$TP" --ca "$C/ca.pem" hold 3 >"$T/hold.out" 2>&1 &
 HOLD=$!

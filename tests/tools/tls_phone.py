@@ -2,7 +2,8 @@
 """tls_phone: SIP phones over TLS with Python's ssl module, for tests.
 
     tls_phone.py PORT [--ca FILE] register USER PASSWORD
-    tls_phone.py PORT [--ca FILE] call CALLER PW CALLEE PW
+    tls_phone.py PORT [--ca FILE] [--sips] call CALLER PW CALLEE PW
+    tls_phone.py PORT [--ca FILE] invite CALLER PW REQUEST-URI
     tls_phone.py PORT [--ca FILE] hold SECONDS
     tls_phone.py PORT [--ca FILE] handshake
 
@@ -15,7 +16,8 @@ register: REGISTER -> 401 -> REGISTER with an MD5 digest; prints
 the caller INVITEs the callee, which must get the INVITE on the connection
 it registered on; 180, 200 with SDP, ACK, BYE, 200. Prints one line per
 step ("INVITE-RECEIVED Via: ... Record-Route: ...", "CALL 200", "ACK",
-"BYE 200"). hold: handshakes, prints "CERT <subject CN>", waits SECONDS,
+"BYE 200"); --sips calls sips:CALLEE. invite: an INVITE (answering the 407)
+to REQUEST-URI; prints "INVITE <final status>". hold: handshakes, prints "CERT <subject CN>", waits SECONDS,
 then sends OPTIONS on the same connection and prints "OPTIONS <status>".
 handshake: prints "CERT <subject CN>". A TLS failure prints "TLS-ERROR
 <reason>" and exits 3; a SIP step that fails exits 1.
@@ -131,22 +133,33 @@ class Phone:
         return code
 
 
-def call(a, b):
-    ruri = "sip:%s@%s" % (b.user, HOST)
-    sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"
+SDP = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"
+CTYPE = "Content-Type: application/sdp\r\n"
+
+
+def ack_final(a, ruri, hdrs):
+    """The ACK of a non-2xx final (§17.1.1.3: the INVITE's branch, the response's To)."""
+    to = next(v for k, v in hdrs if k.lower() in ("to", "t"))
+    a.send(("ACK %s SIP/2.0\r\n%sMax-Forwards: 70\r\nFrom: <sip:%s@%s>;tag=%s\r\nTo: %s\r\n"
+            "Call-ID: %s\r\nCSeq: %d ACK\r\nContent-Length: 0\r\n\r\n") % (
+        ruri, a.via(a.branch), a.user, HOST, a.tag, to, a.call_id, a.cseq))
+
+
+def invite(a, ruri):
+    """INVITE ruri, answering the 407; returns after the 407 was answered."""
     a.call_id = "call-%x" % random.getrandbits(48)
-    ctype = "Content-Type: application/sdp\r\n"
-    a.request("INVITE", ruri, ruri, ctype, sdp)
+    a.request("INVITE", ruri, ruri, CTYPE, SDP)
     code, hdrs, _ = a.response()
     if code != 407:
         die("INVITE got %d, wanted 407 first" % code)
-    # the ACK of the 407 (§17.1.1.3: the INVITE's branch, the 407's To tag)
-    to407 = next(v for k, v in hdrs if k.lower() in ("to", "t"))
-    a.send(("ACK %s SIP/2.0\r\n%sMax-Forwards: 70\r\nFrom: <sip:%s@%s>;tag=%s\r\nTo: %s\r\n"
-            "Call-ID: %s\r\nCSeq: %d ACK\r\nContent-Length: 0\r\n\r\n") % (
-        ruri, a.via(a.branch), a.user, HOST, a.tag, to407, a.call_id, a.cseq))
-    auth = a.authorize(hdrs, "INVITE", ruri, True)
-    a.request("INVITE", ruri, ruri, ctype + auth, sdp)
+    ack_final(a, ruri, hdrs)
+    a.request("INVITE", ruri, ruri, CTYPE + a.authorize(hdrs, "INVITE", ruri, True), SDP)
+
+
+def call(a, b, scheme):
+    ruri = "%s:%s@%s" % (scheme, b.user, HOST)
+    sdp, ctype = SDP, CTYPE
+    invite(a, ruri)
     start, hdrs, body = b.recv(10)
     if not start.startswith("INVITE "):
         die("the callee got %s instead of the INVITE" % start)
@@ -201,7 +214,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("port", type=int)
     ap.add_argument("--ca")
-    ap.add_argument("cmd", choices=["register", "call", "hold", "handshake"])
+    ap.add_argument("--sips", action="store_true")
+    ap.add_argument("cmd", choices=["register", "call", "invite", "hold", "handshake"])
     ap.add_argument("args", nargs="*")
     o = ap.parse_args()
     if o.cmd == "register":
@@ -216,7 +230,15 @@ def main():
             code = p.register()
             if code != 200:
                 die("REGISTER of %s: %d" % (p.user, code))
-        call(a, b)
+        call(a, b, "sips" if o.sips else "sip")
+    if o.cmd == "invite":
+        a = Phone(o.port, o.ca, o.args[0], o.args[1])
+        invite(a, o.args[2])
+        code, hdrs, _ = a.response(10)
+        print("INVITE %d" % code, flush=True)
+        if code >= 300:
+            ack_final(a, o.args[2], hdrs)
+        sys.exit(0)
     p = Phone(o.port, o.ca)
     print("CERT %s" % p.cn(), flush=True)
     if o.cmd == "hold":
