@@ -30,12 +30,12 @@ static int tls_wait(struct sw_worker *w, struct conn *c, int r, bool eof_ok)
 		sw__conn_mask(w, c);
 		return SW_EAGAIN;
 	}
-	ERR_clear_error(); /* this thread's queue: nothing stale for the next connection */
 	return e == SSL_ERROR_ZERO_RETURN && eof_ok ? 0 : SW_EIO;
 }
 
 int sw__conn_handshake(struct sw_worker *w, struct conn *c)
 {
+	ERR_clear_error(); /* SSL_get_error reads this thread's queue: nothing stale in it */
 	int r = SSL_do_handshake(c->ssl);
 	if (r == 1) {
 		c->handshaking = false;
@@ -59,6 +59,7 @@ ssize_t sw__conn_recv(struct sw_worker *w, struct conn *c, char *buf, size_t cap
 			return n;
 		return errno == EAGAIN || errno == EWOULDBLOCK ? SW_EAGAIN : SW_EIO;
 	}
+	ERR_clear_error();
 	int n = SSL_read(c->ssl, buf, cap > 65536 ? 65536 : (int)cap);
 	if (n > 0) {
 		if (c->tls_wants_out) {
@@ -80,6 +81,7 @@ ssize_t sw__conn_send(struct sw_worker *w, struct conn *c, const char *buf, size
 	}
 	if (c->handshaking || len == 0)
 		return c->handshaking ? SW_EAGAIN : 0;
+	ERR_clear_error();
 	int n = SSL_write(c->ssl, buf, len > 65536 ? 65536 : (int)len);
 	if (n > 0)
 		return n;

@@ -3,8 +3,8 @@
 # an expired one, one under an intermediate, another key) are made here with
 # the openssl CLI. Checked: --check-config names an expired certificate, a key
 # of another certificate, a missing intermediate and an unreadable file; the
-# doctor (`sipwarden check --transport tls`) and a Python ssl phone register
-# over TLS (the binding says tls); a call between two Python ssl phones, the
+# doctor (`sipwarden check --transport tls`), a Python ssl phone and baresip
+# (with a CA file) register over TLS (the binding says tls); a call between two Python ssl phones, the
 # INVITE reaching the callee on the connection it registered on, with Via
 # and Record-Route saying TLS; a client without the CA fails its
 # verification; SIGHUP puts a new certificate on new connections while an
@@ -109,6 +109,27 @@ expect_exit 0 "a Python ssl phone registers over TLS" -- "${PHONE[@]}" "$TP" --c
 expect_match "Python ssl phone: 200" "$OUT" '^REGISTER 200$'
 expect_exit 3 "a Python ssl phone without the CA fails to verify" -- "${PHONE[@]}" "$TP" register alice alice-pw
 expect_match "Python ssl phone without the CA: the reason" "$OUT" 'TLS-ERROR .*CERTIFICATE_VERIFY_FAILED.*certificate verify failed'
+# baresip as its users set it up for TLS: an account with transport=tls and sip_cafile
+# (baresip 1.0 does not verify the server's certificate even so: seen with no CA)
+if command -v baresip >/dev/null && [ -f /usr/lib/baresip/modules/account.so ]; then
+	mkdir -p "$T/bs"
+	printf 'poll_method epoll\nsip_listen 127.0.0.1:%s\nsip_cafile %s\nnet_interface 127.0.0.1\nmodule_path /usr/lib/baresip/modules\nmodule_app account.so\n' \
+		"$(free_port 48000 48499)" "$C/ca.pem" >"$T/bs/config"
+	echo "<sip:bob@127.0.0.1:$TP;transport=tls>;auth_pass=bob-pw;regint=60" >"$T/bs/accounts"
+	HOME="$T/bs" timeout --foreground 30 baresip -s -f "$T/bs" >"$T/baresip.out" 2>&1 </dev/null &
+	BS=$!
+	bg_track "$BS"
+	for _ in $(seq 1 100); do
+		OUT=$("$SIPWARDEN" registrations bob@127.0.0.1 --db "$SW_DB")
+		printf '%s' "$OUT" | grep -q baresip && break
+		sleep 0.1
+	done
+	expect_match "baresip registers over TLS (binding with transport tls, its User-Agent)" "$OUT" \
+		'bob@127\.0\.0\.1 .*;transport=tls .* tls +"baresip'
+	kill -TERM "$BS" 2>/dev/null; wait "$BS" 2>/dev/null
+else
+	echo "# SKIP baresip is not installed (scripts/deps.sh installs it)"
+fi
 OUT=$("$SIPWARDEN" registrations alice@127.0.0.1 --db "$SW_DB" --json)
 expect_match "registrations: the binding's transport is tls" "$(printf '%s' "$OUT" | json_q '",".join(sorted({b["transport"] for b in j}))')" '^tls$'
 wait_match "events: the decisions over TLS say tls" '127\.0\.0\.1:[0-9]+ tls +REGISTER +alice@127\.0\.0\.1' \
