@@ -120,7 +120,8 @@ const struct sw_listen *sw_worker_listens(const struct sw_worker *w, unsigned *n
 /* Another worker of the same server (NULL when index is out of range). */
 struct sw_worker *sw_worker_sibling(struct sw_worker *w, unsigned index);
 
-/* Counters, summed over the workers (approximate while running). */
+/* Counters, summed over the workers (as of their last tick, at most 0.1 s
+ * old, while running). Any thread. */
 struct sw_server_stats {
 	uint64_t received, sent, send_errors, tcp_accepted, tcp_refused, tcp_closed, framing_errors;
 	uint64_t tcp_refused_source;   /* of tcp_refused: the source had tcp_max_per_source open */

@@ -284,6 +284,15 @@ int sw_worker_post(struct sw_worker *w, void (*fn)(struct sw_worker *, void *), 
 }
 
 
+/* The counters for sw_server_stats from other threads: copied under the
+ * post queue's lock with each tick (the workers count without locks). */
+static void publish_stats(struct sw_worker *w)
+{
+	pthread_mutex_lock(&w->lock);
+	w->shown = w->stats;
+	pthread_mutex_unlock(&w->lock);
+}
+
 static void *worker_main(void *arg)
 {
 	struct sw_worker *w = arg;
@@ -311,6 +320,7 @@ static void *worker_main(void *arg)
 			if (s->on_tick)
 				s->on_tick(s->app, w, now);
 			sw__outbox_flush(w);
+			publish_stats(w);
 			if (now - w->last_idle_scan >= 1000) {
 				w->last_idle_scan = now;
 				sw__tcp_scan(w, now);
@@ -322,6 +332,7 @@ static void *worker_main(void *arg)
 			run_posts(w, false);
 	}
 	run_posts(w, true); /* completions that arrived while stopping */
+	publish_stats(w);
 	return NULL;
 }
 
@@ -365,7 +376,10 @@ void sw_server_stats(const struct sw_server *s, struct sw_server_stats *out)
 {
 	memset(out, 0, sizeof(*out));
 	for (unsigned i = 0; i < s->nworkers; i++) {
-		const struct sw_server_stats *t = &s->w[i].stats;
+		pthread_mutex_lock(&s->w[i].lock);
+		struct sw_server_stats copy = s->w[i].shown;
+		pthread_mutex_unlock(&s->w[i].lock);
+		const struct sw_server_stats *t = &copy;
 		out->received += t->received;
 		out->sent += t->sent;
 		out->send_errors += t->send_errors;

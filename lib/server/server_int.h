@@ -93,6 +93,7 @@ struct sw_worker {
 	size_t nout, out_used;
 	int out_fd;
 	struct sw_server_stats stats;
+	struct sw_server_stats shown; /* a copy of stats for other threads, under lock */
 	uint64_t last_idle_scan;
 };
 
