@@ -9,7 +9,8 @@
 # and Record-Route saying TLS; a client without the CA fails its
 # verification; SIGHUP puts a new certificate on new connections while an
 # old connection stays up, and a broken file keeps the old one; the TCP caps
-# and a handshake timeout apply to TLS. Loopback, ports 48000-48999.
+# and a handshake timeout apply to TLS; TLS 1.1 and suites without forward
+# secrecy are refused. Loopback, ports 48000-48999.
 . "$(dirname "$0")/serve_lib.sh"
 
 PHONE=(python3 "$TOOLS/tls_phone.py")
@@ -91,6 +92,13 @@ TP=$(free_port 48500 48997) || { not_ok "no free port"; finish; exit 1; }
 sw_start tls --config "$T/serve.conf" --listen "tls:127.0.0.1:$TP" || { finish; exit 1; }
 expect_match "the start-up lines name the TLS listener" "$(cat "$T/tls.err")" "listening on .* tls:127.0.0.1:$TP;"
 expect_match "the start-up lines name the certificate" "$(cat "$T/tls.err")" "TLS certificate: subject CN = sip-a, issuer CN = sipwarden test CA"
+
+# TLS 1.2 minimum, forward-secret AEAD suites by default (openssl s_client)
+sclient() { timeout 5 openssl s_client -connect "127.0.0.1:$TP" -CAfile "$C/ca.pem" "$@" </dev/null 2>&1; }
+expect_match "TLS 1.2 with an ECDHE AES-GCM suite" "$(sclient -tls1_2)" 'New, TLSv1\.2, Cipher is ECDHE-ECDSA-AES(128|256)-GCM-SHA(256|384)'
+expect_match "TLS 1.2 without forward secrecy (AES128-SHA): refused" "$(sclient -tls1_2 -cipher AES128-SHA)" \
+	'alert handshake failure'
+expect_match "TLS 1.1: refused" "$(sclient -tls1_1 -cipher DEFAULT:@SECLEVEL=0)" 'alert protocol version'
 
 TRUST=(env SSL_CERT_FILE="$C/ca.pem" SSL_CERT_DIR="$C/nodir")
 expect_exit 0 "the doctor registers over TLS to our listener" -- "${TRUST[@]}" "$SIPWARDEN" check \
