@@ -83,7 +83,7 @@ struct housekeeper {
 static void reload(struct housekeeper *h)
 {
 	static struct sw_config cfg;
-	char why[512];
+	char why[1024];
 	if (build_config(h->argc, h->argv, &cfg, why, sizeof(why))) {
 		fprintf(stderr, "sipwarden serve: reload failed, keeping the running configuration: %s\n", why);
 		return;
@@ -198,7 +198,7 @@ static int build_config(int argc, char **argv, struct sw_config *cfg, char *why,
 		i++;
 	}
 	if (sw_config_validate(cfg, why, cap)) {
-		char reason[512];
+		char reason[1024];
 		snprintf(reason, sizeof(reason), "invalid configuration: %s", why);
 		snprintf(why, cap, "%s", reason);
 		return 1;
@@ -238,7 +238,7 @@ int cmd_serve(int argc, char **argv)
 	mallopt(M_TOP_PAD, 16 << 20);
 	mallopt(M_TRIM_THRESHOLD, 64 << 20);
 	static struct sw_config cfg;
-	char why[512];
+	char why[1024];
 	bool check = false;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
