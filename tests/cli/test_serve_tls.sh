@@ -8,7 +8,8 @@
 # INVITE reaching the callee on the connection it registered on, with Via
 # and Record-Route saying TLS; a client without the CA fails its
 # verification; SIGHUP puts a new certificate on new connections while an
-# old connection stays up, and a broken file keeps the old one; the TCP caps
+# old connection stays up, and a broken file keeps the old one; client
+# certificates verified when presented, then required; the TCP caps
 # and a handshake timeout apply to TLS; TLS 1.1 and suites without forward
 # secrecy are refused. Loopback, ports 48000-48999.
 . "$(dirname "$0")/serve_lib.sh"
@@ -17,10 +18,13 @@ PHONE=(python3 "$TOOLS/tls_phone.py")
 C="$T/pki"
 mkdir -p "$C"
 # mkcert NAME SUBJECT ISSUER [DAYS] [ca]: a P-256 key and a certificate
-# signed by ISSUER: for 127.0.0.1, or an intermediate CA with "ca"
+# signed by ISSUER: for 127.0.0.1, an intermediate CA with "ca", a phone's
+# client certificate with "client"
 mkcert() {
 	if [ "${5:-}" = ca ]; then
 		printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n' >"$C/$1.ext"
+	elif [ "${5:-}" = client ]; then
+		printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n' >"$C/$1.ext"
 	else
 		printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$C/$1.ext"
 	fi
@@ -35,7 +39,7 @@ if openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -ke
 	mkcert a "/CN=sip-a" ca && mkcert b "/CN=sip-b" ca && mkcert old "/CN=sip-old" ca -1 &&
 	mkcert other "/CN=sip-other" ca &&
 	mkcert inter "/CN=sipwarden test intermediate" ca 2 ca &&
-	mkcert leaf "/CN=sip-leaf" inter; then
+	mkcert leaf "/CN=sip-leaf" inter && mkcert phone "/CN=phone" ca 2 client; then
 	ok "test CA and certificates made with openssl"
 else
 	not_ok "openssl could not make the test certificates"; finish; exit 1
@@ -194,6 +198,24 @@ cp "$C/old.pem" "$C/cur.pem"; cp "$C/old.key" "$C/cur.key"
 kill -HUP "$SW_PID"
 wait_match "SIGHUP with an expired certificate: refused, the old one stays" \
 	'TLS reload failed, keeping the certificate in use \(subject CN = sip-b.*expired on' cat "$T/tls.err"
+
+# client certificates: asked for and verified when presented (ca), required
+# after a reload with require_client_certificate = yes
+cp "$C/b.pem" "$C/cur.pem"; cp "$C/b.key" "$C/cur.key"
+expect_exit 0 "ca, not required: a phone with a client certificate of the CA registers" -- "${PHONE[@]}" "$TP" \
+	--ca "$C/ca.pem" --cert "$C/phone.pem" "$C/phone.key" register alice alice-pw
+tlsconf "$T/serve.conf" "$C/cur.pem" "$C/cur.key" "require_client_certificate = yes"
+LOADED=$(grep -c 'TLS certificate loaded' "$T/tls.err")
+kill -HUP "$SW_PID"
+for _ in $(seq 1 50); do [ "$(grep -c 'TLS certificate loaded' "$T/tls.err")" -gt "$LOADED" ] && break; sleep 0.1; done
+expect_exit 3 "required: a phone without a client certificate is refused" -- "${PHONE[@]}" "$TP" --ca "$C/ca.pem" \
+	register alice alice-pw
+expect_match "required: the phone is told a certificate is required" "$OUT" 'TLS-ERROR .*(CERTIFICATE_REQUIRED|certificate required)'
+expect_exit 0 "required: a phone with one registers" -- "${PHONE[@]}" "$TP" --ca "$C/ca.pem" \
+	--cert "$C/phone.pem" "$C/phone.key" register alice alice-pw
+tlsconf "$T/serve.conf" "$C/cur.pem" "$C/cur.key"
+kill -HUP "$SW_PID"
+sleep 0.5
 
 # ---- the TCP caps and a handshake timeout on the TLS port ----------------------------
 CAPS=$(python3 - "$TP" <<'PY'

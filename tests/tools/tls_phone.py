@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """tls_phone: SIP phones over TLS with Python's ssl module, for tests.
 
-    tls_phone.py PORT [--ca FILE] register USER PASSWORD
+    tls_phone.py PORT [--ca FILE] [--cert CERT KEY] register USER PASSWORD
     tls_phone.py PORT [--ca FILE] [--sips] call CALLER PW CALLEE PW
     tls_phone.py PORT [--ca FILE] invite CALLER PW REQUEST-URI
     tls_phone.py PORT [--ca FILE] hold SECONDS
@@ -39,9 +39,11 @@ def die(msg, code=1):
 
 
 class Phone:
-    def __init__(self, port, ca, user=None, pw=None):
+    def __init__(self, port, ca, user=None, pw=None, cert=None):
         ctx = ssl.create_default_context(cafile=ca) if ca else ssl.create_default_context()
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        if cert:
+            ctx.load_cert_chain(cert[0], cert[1])
         raw = socket.create_connection((HOST, port), timeout=5)
         try:
             self.s = ctx.wrap_socket(raw, server_hostname=HOST)
@@ -82,6 +84,8 @@ class Phone:
                 d = self.s.recv(65536)
             except socket.timeout:
                 continue
+            except ssl.SSLError as e:  # TLS 1.3: a refused client certificate shows here
+                die("TLS-ERROR %s" % e, 3)
             if not d:
                 die("CLOSED by the server")
             self.buf += d
@@ -215,11 +219,12 @@ def main():
     ap.add_argument("port", type=int)
     ap.add_argument("--ca")
     ap.add_argument("--sips", action="store_true")
+    ap.add_argument("--cert", nargs=2, metavar=("CERT", "KEY"), help="a client certificate")
     ap.add_argument("cmd", choices=["register", "call", "invite", "hold", "handshake"])
     ap.add_argument("args", nargs="*")
     o = ap.parse_args()
     if o.cmd == "register":
-        p = Phone(o.port, o.ca, o.args[0], o.args[1])
+        p = Phone(o.port, o.ca, o.args[0], o.args[1], o.cert)
         code = p.register()
         print("REGISTER %d" % code, flush=True)
         sys.exit(0 if code == 200 else 1)
