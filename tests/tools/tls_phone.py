@@ -62,7 +62,17 @@ class Phone:
         return "?"
 
     def send(self, text):
-        self.s.sendall(text.encode())
+        try:
+            self.s.sendall(text.encode())
+        except OSError as e:  # the server's alert may be waiting: it says why
+            try:
+                self.s.settimeout(2)
+                self.s.recv(1)
+            except ssl.SSLError as alert:
+                e = alert
+            except OSError:
+                pass
+            die("TLS-ERROR %s" % e, 3)
 
     def recv(self, timeout=5):
         """One whole SIP message: (start line, headers [(name, value)], body)."""
