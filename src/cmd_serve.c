@@ -16,12 +16,13 @@
 #include "sipwarden/config.h"
 #include "sipwarden/registrar.h"
 #include "sipwarden/server.h"
+#include "sipwarden/tls.h"
 #include "sipwarden/version.h"
 #include "commands.h"
 #include "notify.h"
 
 static const char usage_text[] =
-	"usage: sipwarden serve [--config FILE] [--listen udp|tcp:ADDR[:PORT]]...\n"
+	"usage: sipwarden serve [--config FILE] [--listen udp|tcp|tls:ADDR[:PORT]]...\n"
 	"                       [--db PATH] [--domain DOMAIN]... [--min-expires N]\n"
 	"                       [--max-expires N] [--workers N] [--check-config]\n"
 	"\n"
@@ -35,14 +36,18 @@ static const char usage_text[] =
 	"Password crackers, scanners and floods are banned by source address\n"
 	"([ban] in sipwarden.conf(5); `sipwarden ban` lists, adds and deletes bans).\n"
 	"\n"
-	"  --check-config   validate the configuration, print it, and exit\n"
+	"  --check-config   validate the configuration and the files it names (TLS:\n"
+	"                   readable, key matching, not expired, chain complete),\n"
+	"                   print it, and exit\n"
 	"\n"
 	"SIGINT/SIGTERM stop cleanly (queued writes are committed and answered);\n"
 	"SIGHUP re-reads the configuration: the expires limits, max_contacts and\n"
-	"allow_register_others, the [proxy] settings and [ban] change at once, the\n"
-	"rest after a restart. SIGUSR1 writes a status line (heap in use, SQLite's\n"
-	"part, bindings) to standard error. `sipwarden calls` lists the calls in\n"
-	"progress and the last ones ended. Under systemd (Type=notify, NOTIFY_SOCKET)\n"
+	"allow_register_others, the [proxy] settings, [ban] and the TLS certificate\n"
+	"and key (for new connections; a bad file keeps the old ones) change at\n"
+	"once, the rest after a restart. SIGUSR1 writes a status line (heap in\n"
+	"use, SQLite's part, bindings, connections, TLS handshakes) to standard\n"
+	"error. `sipwarden calls` lists the calls in progress and the last ones\n"
+	"ended. Under systemd (Type=notify, NOTIFY_SOCKET)\n"
 	"it reports readiness, reloads, the stop and watchdog pings with sd_notify.\n"
 	"\n"
 	"exit codes: 0 stopped cleanly (or the configuration is valid), 1 could not\n"
@@ -66,6 +71,8 @@ struct housekeeper {
 	struct sw_registrar *reg;
 	struct sw_ban *ban;          /* NULL: [ban] enabled = no */
 	struct sw_store *st;
+	struct sw_tls *tls;          /* NULL: no tls: listener */
+	struct sw_server *srv;
 	atomic_int stop;
 	int argc;
 	char **argv;
@@ -76,7 +83,7 @@ struct housekeeper {
 static void reload(struct housekeeper *h)
 {
 	static struct sw_config cfg;
-	char why[512];
+	char why[1024];
 	if (build_config(h->argc, h->argv, &cfg, why, sizeof(why))) {
 		fprintf(stderr, "sipwarden serve: reload failed, keeping the running configuration: %s\n", why);
 		return;
@@ -86,6 +93,19 @@ static void reload(struct housekeeper *h)
 	sw_registrar_reconfigure(h->reg, &rc);
 	if (h->ban)
 		sw_ban_reconfigure(h->ban, &cfg.ban);
+	if (h->tls) {
+		struct sw_tls_files f;
+		sw_config_tls_files(&cfg, &f);
+		char info[512];
+		if (sw_tls_reload(h->tls, &f, time(NULL), why, sizeof(why)) == 0) {
+			sw_tls_describe(h->tls, info, sizeof(info));
+			fprintf(stderr, "sipwarden serve: TLS certificate loaded for new connections: %s\n", info);
+		} else {
+			sw_tls_describe(h->tls, info, sizeof(info));
+			fprintf(stderr, "sipwarden serve: TLS reload failed, keeping the certificate in use (%s): "
+				"%s\n", info, why);
+		}
+	}
 	const struct sw_config *old = h->running;
 	bool restart = cfg.nlisten != old->nlisten || memcmp(cfg.listen, old->listen, sizeof(cfg.listen)) ||
 		       strcmp(cfg.db, old->db) || cfg.ndomains != old->ndomains ||
@@ -104,9 +124,17 @@ static void *housekeeping(void *arg)
 			reload(h);
 			notify_ready(); /* also when the reload failed: the old configuration runs */
 		}
-		if (atomic_exchange(&status_requested, 0))
-			fprintf(stderr, "sipwarden serve: status: heap in use %zu bytes (SQLite %zu), %zu bindings\n",
-				sw_heap_in_use(), sw_store_sqlite_memory(), sw_registrar_bindings(h->reg));
+		if (atomic_exchange(&status_requested, 0)) {
+			struct sw_server_stats ss;
+			sw_server_stats(h->srv, &ss);
+			fprintf(stderr, "sipwarden serve: status: heap in use %zu bytes (SQLite %zu), %zu bindings, "
+				"connections %llu accepted %llu refused %llu timed out, TLS handshakes %llu done "
+				"%llu failed %llu timed out\n",
+				sw_heap_in_use(), sw_store_sqlite_memory(), sw_registrar_bindings(h->reg),
+				(unsigned long long)ss.tcp_accepted, (unsigned long long)ss.tcp_refused,
+				(unsigned long long)ss.tcp_timed_out, (unsigned long long)ss.tls_handshakes,
+				(unsigned long long)ss.tls_failed, (unsigned long long)ss.tls_handshake_timed_out);
+		}
 		sw_registrar_housekeeping(h->reg, (int64_t)time(NULL));
 		if (h->calls_path[0])
 			sw_registrar_calls_snapshot(h->reg, h->calls_path);
@@ -170,7 +198,7 @@ static int build_config(int argc, char **argv, struct sw_config *cfg, char *why,
 		i++;
 	}
 	if (sw_config_validate(cfg, why, cap)) {
-		char reason[512];
+		char reason[1024];
 		snprintf(reason, sizeof(reason), "invalid configuration: %s", why);
 		snprintf(why, cap, "%s", reason);
 		return 1;
@@ -210,7 +238,7 @@ int cmd_serve(int argc, char **argv)
 	mallopt(M_TOP_PAD, 16 << 20);
 	mallopt(M_TRIM_THRESHOLD, 64 << 20);
 	static struct sw_config cfg;
-	char why[512];
+	char why[1024];
 	bool check = false;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -232,14 +260,34 @@ int cmd_serve(int argc, char **argv)
 			fputs(usage_text, stderr);
 		return brc;
 	}
+	char tls_info[512];
+	if (check && sw_config_check_files(&cfg, time(NULL), tls_info, sizeof(tls_info), why, sizeof(why))) {
+		fprintf(stderr, "sipwarden serve: invalid configuration: %s\n", why);
+		return 1;
+	}
 	if (check) {
 		static char text[65536];
 		struct sw_buf b;
 		sw_buf_init(&b, text, sizeof(text));
 		sw_config_print(&cfg, &b);
 		fwrite(b.p, 1, b.len, stdout);
+		if (tls_info[0])
+			printf("# TLS certificate: %s\n", tls_info);
 		printf("# configuration OK\n");
 		return 0;
+	}
+
+	struct sw_tls *tls = NULL;
+	if (sw_config_has_tls(&cfg)) {
+		struct sw_tls_files f;
+		sw_config_tls_files(&cfg, &f);
+		if (sw_tls_new(&tls, &f, why, sizeof(why))) {
+			fprintf(stderr, "sipwarden serve: [tls] %s\n", why);
+			return 1;
+		}
+		/* an expired or unverifiable certificate still starts UDP and TCP */
+		if (sw_config_check_files(&cfg, time(NULL), tls_info, sizeof(tls_info), why, sizeof(why)))
+			fprintf(stderr, "sipwarden serve: warning: %s\n", why);
 	}
 
 	char spec[SW_CONFIG_PATH_MAX + 16], secret_path[SW_CONFIG_PATH_MAX];
@@ -256,6 +304,7 @@ int cmd_serve(int argc, char **argv)
 	int rc = sw_store_open(&st, spec, &so);
 	if (rc) {
 		fprintf(stderr, "sipwarden serve: cannot open the database %s: %s\n", cfg.db, sw_strerror(rc));
+		sw_tls_free(tls);
 		return 1;
 	}
 	static struct sw_secret secret;
@@ -269,6 +318,7 @@ int cmd_serve(int argc, char **argv)
 	if (rc) {
 		fprintf(stderr, "sipwarden serve: cannot open the nonce secret %s: %s\n", secret_path, sw_strerror(rc));
 		sw_store_close(st);
+		sw_tls_free(tls);
 		return 1;
 	}
 
@@ -297,6 +347,7 @@ int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "sipwarden serve: %s\n", why);
 		sw_store_close(st);
 		sw_ban_free(ban);
+		sw_tls_free(tls);
 		return 1;
 	}
 	struct sw_server_cfg scfg = { .listen = cfg.listen, .nlisten = cfg.nlisten, .workers = cfg.workers,
@@ -305,7 +356,8 @@ int cmd_serve(int argc, char **argv)
 				      .tcp_idle_timeout = cfg.tcp_idle_timeout,
 				      .tcp_max_per_source = cfg.tcp_max_per_source,
 				      .tcp_first_byte_timeout = cfg.tcp_first_byte_timeout,
-				      .tcp_message_timeout = cfg.tcp_message_timeout };
+				      .tcp_message_timeout = cfg.tcp_message_timeout,
+				      .tls = tls, .tls_handshake_timeout = cfg.tls_handshake_timeout };
 	struct sw_server *srv = NULL;
 	rc = sw_server_new(&srv, &scfg, sw_registrar_on_message, sw_registrar_on_tick, reg, why, sizeof(why));
 	if (!rc)
@@ -330,13 +382,18 @@ int cmd_serve(int argc, char **argv)
 	for (unsigned i = 0; i < cfg.nlisten; i++) {
 		char a[80];
 		sw_sockaddr_format((const struct sockaddr *)&cfg.listen[i].addr, a, sizeof(a));
-		fprintf(stderr, " %s:%s", cfg.listen[i].tp == SW_TP_UDP ? "udp" : "tcp", a);
+		static const char *const tp[] = { "udp", "tcp", "tls" };
+		fprintf(stderr, " %s:%s", tp[cfg.listen[i].tp], a);
 	}
 	fprintf(stderr, "; domain%s", cfg.ndomains > 1 ? "s" : "");
 	for (unsigned i = 0; i < cfg.ndomains; i++)
 		fprintf(stderr, " %s", cfg.domains[i]);
 	fprintf(stderr, "; database %s; %u worker%s\n", cfg.db, sw_server_workers(srv),
 		sw_server_workers(srv) > 1 ? "s" : "");
+	if (tls) {
+		sw_tls_describe(tls, tls_info, sizeof(tls_info));
+		fprintf(stderr, "sipwarden serve: TLS certificate: %s\n", tls_info);
+	}
 
 	running = srv;
 	struct sigaction sa;
@@ -349,7 +406,7 @@ int cmd_serve(int argc, char **argv)
 	sa.sa_handler = on_usr1;
 	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	struct housekeeper hk = { .reg = reg, .ban = ban, .st = st, .argc = argc, .argv = argv, .running = &cfg };
+	struct housekeeper hk = { .reg = reg, .ban = ban, .st = st, .tls = tls, .srv = srv, .argc = argc, .argv = argv, .running = &cfg };
 	if (strncmp(spec, "memory:", 7) != 0)
 		snprintf(hk.calls_path, sizeof(hk.calls_path), "%s-calls.json", cfg.db);
 	pthread_t hk_thread;
@@ -385,6 +442,7 @@ out:;
 	free(rws);
 	sw_registrar_free(reg);
 	sw_ban_free(ban);
+	sw_tls_free(tls);
 	sw_secret_wipe(&secret);
 	return rc ? 1 : 0;
 }

@@ -20,6 +20,7 @@
 #include "sipwarden/transport.h"
 #include "sipwarden/store.h"
 #include "sipwarden/ban.h"
+#include "sipwarden/tls.h"
 
 #define SW_CONFIG_MAX_LISTEN 16
 #define SW_CONFIG_MAX_DOMAINS 64
@@ -77,6 +78,10 @@ struct sw_config {
 	/* [tls] (needed by tls: listen addresses) */
 	char tls_certificate[SW_CONFIG_PATH_MAX]; /* PEM chain; default "" */
 	char tls_private_key[SW_CONFIG_PATH_MAX]; /* PEM key; default "" */
+	char tls_ca[SW_CONFIG_PATH_MAX]; /* PEM CAs for client certificates; default "" (none asked) */
+	bool tls_require_client_cert; /* with ca: refuse a client without one; default no */
+	char tls_ciphers[SW_CONFIG_UA_MAX]; /* TLS 1.2 suites (OpenSSL syntax); default SW_TLS_CIPHERS */
+	uint32_t tls_handshake_timeout; /* seconds, default 10 */
 
 	/* [ban] the brute-force and scanner defence (sipwarden.conf(5) gives the
 	 * defaults and why); allow is a list like listen */
@@ -136,6 +141,16 @@ void sw_config_store_opts(const struct sw_config *c, struct sw_store_opts *o);
 /* sw_auth_cfg_default(o, realm) with the configured algorithms, qop,
  * allow_no_qop, nonce lifetime and one-time nonces. */
 void sw_config_auth_cfg(const struct sw_config *c, const char *realm, struct sw_auth_cfg *o);
+/* The TLS files of the configuration (pointers into c). */
+void sw_config_tls_files(const struct sw_config *c, struct sw_tls_files *f);
+/* True when a listen address is tls:. */
+bool sw_config_has_tls(const struct sw_config *c);
+/* What `serve --check-config` checks beyond sw_config_validate(): the
+ * files named by the configuration (today the TLS certificate, key and CA:
+ * sw_tls_check at now). Writes a one-line summary per file set to info. 0
+ * or SW_EINVAL with why. */
+int sw_config_check_files(const struct sw_config *c, time_t now, char *info, size_t info_cap, char *why,
+			  size_t why_cap);
 /* "auto", "json", "text". */
 const char *sw_log_format_name(enum sw_log_format f);
 

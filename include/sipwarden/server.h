@@ -8,10 +8,13 @@
 #include <sys/socket.h>
 #include "sipwarden/transport.h"
 
+struct sw_tls;
+
 struct sw_server;
 struct sw_worker;
 
-/* Where a message came from, and so how to answer it. */
+/* Where a message came from, and so how to answer it (tp is TLS for a
+ * connection accepted on a tls: listener). */
 struct sw_peer {
 	enum sw_transport tp;
 	struct sockaddr_storage addr;  /* source address and port */
@@ -33,6 +36,9 @@ struct sw_server_cfg {
 	unsigned tcp_max_per_source;   /* open connections from one address; default 100 */
 	uint32_t tcp_first_byte_timeout; /* seconds from accept to the first byte; default 10 */
 	uint32_t tcp_message_timeout;  /* seconds from a message's first byte to its last; default 10 */
+	/* tls: listeners (the same caps and timeouts as TCP, and these) */
+	struct sw_tls *tls;            /* the certificate; needed when a listener is tls: */
+	uint32_t tls_handshake_timeout; /* seconds from accept to the handshake's end; default 10 */
 };
 
 /* Called on a worker thread for each whole message. buf is valid only
@@ -114,11 +120,14 @@ const struct sw_listen *sw_worker_listens(const struct sw_worker *w, unsigned *n
 /* Another worker of the same server (NULL when index is out of range). */
 struct sw_worker *sw_worker_sibling(struct sw_worker *w, unsigned index);
 
-/* Counters, summed over the workers (approximate while running). */
+/* Counters, summed over the workers (as of their last tick, at most 0.1 s
+ * old, while running). Any thread. */
 struct sw_server_stats {
 	uint64_t received, sent, send_errors, tcp_accepted, tcp_refused, tcp_closed, framing_errors;
 	uint64_t tcp_refused_source;   /* of tcp_refused: the source had tcp_max_per_source open */
 	uint64_t tcp_timed_out;        /* closed for first_byte_timeout or message_timeout */
+	uint64_t tls_handshakes, tls_failed; /* TLS handshakes done, failed */
+	uint64_t tls_handshake_timed_out; /* of tcp_timed_out: in the handshake */
 };
 void sw_server_stats(const struct sw_server *s, struct sw_server_stats *out);
 

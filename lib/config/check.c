@@ -43,6 +43,9 @@ int sw_config_validate(const struct sw_config *c, char *why, size_t why_cap)
 			return fail(why, why_cap, "listen address %s needs 'certificate' and "
 				    "'private_key' in [tls]", listen_text(l, a, sizeof(a)));
 	}
+	if (c->tls_require_client_cert && !c->tls_ca[0])
+		return fail(why, why_cap, "require_client_certificate needs 'ca' in [tls]: the CAs the "
+			    "client certificates must chain to");
 	if (c->ndomains == 0 || c->ndomains > SW_CONFIG_MAX_DOMAINS)
 		return fail(why, why_cap, "no domain to serve: set 'domain' in [registrar] or pass --domain");
 	for (size_t i = 0; i < sw__config_nkeys; i++) {
@@ -75,6 +78,36 @@ int sw_config_validate(const struct sw_config *c, char *why, size_t why_cap)
 			    c->ban.ban_max_time);
 	if ((unsigned)c->log_format > SW_LOG_TEXT)
 		return fail(why, why_cap, "format: invalid log format %u", (unsigned)c->log_format);
+	return 0;
+}
+
+bool sw_config_has_tls(const struct sw_config *c)
+{
+	for (unsigned i = 0; i < c->nlisten; i++)
+		if (c->listen[i].tp == SW_TP_TLS)
+			return true;
+	return false;
+}
+
+void sw_config_tls_files(const struct sw_config *c, struct sw_tls_files *f)
+{
+	*f = (struct sw_tls_files){ .certificate = c->tls_certificate, .key = c->tls_private_key,
+				    .ca = c->tls_ca, .require_client_cert = c->tls_require_client_cert,
+				    .ciphers = c->tls_ciphers };
+}
+
+int sw_config_check_files(const struct sw_config *c, time_t now, char *info, size_t info_cap, char *why,
+			  size_t why_cap)
+{
+	if (info_cap)
+		info[0] = '\0';
+	if (!sw_config_has_tls(c))
+		return 0;
+	struct sw_tls_files f;
+	sw_config_tls_files(c, &f);
+	char reason[1024];
+	if (sw_tls_check(&f, now, info, info_cap, reason, sizeof(reason)))
+		return fail(why, why_cap, "[tls] %s", reason);
 	return 0;
 }
 

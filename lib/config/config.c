@@ -44,6 +44,10 @@ const struct sw__ckey sw__config_keys[] = {
 	{ "tcp", "message_timeout", SW__CK_UINT, F(tcp_message_timeout), 1, 3600 },
 	{ "tls", "certificate", SW__CK_PATH, F(tls_certificate), 0, 0 },
 	{ "tls", "private_key", SW__CK_PATH, F(tls_private_key), 0, 0 },
+	{ "tls", "ca", SW__CK_PATH, F(tls_ca), 0, 0 },
+	{ "tls", "require_client_certificate", SW__CK_BOOL, F(tls_require_client_cert), 0, 0 },
+	{ "tls", "ciphers", SW__CK_TEXT, F(tls_ciphers), 1, 0 },
+	{ "tls", "handshake_timeout", SW__CK_UINT, F(tls_handshake_timeout), 1, 3600 },
 	{ "ban", "enabled", SW__CK_BOOL, F(ban.enabled), 0, 0 },
 	{ "ban", "action", SW__CK_BANACTION, F(ban.reject), 0, 0 },
 	{ "ban", "window", SW__CK_UINT, F(ban.window), 1, 86400 },
@@ -97,6 +101,8 @@ void sw_config_defaults(struct sw_config *c, const char *version)
 	c->tcp_max_per_source = 100;
 	c->tcp_first_byte_timeout = 10;
 	c->tcp_message_timeout = 10;
+	snprintf(c->tls_ciphers, sizeof(c->tls_ciphers), "%s", SW_TLS_CIPHERS);
+	c->tls_handshake_timeout = 10;
 	sw_ban_cfg_default(&c->ban);
 	c->log_format = SW_LOG_AUTO;
 	c->listen_replace = true;

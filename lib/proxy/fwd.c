@@ -50,7 +50,7 @@ static void top_via(const struct sw_msg *m, const struct sw_hdr *h, const struct
 	sw_buf_adds(b, "\r\n");
 }
 
-static void record_route(struct sw_proxy_worker *pw, const struct px_fwd *f, struct sw_buf *b)
+static void record_route(struct sw_proxy_worker *pw, const struct px_fwd *f, bool sips, struct sw_buf *b)
 {
 	/* two entries: the top one faces the callee and holds the callee's flow,
 	 * the other faces the caller and holds the caller's (RFC 5658 double
@@ -60,8 +60,11 @@ static void record_route(struct sw_proxy_worker *pw, const struct px_fwd *f, str
 		char tok[PX_TOKEN_MAX];
 		const char *hp = sw__px_hostport(pw, side[i]->listen);
 		sw__px_token_make(pw, side[i], tok);
-		sw_buf_addf(b, "Record-Route: <sip:%s@%s;lr%s>\r\n", tok, hp,
-			    side[i]->tp == SW_TP_TCP ? ";transport=tcp" : "");
+		/* a sips: request gets sips: routes (§16.6 step 4); else the
+		 * transport parameter says how that side reaches us */
+		bool tls = side[i]->tp == SW_TP_TLS;
+		sw_buf_addf(b, "Record-Route: <%s:%s@%s;lr%s>\r\n", tls && sips ? "sips" : "sip", tok, hp,
+			    side[i]->tp == SW_TP_TCP ? ";transport=tcp" : tls && !sips ? ";transport=tls" : "");
 	}
 }
 
@@ -70,7 +73,7 @@ int sw__px_print_request(struct sw_proxy_worker *pw, const struct sw_msg *m, con
 {
 	const char *hp = sw__px_hostport(pw, f->to->listen);
 	sw_print_request_line(b, m->method, f->ruri);
-	sw_buf_addf(b, "Via: SIP/2.0/%s %s;branch=%s\r\n", f->to->tp == SW_TP_UDP ? "UDP" : "TCP", hp, f->branch);
+	sw_buf_addf(b, "Via: SIP/2.0/%s %s;branch=%s\r\n", sw_transport_name(f->to->tp), hp, f->branch);
 	uint32_t mf = 70;
 	bool has_mf = sw_msg_max_forwards(m, &mf, NULL) == 0;
 	if (!has_mf)
@@ -78,8 +81,10 @@ int sw__px_print_request(struct sw_proxy_worker *pw, const struct sw_msg *m, con
 	if (f->path) /* RFC 3327 §5.3: the binding's Path becomes the route set, first */
 		sw_buf_addf(b, "Route: %s\r\n", f->path);
 	bool rr_done = !f->record_route;
+	struct sw_uri ru;
+	bool sips = sw_msg_ruri(m, &ru, NULL) == 0 && ru.scheme == SW_URI_SIPS;
 	if (!rr_done && m->first[SW_HDR_RECORD_ROUTE] == SW_HDR_NONE) {
-		record_route(pw, f, b);
+		record_route(pw, f, sips, b);
 		rr_done = true;
 	}
 	unsigned routes = 0, nroutes = 0;
@@ -106,7 +111,7 @@ int sw__px_print_request(struct sw_proxy_worker *pw, const struct sw_msg *m, con
 			break;
 		case SW_HDR_RECORD_ROUTE:
 			if (!rr_done) {
-				record_route(pw, f, b);
+				record_route(pw, f, sips, b);
 				rr_done = true;
 			}
 			copy_line(b, h);

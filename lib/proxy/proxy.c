@@ -81,6 +81,8 @@ struct collect {
 	struct sw_ptx *t;
 	struct sw_proxy_worker *pw;
 	unsigned n;
+	bool sips;                  /* a sips: Request-URI: TLS flows only (RFC 5630 §3.1.3) */
+	unsigned insecure;          /* bindings left out for that */
 };
 
 static void add_binding(void *arg, const struct sw_loc_binding *b)
@@ -100,6 +102,10 @@ static void add_binding(void *arg, const struct sw_loc_binding *b)
 		if (sw_uri_parse(&u, sw_str_from(b->contact, strlen(b->contact)), NULL) ||
 		    sw__px_uri_flow(c->pw, &u, &f))
 			return;
+	}
+	if (c->sips && f.tp != SW_TP_TLS) {
+		c->insecure++;
+		return;
 	}
 	if (sw_px_add_target(c->t, b->contact, b->path, &f, b->q) == 0)
 		c->n++;
@@ -212,8 +218,15 @@ static void to_local_user(struct sw_req *q, struct sw_ptx *t, struct px_ctx *c, 
 		sw__px_reply(q, t, 404, "Not Found", NULL);
 		return;
 	}
-	struct collect col = { t, pw, 0 };
+	struct collect col = { t, pw, 0, ruri->scheme == SW_URI_SIPS, 0 };
 	sw_location_visit(r->loc, c->callee, q->now, add_binding, &col);
+	if (!col.n && col.insecure) {
+		r->refusals++;
+		sw__px_event(q, c, SW_CAUSE_CALLEE_OFFLINE, "%s to %s: a sips: request, and no device of the "
+			     "callee is registered over TLS", method, c->callee);
+		sw__px_reply(q, t, 480, "Temporarily Unavailable", NULL);
+		return;
+	}
 	if (!col.n) {
 		char user[SW_STORE_USER_MAX + 1], ha1[SW_DIGEST_HEX_MAX + 1];
 		bool found = false, disabled = false;

@@ -218,7 +218,8 @@ static void fill_binding(struct sw_req *q, struct sw_binding *b, const char *aor
 	b->cseq = cseq;
 	sw_sockaddr_host((const struct sockaddr *)&q->from->addr, b->source_addr, sizeof(b->source_addr));
 	b->source_port = (uint16_t)sw_sockaddr_port((const struct sockaddr *)&q->from->addr);
-	snprintf(b->transport, sizeof(b->transport), "%s", q->from->tp == SW_TP_UDP ? "udp" : "tcp");
+	snprintf(b->transport, sizeof(b->transport), "%s",
+		 q->from->tp == SW_TP_UDP ? "udp" : q->from->tp == SW_TP_TCP ? "tcp" : "tls");
 	struct sw_flow flow; /* how the proxy reaches this phone: where it registered from */
 	sw_worker_flow_of(q->w, q->from, &flow);
 	sw_flow_format(&flow, sw_worker_boot(q->w), b->received, sizeof(b->received));

@@ -43,6 +43,11 @@ static void worker_close_fds(struct sw_worker *w, unsigned nlisten)
 }
 
 
+static const char *tp_name(enum sw_transport tp)
+{
+	return tp == SW_TP_UDP ? "udp" : tp == SW_TP_TCP ? "tcp" : "tls";
+}
+
 static int worker_init(struct sw_server *s, struct sw_worker *w, unsigned index, char *why, size_t cap)
 {
 	unsigned n = s->cfg.nlisten;
@@ -73,16 +78,16 @@ static int worker_init(struct sw_server *s, struct sw_worker *w, unsigned index,
 			rc = sw_udp_open(l, true, &w->udp[i]);
 			if (!rc)
 				rc = sw__add_fd(w, w->udp[i], EPOLLIN, EV(EV_UDP, i));
-		} else if (l->tp == SW_TP_TCP) {
+		} else if (l->tp == SW_TP_TLS && !s->cfg.tls) {
+			snprintf(why, cap, "tls:%s: no certificate", addr);
+			return SW_EINVAL;
+		} else {
 			rc = sw_tcp_listen(l, true, &w->lsn[i]);
 			if (!rc)
 				rc = sw__add_fd(w, w->lsn[i], EPOLLIN, EV(EV_LISTEN, i));
-		} else {
-			snprintf(why, cap, "tls:%s: TLS is not supported yet", addr);
-			return SW_EINVAL;
 		}
 		if (rc) {
-			snprintf(why, cap, "%s:%s: %s", l->tp == SW_TP_UDP ? "udp" : "tcp", addr, strerror(errno));
+			snprintf(why, cap, "%s:%s: %s", tp_name(l->tp), addr, strerror(errno));
 			return SW_EIO;
 		}
 	}
@@ -120,6 +125,8 @@ int sw_server_new(struct sw_server **out, const struct sw_server_cfg *cfg, sw_me
 		s->cfg.tcp_first_byte_timeout = 10;
 	if (!s->cfg.tcp_message_timeout)
 		s->cfg.tcp_message_timeout = 10;
+	if (!s->cfg.tls_handshake_timeout)
+		s->cfg.tls_handshake_timeout = 10;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	s->nworkers = cfg->workers ? cfg->workers : (cpus > 0 ? (unsigned)cpus : 1);
 	s->on_message = on_message;
@@ -139,12 +146,11 @@ int sw_server_new(struct sw_server **out, const struct sw_server_cfg *cfg, sw_me
 	 * gets half the traffic): bind once without it first to find out. */
 	for (unsigned i = 0; i < cfg->nlisten; i++) {
 		const struct sw_listen *l = &s->listen[i];
-		int fd = -1, rc = l->tp == SW_TP_UDP ? sw_udp_open(l, false, &fd)
-			     : l->tp == SW_TP_TCP ? sw_tcp_listen(l, false, &fd) : 0;
+		int fd = -1, rc = l->tp == SW_TP_UDP ? sw_udp_open(l, false, &fd) : sw_tcp_listen(l, false, &fd);
 		if (rc) {
 			char addr[80];
 			sw_sockaddr_format((const struct sockaddr *)&l->addr, addr, sizeof(addr));
-			snprintf(why, why_cap, "%s:%s: %s", l->tp == SW_TP_UDP ? "udp" : "tcp", addr, strerror(errno));
+			snprintf(why, why_cap, "%s:%s: %s", tp_name(l->tp), addr, strerror(errno));
 			sw_server_free(s);
 			return SW_EIO;
 		}
@@ -278,6 +284,15 @@ int sw_worker_post(struct sw_worker *w, void (*fn)(struct sw_worker *, void *), 
 }
 
 
+/* The counters for sw_server_stats from other threads: copied under the
+ * post queue's lock with each tick (the workers count without locks). */
+static void publish_stats(struct sw_worker *w)
+{
+	pthread_mutex_lock(&w->lock);
+	w->shown = w->stats;
+	pthread_mutex_unlock(&w->lock);
+}
+
 static void *worker_main(void *arg)
 {
 	struct sw_worker *w = arg;
@@ -305,6 +320,7 @@ static void *worker_main(void *arg)
 			if (s->on_tick)
 				s->on_tick(s->app, w, now);
 			sw__outbox_flush(w);
+			publish_stats(w);
 			if (now - w->last_idle_scan >= 1000) {
 				w->last_idle_scan = now;
 				sw__tcp_scan(w, now);
@@ -316,6 +332,7 @@ static void *worker_main(void *arg)
 			run_posts(w, false);
 	}
 	run_posts(w, true); /* completions that arrived while stopping */
+	publish_stats(w);
 	return NULL;
 }
 
@@ -359,7 +376,10 @@ void sw_server_stats(const struct sw_server *s, struct sw_server_stats *out)
 {
 	memset(out, 0, sizeof(*out));
 	for (unsigned i = 0; i < s->nworkers; i++) {
-		const struct sw_server_stats *t = &s->w[i].stats;
+		pthread_mutex_lock(&s->w[i].lock);
+		struct sw_server_stats copy = s->w[i].shown;
+		pthread_mutex_unlock(&s->w[i].lock);
+		const struct sw_server_stats *t = &copy;
 		out->received += t->received;
 		out->sent += t->sent;
 		out->send_errors += t->send_errors;
@@ -369,5 +389,8 @@ void sw_server_stats(const struct sw_server *s, struct sw_server_stats *out)
 		out->framing_errors += t->framing_errors;
 		out->tcp_refused_source += t->tcp_refused_source;
 		out->tcp_timed_out += t->tcp_timed_out;
+		out->tls_handshakes += t->tls_handshakes;
+		out->tls_failed += t->tls_failed;
+		out->tls_handshake_timed_out += t->tls_handshake_timed_out;
 	}
 }

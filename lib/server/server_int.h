@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include "sipwarden/server.h"
 #include "sipwarden/transport.h"
 
@@ -22,6 +23,22 @@ void sw__srclimit_free(struct sw__srclimit *l);
 bool sw__srclimit_take(struct sw__srclimit *l, const struct sockaddr *sa, unsigned max);
 /* One connection from sa closed (after a successful take). */
 void sw__srclimit_give(struct sw__srclimit *l, const struct sockaddr *sa);
+
+/* connio.c: a connection's bytes in and out, plain or TLS (OpenSSL over
+ * the non-blocking socket, its handshake driven by the event loop).
+ * recv: > 0 bytes, 0 the peer closed, SW_EAGAIN, SW_EIO. send: bytes taken
+ * (>= 0), SW_EAGAIN when none, SW_EIO. handshake: 1 done, 0 under way (the
+ * epoll mask asks for what it waits for), SW_EIO failed. */
+struct sw_worker;
+struct conn;
+ssize_t sw__conn_recv(struct sw_worker *w, struct conn *c, char *buf, size_t cap);
+ssize_t sw__conn_send(struct sw_worker *w, struct conn *c, const char *buf, size_t len);
+int sw__conn_handshake(struct sw_worker *w, struct conn *c);
+/* Sets the connection's epoll mask: always input; output while bytes wait
+ * or TLS waits to write. */
+void sw__conn_mask(struct sw_worker *w, struct conn *c);
+/* Ends the TLS session (a close_notify when it was established). */
+void sw__conn_tls_end(struct conn *c);
 
 #define BATCH 32
 #define OUTBOX_BYTES 65536u
@@ -41,6 +58,10 @@ struct conn {
 	uint64_t last_ms;
 	uint64_t accepted_ms;       /* for the first-byte timeout; 0 once a byte came */
 	uint64_t msg_start_ms;      /* a message is half received since then; 0: none */
+	struct ssl_st *ssl;         /* TLS listeners: the session; NULL for TCP */
+	bool handshaking;           /* TLS: accepted_ms is the handshake's start */
+	bool tls_wants_out;         /* TLS: OpenSSL waits for the socket to be writable */
+	uint32_t mask;              /* the epoll events asked for */
 };
 
 struct post { void (*fn)(struct sw_worker *, void *); void *arg; };
@@ -72,6 +93,7 @@ struct sw_worker {
 	size_t nout, out_used;
 	int out_fd;
 	struct sw_server_stats stats;
+	struct sw_server_stats shown; /* a copy of stats for other threads, under lock */
 	uint64_t last_idle_scan;
 };
 

@@ -1,18 +1,20 @@
-/* TCP connections of a worker: accepting (with the caps on connections in
- * all and per source address), reading and framing messages with
- * sw_stream, writing with a bounded backlog, and closing the idle, silent
- * and slow ones (slowloris). */
-#include <errno.h>
+/* TCP and TLS connections of a worker: accepting (with the caps on
+ * connections in all and per source address), reading and framing messages
+ * with sw_stream, writing with a bounded backlog, and closing the idle,
+ * silent and slow ones (slowloris, and a TLS handshake that does not end).
+ * The bytes go through connio.c, plain or TLS. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
+#include "sipwarden/tls.h"
 #include "server/server_int.h"
 
 void sw__conn_close(struct sw_worker *w, struct conn *c)
 {
 	unsigned slot = (unsigned)(c->id & 0xffffffffu);
 	epoll_ctl(w->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	sw__conn_tls_end(c);
 	close(c->fd);
 	sw__srclimit_give(w->srv->per_source, (const struct sockaddr *)&c->addr);
 	free(c->in);
@@ -43,6 +45,11 @@ void sw__tcp_accept(struct sw_worker *w, unsigned li)
 			slot++;
 		struct conn *c = share && slot < w->nslots ? calloc(1, sizeof(*c)) : NULL;
 		char *in = c ? malloc(s->cfg.max_message) : NULL;
+		bool tls = s->listen[li].tp == SW_TP_TLS;
+		if (in && tls && !(c->ssl = sw_tls_session(s->cfg.tls, fd))) {
+			free(in);
+			in = NULL;
+		}
 		if (!in) {
 			free(c);
 			close(fd);
@@ -61,7 +68,10 @@ void sw__tcp_accept(struct sw_worker *w, unsigned li)
 		c->in = in;
 		sw_stream_init(&c->st, in, s->cfg.max_message);
 		c->last_ms = c->accepted_ms = sw__now_ms();
-		if (sw__add_fd(w, fd, EPOLLIN | EPOLLRDHUP, EV(EV_CONN, slot))) {
+		c->handshaking = tls; /* the client speaks first: its ClientHello wakes us */
+		c->mask = EPOLLIN | EPOLLRDHUP;
+		if (sw__add_fd(w, fd, c->mask, EV(EV_CONN, slot))) {
+			sw__conn_tls_end(c);
 			free(in);
 			free(c);
 			close(fd);
@@ -78,8 +88,8 @@ void sw__tcp_accept(struct sw_worker *w, unsigned li)
 int sw__conn_write(struct sw_worker *w, struct conn *c, const char *buf, size_t len)
 {
 	if (c->out_len == 0) {
-		ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+		ssize_t n = sw__conn_send(w, c, buf, len);
+		if (n == SW_EIO)
 			return SW_EIO;
 		if (n > 0) {
 			buf += n;
@@ -101,16 +111,14 @@ int sw__conn_write(struct sw_worker *w, struct conn *c, const char *buf, size_t 
 	}
 	memcpy(c->out + c->out_len, buf, len);
 	c->out_len += len;
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | EPOLLOUT,
-				  .data.u64 = EV(EV_CONN, c->id & 0xffffffffu) };
-	epoll_ctl(w->ep, EPOLL_CTL_MOD, c->fd, &ev);
+	sw__conn_mask(w, c);
 	return 0;
 }
 
 static void conn_flush(struct sw_worker *w, struct conn *c)
 {
-	ssize_t n = send(c->fd, c->out, c->out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
-	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+	ssize_t n = c->out_len ? sw__conn_send(w, c, c->out, c->out_len) : 0;
+	if (n == SW_EIO) {
 		sw__conn_close(w, c);
 		return;
 	}
@@ -118,11 +126,7 @@ static void conn_flush(struct sw_worker *w, struct conn *c)
 		memmove(c->out, c->out + n, c->out_len - (size_t)n);
 		c->out_len -= (size_t)n;
 	}
-	if (c->out_len == 0) {
-		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP,
-					  .data.u64 = EV(EV_CONN, c->id & 0xffffffffu) };
-		epoll_ctl(w->ep, EPOLL_CTL_MOD, c->fd, &ev);
-	}
+	sw__conn_mask(w, c);
 }
 
 void sw__tcp_ready(struct sw_worker *w, unsigned slot, uint32_t events)
@@ -131,10 +135,20 @@ void sw__tcp_ready(struct sw_worker *w, unsigned slot, uint32_t events)
 	struct conn *c = w->conns[slot];
 	if (!c)
 		return;
+	if (c->handshaking) {
+		int h = sw__conn_handshake(w, c);
+		if (h < 0)
+			sw__conn_close(w, c);
+		if (h <= 0)
+			return;
+		events |= EPOLLIN; /* a request may have come with the handshake's end */
+	}
 	if (events & EPOLLOUT) {
 		conn_flush(w, c);
 		if (!w->conns[slot])
 			return;
+		if (c->ssl)
+			events |= EPOLLIN; /* an SSL_read may have waited to write */
 	}
 	if (!(events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
 		return;
@@ -142,14 +156,10 @@ void sw__tcp_ready(struct sw_worker *w, unsigned slot, uint32_t events)
 	for (;;) {
 		size_t room;
 		char *dst = sw_stream_space(&c->st, &room);
-		ssize_t n = room ? recv(c->fd, dst, room, MSG_DONTWAIT) : 0;
-		if (n == 0 && room) {
-			sw__conn_close(w, c);
+		ssize_t n = room ? sw__conn_recv(w, c, dst, room) : 0;
+		if (n == SW_EAGAIN)
 			return;
-		}
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return;
+		if ((n == 0 && room) || n < 0) {
 			sw__conn_close(w, c);
 			return;
 		}
@@ -161,7 +171,7 @@ void sw__tcp_ready(struct sw_worker *w, unsigned slot, uint32_t events)
 		int rc;
 		while ((rc = sw_stream_next(&c->st, &msg, &len)) == 1) {
 			w->stats.received++;
-			struct sw_peer p = { .tp = SW_TP_TCP, .addr = c->addr, .addrlen = c->addrlen,
+			struct sw_peer p = { .tp = c->local->tp, .addr = c->addr, .addrlen = c->addrlen,
 					     .fd = -1, .conn_id = id, .local = c->local };
 			s->on_message(s->app, w, &p, msg, len);
 			c = w->conns[slot];
@@ -183,7 +193,7 @@ void sw__tcp_ready(struct sw_worker *w, unsigned slot, uint32_t events)
 		if (rc < 0) { /* garbage or a message over the cap: the stream is lost */
 			w->stats.framing_errors++;
 			if (rc == SW_ETOOBIG) { /* let the application answer 513 first */
-				struct sw_peer p = { .tp = SW_TP_TCP, .addr = c->addr, .addrlen = c->addrlen,
+				struct sw_peer p = { .tp = c->local->tp, .addr = c->addr, .addrlen = c->addrlen,
 						     .fd = -1, .conn_id = id, .local = c->local, .truncated = true };
 				s->on_message(s->app, w, &p, c->st.buf, c->st.len);
 				c = w->conns[slot];
@@ -199,21 +209,24 @@ void sw__tcp_ready(struct sw_worker *w, unsigned slot, uint32_t events)
 	}
 }
 
-/* Once a second: connections idle for idle_timeout, silent since accept for
- * first_byte_timeout, or in the middle of one message for message_timeout
- * (slowloris) are closed. */
+/* Once a second: connections idle for idle_timeout, in their TLS handshake
+ * for tls_handshake_timeout, silent since accept (or since the handshake)
+ * for first_byte_timeout, or in the middle of one message for
+ * message_timeout (slowloris) are closed. */
 void sw__tcp_scan(struct sw_worker *w, uint64_t now)
 {
 	const struct sw_server_cfg *cfg = &w->srv->cfg;
 	uint64_t idle = (uint64_t)cfg->tcp_idle_timeout * 1000u;
 	uint64_t first = (uint64_t)cfg->tcp_first_byte_timeout * 1000u;
 	uint64_t whole = (uint64_t)cfg->tcp_message_timeout * 1000u;
+	uint64_t hs = (uint64_t)cfg->tls_handshake_timeout * 1000u;
 	for (unsigned k = 0; k < w->nslots; k++) {
 		struct conn *c = w->conns[k];
 		if (!c)
 			continue;
-		bool slow = (c->accepted_ms && now - c->accepted_ms > first) ||
+		bool slow = (c->accepted_ms && now - c->accepted_ms > (c->handshaking ? hs : first)) ||
 			    (c->msg_start_ms && now - c->msg_start_ms > whole);
+		w->stats.tls_handshake_timed_out += slow && c->handshaking;
 		if (slow)
 			w->stats.tcp_timed_out++;
 		if (slow || now - c->last_ms > idle)
