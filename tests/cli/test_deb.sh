@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# The Debian package: `dpkg-buildpackage -us -uc -b` (release build only,
+# DEB_BUILD_OPTIONS=nocheck) in a copy of the tree under $TMPDIR, so the
+# source tree stays clean; then `dpkg-deb -c` and `-I` on the .deb: the same
+# files as `make install PREFIX=/usr` (config in /etc/sipwarden, a conffile;
+# the unit in /lib/systemd/system, its paths /usr/bin and /etc), a postinst
+# that creates the system user sipwarden and neither enables nor starts the
+# unit, and a binary that runs.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+T=$(mktemp -d "${TMPDIR:-/tmp}/sw_deb.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+
+for tool in dpkg-buildpackage dh dpkg-deb; do
+	if ! command -v "$tool" >/dev/null; then
+		echo "ok # skip $tool is missing (scripts/deps.sh installs dpkg-dev and debhelper)"
+		exit 0
+	fi
+done
+
+# the tracked and new (not ignored) files: no build/, no binary
+S="$T/sipwarden"
+mkdir -p "$S"
+if git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
+	(cd "$ROOT" && git ls-files -co --exclude-standard -z | xargs -0 tar -cf - 2>/dev/null) | tar -xf - -C "$S"
+else
+	tar -C "$ROOT" --exclude=./build --exclude=./sipwarden --exclude=./var -cf - . | tar -xf - -C "$S"
+fi
+[ -f "$S/debian/rules" ] || { not_ok "the copy of the tree has debian/rules"; finish; exit; }
+
+start=$(date +%s)
+if (cd "$S" && DEB_BUILD_OPTIONS="nocheck parallel=2" nice -n 10 dpkg-buildpackage -us -uc -b) \
+	>"$T/build.log" 2>&1; then
+	ok "dpkg-buildpackage -us -uc -b ($(($(date +%s) - start)) s)"
+else
+	not_ok "dpkg-buildpackage -us -uc -b: $(tail -c 1500 "$T/build.log")"
+	finish; exit
+fi
+deb=$(ls "$T"/sipwarden_*_*.deb 2>/dev/null | grep -v dbgsym | head -n 1)
+[ -n "$deb" ] && ok "a .deb: $(basename "$deb")" || { not_ok "no .deb in $T: $(ls "$T")"; finish; exit; }
+
+# files: what make install puts with PREFIX=/usr (man pages gzipped by
+# dh_compress), with /etc and /lib/systemd/system; plus Debian's doc files
+files=$(dpkg-deb -c "$deb" | awk '$1 !~ /^d/ { print $6 }' | sed 's|^\./||' | sort)
+expected=$( { echo usr/bin/sipwarden; echo etc/sipwarden/sipwarden.conf
+	echo lib/systemd/system/sipwarden.service
+	for m in "$ROOT"/man/*.1; do echo "usr/share/man/man1/$(basename "$m").gz"; done
+	for m in "$ROOT"/man/*.5; do echo "usr/share/man/man5/$(basename "$m").gz"; done
+	echo usr/share/doc/sipwarden/changelog.gz; echo usr/share/doc/sipwarden/copyright; } | sort)
+if [ "$files" = "$expected" ]; then
+	ok "dpkg-deb -c: the binary, $(ls "$ROOT"/man | wc -l) man pages, /etc/sipwarden/sipwarden.conf, the unit, the doc files"
+else
+	not_ok "dpkg-deb -c: $(diff <(echo "$expected") <(echo "$files") | grep '^[<>]' | tr '\n' ' ')"
+fi
+expect_match "the binary is installed 0755" "$(dpkg-deb -c "$deb" | grep ' ./usr/bin/sipwarden$')" '^-rwxr-xr-x '
+
+info=$(dpkg-deb -I "$deb")
+expect_match "dpkg-deb -I: Package sipwarden, Architecture $(dpkg --print-architecture)" "$info" \
+	"Architecture: $(dpkg --print-architecture)"
+expect_match "... Depends on adduser and the shared libraries (libsystemd0, libsqlite3, libssl)" \
+	"$(grep '^ *Depends:' <<<"$info")" 'adduser.*|libsystemd0|libsqlite3-0|libssl3'
+expect_match "... the Depends list the libraries the binary links" \
+	"$(grep '^ *Depends:' <<<"$info" | grep -o 'libsystemd0\|libsqlite3-0\|libssl3\|libinih1\|libpcap0.8' | sort -u | tr '\n' ' ')" \
+	'libinih1 libpcap0.8 libsqlite3-0 libssl3 libsystemd0'
+expect_match "... /etc/sipwarden/sipwarden.conf is a conffile" "$(dpkg-deb -I "$deb" conffiles)" \
+	'^/etc/sipwarden/sipwarden\.conf$'
+
+# the postinst of a first installation, run with stand-ins for the commands
+# it may call (logging them; deb-systemd-helper answers "not installed, not
+# enabled" as on a new system): it must create the user, and neither enable
+# nor start anything
+post=$(dpkg-deb -I "$deb" postinst)
+stub="$T/stubs"; mkdir -p "$stub"
+for c in adduser deb-systemd-helper deb-systemd-invoke systemctl systemd-sysusers useradd; do
+	printf '#!/bin/sh\necho "%s $*" >>"%s"\ncase "$*" in *debian-installed*|*was-enabled*) exit 1;; esac\nexit 0\n' \
+		"$c" "$T/calls" >"$stub/$c"
+	chmod +x "$stub/$c"
+done
+: >"$T/calls"
+if PATH="$stub:$PATH" sh -c "$post" postinst configure "" >"$T/postinst.out" 2>&1; then
+	ok "postinst configure (first installation) exits 0"
+else
+	not_ok "postinst configure (first installation): $(cat "$T/postinst.out")"
+fi
+expect_match "postinst creates the system user sipwarden, home /var/lib/sipwarden" "$(cat "$T/calls")" \
+	'^adduser --system --group .*--home /var/lib/sipwarden .*sipwarden$'
+if grep -Eq '(deb-systemd-helper|systemctl) .*(enable|unmask)|deb-systemd-invoke|systemctl .*(start|restart)' "$T/calls"; then
+	not_ok "postinst neither enables nor starts the unit: $(tr '\n' ';' <"$T/calls")"
+else
+	ok "postinst neither enables nor starts the unit (calls: $(cut -d' ' -f1,2 "$T/calls" | tr '\n' ';'))"
+fi
+
+X="$T/extract"
+dpkg-deb -x "$deb" "$X"
+expect_match "the unit runs /usr/bin/sipwarden with /etc/sipwarden/sipwarden.conf" \
+	"$(grep '^ExecStart=' "$X/lib/systemd/system/sipwarden.service")" \
+	'^ExecStart=/usr/bin/sipwarden serve --config /etc/sipwarden/sipwarden\.conf --db /var/lib/sipwarden/sipwarden\.db$'
+cmp -s "$ROOT/etc/sipwarden.conf" "$X/etc/sipwarden/sipwarden.conf" && ok "the config is the example" ||
+	not_ok "the config is the example"
+expect_exit 0 "the packaged binary runs (serve --help)" -- "$X/usr/bin/sipwarden" serve --help
+expect_match "the source tree stays clean (no debian/sipwarden, no .deb next to it)" \
+	"$(ls -d "$ROOT/debian/sipwarden" "$ROOT"/../sipwarden_*.deb 2>/dev/null | wc -l)" '^0$'
+finish
