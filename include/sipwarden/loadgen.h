@@ -110,7 +110,8 @@ int sw_lg_scenario_parse(const char *name, enum sw_lg_scenario *out);
 /* Legs: the first request, and the answer to the challenge. */
 #define SW_LG_LEGS 2u
 /* Slots of the timeline (completions and failures over time): 600 of the
- * smallest width from 100 ms that covers the duration and the drain. */
+ * smallest width from 100 ms that covers the starts (the duration, or
+ * count / rate when sooner) and the drain (Timer F at most). */
 #define SW_LG_SLOTS 600u
 
 /* What a run has done so far, for a progress display. */

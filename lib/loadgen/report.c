@@ -48,8 +48,10 @@ uint32_t sw_lg_slot_ms(const struct sw_lg_cfg *cfg)
 	static const uint32_t widths[] = { 100, 250, 500, 1000, 2000, 5000, 10000, 30000, 60000, 300000 };
 	/* the drain after the last start: at most Timer F (64 T1) */
 	uint64_t t1 = cfg->t1_ms ? cfg->t1_ms : 500u;
-	uint64_t span = (uint64_t)(cfg->duration_ms ? cfg->duration_ms : 60000u) +
-			(cfg->drain_ms ? cfg->drain_ms : 64u * t1);
+	uint64_t send = cfg->duration_ms ? cfg->duration_ms : 60000u;
+	if (cfg->count && cfg->rate > 0 && (double)cfg->count * 1000.0 / cfg->rate < (double)send)
+		send = (uint64_t)((double)cfg->count * 1000.0 / cfg->rate) + 1; /* ends sooner */
+	uint64_t span = send + (cfg->drain_ms ? cfg->drain_ms : 64u * t1);
 	for (unsigned i = 0; i < sizeof(widths) / sizeof(widths[0]); i++)
 		if ((uint64_t)widths[i] * SW_LG_SLOTS >= span)
 			return widths[i];
