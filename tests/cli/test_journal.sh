@@ -11,9 +11,39 @@
 # itself is unit-tested (tests/unit/test_journal.c).
 . "$(dirname "${BASH_SOURCE[0]}")/serve_lib.sh"
 
+REAL="$SIPWARDEN"
+SW_PORT=$(free_port 45000 45499)
+
+# With systemd as PID 1 (not in CI containers): the real thing, a transient
+# Type=notify service and journalctl selecting on CAUSE=
+if [ -d /run/systemd/system ] && [ "$(id -u)" -eq 0 ] && command -v systemd-run >/dev/null; then
+	unit="sipwarden-test-$$"
+	if timeout 30 systemd-run --quiet --unit "$unit" -p Type=notify --collect "$REAL" serve --db "$T/unit.db" \
+		--domain 127.0.0.1 --listen "udp:127.0.0.1:$SW_PORT" >"$T/run.out" 2>&1; then
+		ok "systemd-run -p Type=notify: the service started (READY=1)"
+		"$REAL" user add alice@127.0.0.1 --password secret --db "$T/unit.db" >/dev/null
+		sleep 1.2
+		"${SIPCAT[@]}" 127.0.0.1 "$SW_PORT" register --user alice --domain 127.0.0.1 --password wrong >/dev/null
+		sel=""
+		for _ in $(seq 1 30); do
+			sel=$(journalctl -u "$unit" CAUSE=wrong-password -o json --no-pager 2>/dev/null)
+			[ -n "$sel" ] && break
+			sleep 0.2
+		done
+		expect_match "journalctl -u UNIT CAUSE=wrong-password finds the decision, with USER" "$sel" \
+			'"USER" *: *"alice@127\.0\.0\.1"'
+		systemctl stop "$unit" 2>/dev/null
+	else
+		not_ok "systemd-run -p Type=notify: $(cat "$T/run.out")"
+	fi
+else
+	echo "ok # skip systemd is not PID 1 here: the real journal is checked only with systemd"
+fi
+
 if [ "$(id -u)" -ne 0 ] || ! unshare -m true 2>/dev/null; then
 	echo "ok # skip the journal socket needs a mount namespace (root and unshare -m)"
-	exit 0
+	finish
+	exit
 fi
 
 JD="$T/journal" JLOG="$T/journal.log"
@@ -53,7 +83,6 @@ for _ in $(seq 1 50); do [ -S "$JD/socket" ] && break; sleep 0.1; done
 touch "$JLOG"
 
 # the server in a mount namespace whose /run/systemd/journal is $JD
-REAL="$SIPWARDEN"
 cat >"$T/in-ns" <<EOF2
 #!/bin/sh
 exec unshare -m -- sh -c 'mount -t tmpfs none /run && mkdir -p /run/systemd/journal &&
@@ -67,7 +96,6 @@ field() { python3 -c 'import json, sys
 for l in open(sys.argv[1]):
     print(json.loads(l).get(sys.argv[2], "-"))' "$JLOG" "$1"; }
 
-SW_PORT=$(free_port 45000 45499)
 : >"$T/js.log"
 export JOURNAL_STREAM="$(stat -c '%d:%i' "$T/js.log")"
 sw_start js || exit 1
