@@ -98,6 +98,18 @@ expect_match "the unit runs /usr/bin/sipwarden with /etc/sipwarden/sipwarden.con
 cmp -s "$ROOT/etc/sipwarden.conf" "$X/etc/sipwarden/sipwarden.conf" && ok "the config is the example" ||
 	not_ok "the config is the example"
 expect_exit 0 "the packaged binary runs (serve --help)" -- "$X/usr/bin/sipwarden" serve --help
+# dpkg-buildflags' hardening reached the link (the Makefile passes LDFLAGS)
+if command -v readelf >/dev/null; then
+	expect_match "the packaged binary is PIE with full RELRO (BIND_NOW)" \
+		"$(readelf -h "$X/usr/bin/sipwarden" | grep 'Type:') $(readelf -d "$X/usr/bin/sipwarden" | grep -c 'BIND_NOW')" \
+		'DYN .*[1-9]$'
+	syms=$(readelf -s --wide "$X/usr/bin/sipwarden" | grep -Eo '__[a-z]+_chk(_fail)?' | sort -u)
+	if grep -qx '__stack_chk_fail' <<<"$syms" && grep -Evx '__stack_chk_fail' <<<"$syms" | grep -q _chk; then
+		ok "... built with the stack protector and FORTIFY_SOURCE ($(echo $syms | cut -c1-80)...)"
+	else
+		not_ok "... built with the stack protector and FORTIFY_SOURCE (symbols: $(echo $syms))"
+	fi
+fi
 expect_match "the source tree stays clean (no debian/sipwarden, no .deb next to it)" \
 	"$(ls -d "$ROOT/debian/sipwarden" "$ROOT"/../sipwarden_*.deb 2>/dev/null | wc -l)" '^0$'
 finish
