@@ -13,7 +13,7 @@ trap 'rm -rf "$T"' EXIT
 
 for tool in dpkg-buildpackage dh dpkg-deb; do
 	if ! command -v "$tool" >/dev/null; then
-		echo "ok # skip $tool is missing (scripts/deps.sh installs dpkg-dev and debhelper)"
+		echo "# SKIP $tool is missing (scripts/deps.sh installs dpkg-dev and debhelper)"
 		exit 0
 	fi
 done

@@ -37,11 +37,11 @@ if [ -d /run/systemd/system ] && [ "$(id -u)" -eq 0 ] && command -v systemd-run 
 		not_ok "systemd-run -p Type=notify: $(cat "$T/run.out")"
 	fi
 else
-	echo "ok # skip systemd is not PID 1 here: the real journal is checked only with systemd"
+	echo "# SKIP systemd is not PID 1 here: the real journal is checked only with systemd"
 fi
 
 if [ "$(id -u)" -ne 0 ] || ! unshare -m true 2>/dev/null; then
-	echo "ok # skip the journal socket needs a mount namespace (root and unshare -m)"
+	echo "# SKIP the journal socket needs a mount namespace (root and unshare -m)"
 	finish
 	exit
 fi

@@ -6,7 +6,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/serve_lib.sh"
 
 if ! command -v script >/dev/null; then
-	echo "ok # skip script (util-linux) is missing"
+	echo "# SKIP script (util-linux) is missing"
 	exit 0
 fi
 # on_tty CMD...: runs CMD with a terminal as stdin/stdout/stderr; its output

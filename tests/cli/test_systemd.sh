@@ -129,7 +129,7 @@ if systemd-analyze security --help 2>/dev/null | grep -q -- '--offline'; then
 		not_ok "systemd-analyze security --offline: ${sec:-no verdict} (wanted at most 3.0)"
 	fi
 else
-	echo "ok # skip systemd-analyze security has no --offline (systemd < 252)"
+	echo "# SKIP systemd-analyze security has no --offline (systemd < 252)"
 fi
 
 # an administrator's config survives a second install and uninstall
