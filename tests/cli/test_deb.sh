@@ -90,6 +90,14 @@ else
 	ok "postinst neither enables nor starts the unit (calls: $(cut -d' ' -f1,2 "$T/calls" | tr '\n' ';'))"
 fi
 
+# lintian, when installed (not by scripts/deps.sh: it is large): no error, no warning
+if command -v lintian >/dev/null; then
+	lint=$(timeout 120 lintian --tag-display-limit 0 "$T"/sipwarden_*.changes 2>&1 | grep -E '^[EW]: ')
+	[ -z "$lint" ] && ok "lintian: no error or warning" || not_ok "lintian: $(head -n 5 <<<"$lint" | tr '\n' ';')"
+else
+	echo "# SKIP lintian is not installed"
+fi
+
 X="$T/extract"
 dpkg-deb -x "$deb" "$X"
 expect_match "the unit runs /usr/bin/sipwarden with /etc/sipwarden/sipwarden.conf" \
