@@ -5,7 +5,9 @@
 # files as `make install PREFIX=/usr` (config in /etc/sipwarden, a conffile;
 # the unit in /lib/systemd/system, its paths /usr/bin and /etc), a postinst
 # that creates the system user sipwarden and neither enables nor starts the
-# unit, and a binary that runs.
+# unit, a hardened binary that runs, lintian's verdict when it is installed;
+# and dpkg -i / -r / -P for real on an overlay of / in a mount namespace.
+# About 35 s, most of it the build.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 T=$(mktemp -d "${TMPDIR:-/tmp}/sw_deb.XXXXXX")
@@ -92,7 +94,7 @@ fi
 
 # lintian, when installed (not by scripts/deps.sh: it is large): no error, no warning
 if command -v lintian >/dev/null; then
-	lint=$(timeout 120 lintian --tag-display-limit 0 "$T"/sipwarden_*.changes 2>&1 | grep -E '^[EW]: ')
+	lint=$(TMPDIR="$T" timeout 120 lintian --tag-display-limit 0 "$T"/sipwarden_*.changes 2>&1 | grep -E '^[EW]: ')
 	[ -z "$lint" ] && ok "lintian: no error or warning" || not_ok "lintian: $(head -n 5 <<<"$lint" | tr '\n' ';')"
 else
 	echo "# SKIP lintian is not installed"
@@ -118,6 +120,59 @@ if command -v readelf >/dev/null; then
 		not_ok "... built with the stack protector and FORTIFY_SOURCE (symbols: $(echo $syms))"
 	fi
 fi
+# dpkg -i, -r and -P for real, in a mount namespace where / is an overlay
+# whose changes land in $T (nothing on this machine is touched): the user
+# is created, the files are where they belong, the unit is neither enabled
+# nor started, remove keeps the configuration and purge removes it
+O="$T/overlay"
+mkdir -p "$O/upper" "$O/work" "$O/root"
+if [ "$(id -u)" -eq 0 ] && unshare -m true 2>/dev/null; then
+	cat >"$O/inside.sh" <<'EOF2'
+set -u
+R=$1 DEB=$2
+mount -t overlay overlay -o "lowerdir=/,upperdir=$3,workdir=$4" "$R" || exit 90
+mount --rbind /dev "$R/dev" && mount -t proc proc "$R/proc" && mount -t tmpfs tmpfs "$R/run" || exit 91
+inr() { chroot "$R" "$@"; }
+echo "== install"; inr dpkg --no-triggers -i "$DEB" >/dev/null 2>&1; echo "rc $?"
+echo "== passwd $(inr getent passwd sipwarden | cut -d: -f1,6,7)"
+echo "== group $(inr getent group sipwarden | cut -d: -f1)"
+echo "== system uid $(inr sh -c 'id -u sipwarden')"
+for f in /usr/bin/sipwarden /etc/sipwarden/sipwarden.conf /lib/systemd/system/sipwarden.service \
+	/usr/share/man/man1/sipwarden-serve.1.gz; do [ -f "$R$f" ] && echo "== file $f"; done
+echo "== enabled $(inr systemctl is-enabled sipwarden.service 2>&1)"
+echo "== wants $(ls "$R"/etc/systemd/system/*.wants/ 2>/dev/null | grep -c sipwarden)"
+echo "== runs $(inr sipwarden serve --config /etc/sipwarden/sipwarden.conf --domain example.com --check-config >/dev/null 2>&1; echo $?)"
+echo "== remove"; inr dpkg -r sipwarden >/dev/null 2>&1; echo "rc $?"
+[ -e "$R/usr/bin/sipwarden" ] || echo "== binary gone"
+[ -f "$R/etc/sipwarden/sipwarden.conf" ] && echo "== conf kept"
+echo "== purge"; inr dpkg -P sipwarden >/dev/null 2>&1; echo "rc $?"
+[ -e "$R/etc/sipwarden/sipwarden.conf" ] || echo "== conf gone"
+EOF2
+	timeout 120 unshare -m -- sh "$O/inside.sh" "$O/root" "$deb" "$O/upper" "$O/work" >"$O/out" 2>&1
+	rc=$?
+	if [ "$rc" -eq 90 ] || [ "$rc" -eq 91 ]; then
+		echo "# SKIP no overlay over / here: $(head -c 200 "$O/out")"
+	else
+		res=$(cat "$O/out")
+		expect_match "dpkg -i in an overlay of /: installed" "$res" $'== install\nrc 0'
+		expect_match "... the system user sipwarden (home /var/lib/sipwarden, no login shell)" "$res" \
+			'== passwd sipwarden:/var/lib/sipwarden:/usr/sbin/nologin'
+		expect_match "... with its group" "$res" '== group sipwarden'
+		uid=$(sed -n 's/^== system uid //p' <<<"$res")
+		[ -n "$uid" ] && [ "$uid" -lt 1000 ] && ok "... a system uid ($uid)" || not_ok "... a system uid ($uid)"
+		expect_match "... the binary, the config, the unit, the man pages in place" \
+			"$(grep -c '^== file' <<<"$res")" '^4$'
+		expect_match "... the unit is not enabled" "$res" '== enabled disabled'
+		expect_match "... no .wants link" "$res" '== wants 0'
+		expect_match "... the installed binary reads the installed config" "$res" '== runs 0'
+		expect_match "dpkg -r removes the binary and keeps the configuration" "$res" \
+			$'== remove\nrc 0\n== binary gone\n== conf kept'
+		expect_match "dpkg -P removes the configuration" "$res" $'== purge\nrc 0\n== conf gone'
+	fi
+else
+	echo "# SKIP installing for real needs root and a mount namespace"
+fi
+
 expect_match "the source tree stays clean (no debian/sipwarden, no .deb next to it)" \
 	"$(ls -d "$ROOT/debian/sipwarden" "$ROOT"/../sipwarden_*.deb 2>/dev/null | wc -l)" '^0$'
 finish
