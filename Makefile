@@ -10,6 +10,8 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Ilib $(WARN) $(PKG_CFLAGS)
 CFLAGS  ?= -O2 -g
+# CPPFLAGS and LDFLAGS (empty unless given, e.g. by dpkg-buildflags in a
+# package build) go to every compile and to the program's link.
 LDLIBS  := $(PKG_LIBS) -lpthread -lm
 
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -68,7 +70,7 @@ tsan-bins: $(B)/sipwarden $(TSAN_TESTS:%=$(B)/tests/%)
 $(B)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	@echo "  CC [$(V)] $<"
-	@$(VCC) $(BASE_CFLAGS) $(VFLAGS) -c $< -o $@
+	@$(VCC) $(BASE_CFLAGS) $(CPPFLAGS) $(VFLAGS) -c $< -o $@
 
 $(LIBA): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -76,7 +78,7 @@ $(LIBA): $(LIB_OBJ)
 	@ar rcs $@ $^
 
 $(B)/sipwarden: $(APP_OBJ) $(LIBA)
-	$(VCC) $(VFLAGS) -o $@ $(APP_OBJ) $(LIBA) $(LDLIBS)
+	$(VCC) $(VFLAGS) $(LDFLAGS) -o $@ $(APP_OBJ) $(LIBA) $(LDLIBS)
 
 $(B)/tests/%: $(B)/tests/unit/%.o $(HELPER_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)
@@ -87,14 +89,19 @@ deps:
 
 # `make install [PREFIX=/usr/local] [DESTDIR=]`: the binary, the man pages,
 # the example configuration (never over an existing one) and the systemd unit
-# (its /usr/local paths made $(PREFIX)). `make uninstall` with the same
+# (its /usr/local paths made $(PREFIX), its config path $(SYSCONFDIR)).
+# SYSCONFDIR (default $(PREFIX)/etc) and SYSTEMDUNITDIR (default
+# $(PREFIX)/lib/systemd/system) are what debian/rules sets to /etc and
+# /lib/systemd/system. `make uninstall` with the same
 # PREFIX/DESTDIR removes them, except a configuration that differs from the
 # example (the administrator's): that one stays, and uninstall says so.
 PREFIX  ?= /usr/local
 BINDIR  := $(DESTDIR)$(PREFIX)/bin
 MANDIR  := $(DESTDIR)$(PREFIX)/share/man
-CONFDIR := $(DESTDIR)$(PREFIX)/etc/sipwarden
-UNITDIR := $(DESTDIR)$(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= $(PREFIX)/etc
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+CONFDIR := $(DESTDIR)$(SYSCONFDIR)/sipwarden
+UNITDIR := $(DESTDIR)$(SYSTEMDUNITDIR)
 MAN1    := $(notdir $(wildcard man/*.1))
 MAN5    := $(notdir $(wildcard man/*.5))
 install: all
@@ -108,7 +115,7 @@ install: all
 		echo "install -m 644 etc/sipwarden.conf $(CONFDIR)/sipwarden.conf"; \
 		install -m 644 etc/sipwarden.conf $(CONFDIR)/sipwarden.conf; \
 	fi
-	sed 's|/usr/local/|$(PREFIX)/|g' etc/sipwarden.service > $(UNITDIR)/sipwarden.service
+	sed -e 's|/usr/local/etc/|$(SYSCONFDIR)/|g' -e 's|/usr/local/|$(PREFIX)/|g' etc/sipwarden.service > $(UNITDIR)/sipwarden.service
 	chmod 644 $(UNITDIR)/sipwarden.service
 
 uninstall:

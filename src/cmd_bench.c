@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "sipwarden/loadgen.h"
 #include "commands.h"
 #include "util.h"
@@ -19,7 +20,7 @@ static const char usage_text[] =
 	"                        [--users N])\n"
 	"                       [--count N] [--rate R | --max] [--duration S] [--threads T]\n"
 	"                       [--transport udp|tcp] [--scenario register-auth|register|options|call]\n"
-	"                       [--t1 MS] [--inflight N] [--json]\n"
+	"                       [--t1 MS] [--inflight N] [--json] [--html FILE]\n"
 	"\n"
 	"Loads a SIP registrar and measures it: completed registrations per second,\n"
 	"failures by status and timeouts, retransmissions, latency percentiles of\n"
@@ -59,20 +60,45 @@ static const char usage_text[] =
 	"  --inflight N         open registrations per thread at most (default 16384)\n"
 	"  --json               print one JSON object (completed, failed, retransmissions,\n"
 	"                       rate, latency_ms {p50,p90,p99,p999,max}, legs, ...)\n"
+	"  --html FILE          also write the report as a self-contained HTML page: the\n"
+	"                       latency distribution and the rate over time as charts\n"
+	"                       (with --max: of the highest rate that passed)\n"
+	"\n"
+	"On a terminal, progress (time, started, completed, failed) is shown on\n"
+	"standard error while the load runs; nothing otherwise.\n"
 	"\n"
 	"exit codes: 0 every registration started completed (--max: a rate was found),\n"
 	"1 failures occurred (final error status, Timer F, unfinished), 2 usage error,\n"
 	"3 could not run (cannot resolve the target, open a socket, read the users).\n";
 
 struct opts {
-	const char *target, *users_file, *pattern, *transport, *scenario;
+	const char *target, *users_file, *pattern, *transport, *scenario, *html;
 	unsigned long users, threads, t1, inflight;
 	unsigned long long count;
 	double rate, duration;
 	bool max, json, have_users, have_rate;
+	FILE *html_f;                /* --html, opened before the run */
 };
 
 static volatile int stop_flag;
+static int progress_width; /* of the progress line on stderr, to clear it */
+
+static void on_progress(void *arg, const struct sw_lg_progress *p)
+{
+	(void)arg;
+	int n = fprintf(stderr, "\r  %.1f s: %llu started, %llu completed, %llu failed", p->elapsed_s,
+			(unsigned long long)p->started, (unsigned long long)p->completed,
+			(unsigned long long)p->failed);
+	if (n > progress_width)
+		progress_width = n;
+}
+
+static void progress_clear(void)
+{
+	if (progress_width)
+		fprintf(stderr, "\r%*s\r", progress_width, "");
+	progress_width = 0;
+}
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -141,6 +167,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->transport = val;
 		else if (!strcmp(a, "--scenario"))
 			o->scenario = val;
+		else if (!strcmp(a, "--html"))
+			o->html = val;
 		else if (!strcmp(a, "--users")) {
 			if (!parse_ull(val, 100000000ull, &v) || !v)
 				return usage_error("--users needs a number from 1 to 100000000, not '%s'", val);
@@ -253,6 +281,28 @@ static int emit(const struct sw_buf *b)
 	return 0;
 }
 
+/* The --html page of st into o->html_f; 0 or 3. */
+static int write_html(const struct opts *o, const struct sw_lg_cfg *cfg, const struct sw_lg_stats *st)
+{
+	size_t cap = 4u << 20;
+	char *mem = malloc(cap);
+	if (!mem) {
+		fputs("sipwarden bench: out of memory\n", stderr);
+		return 3;
+	}
+	struct sw_buf b;
+	sw_buf_init(&b, mem, cap);
+	sw_lg_report_html(&b, cfg, st);
+	bool ok = !sw_buf_status(&b) && fwrite(b.p, 1, b.len, o->html_f) == b.len;
+	free(mem);
+	if (fflush(o->html_f) || !ok) {
+		fprintf(stderr, "sipwarden bench: cannot write %s: %s\n", o->html,
+			sw_buf_status(&b) ? "report too large" : strerror(errno));
+		return 3;
+	}
+	return 0;
+}
+
 static int report_error(int err)
 {
 	fprintf(stderr, "sipwarden bench: cannot run: %s%s%s\n", sw_strerror(err),
@@ -296,6 +346,7 @@ static int run_max(struct sw_lg_cfg *cfg, const struct opts *o, struct sw_buf *b
 			cfg->count = left;
 		cfg->duration_ms = (uint32_t)(step_s * 1000 + 500);
 		int err = sw_lg_run(cfg, &stop_flag, st);
+		progress_clear();
 		if (err)
 			return report_error(err);
 		left -= st->started;
@@ -354,6 +405,12 @@ static int run_max(struct sw_lg_cfg *cfg, const struct opts *o, struct sw_buf *b
 		sw_buf_adds(b, "\nno rate passed (from 1000/s down)\n");
 	}
 	int rc = emit(b);
+	if (!rc && o->html_f) {
+		if (have_best)
+			rc = write_html(o, cfg, best);
+		else
+			fprintf(stderr, "sipwarden bench: no rate passed: %s has no report\n", o->html);
+	}
 	return rc ? rc : have_best ? 0 : 1;
 }
 
@@ -392,6 +449,13 @@ int cmd_bench(int argc, char **argv)
 	if ((rc = load_users(&o, &users)))
 		return rc;
 
+	if (o.html && !(o.html_f = fopen(o.html, "w"))) {
+		fprintf(stderr, "sipwarden bench: cannot write %s: %s\n", o.html, strerror(errno));
+		rc = 3;
+		goto out;
+	}
+	if (isatty(STDERR_FILENO))
+		cfg.progress = on_progress;
 	cfg.users = &users;
 	cfg.count = o.count ? o.count : users.n;
 	cfg.rate = o.have_rate ? o.rate : 1000;
@@ -420,6 +484,7 @@ int cmd_bench(int argc, char **argv)
 		goto out;
 	}
 	int err = sw_lg_run(&cfg, &stop_flag, st);
+	progress_clear();
 	if (err) {
 		rc = report_error(err);
 		goto out;
@@ -431,9 +496,13 @@ int cmd_bench(int argc, char **argv)
 		sw_lg_report_text(&b, &cfg, st);
 	}
 	rc = emit(&b);
+	if (!rc && o.html_f)
+		rc = write_html(&o, &cfg, st);
 	if (!rc)
 		rc = st->failed || st->completed != st->started ? 1 : 0;
 out:
+	if (o.html_f)
+		fclose(o.html_f);
 	free(mem);
 	free(st);
 	free(best);

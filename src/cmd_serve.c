@@ -48,7 +48,9 @@ static const char usage_text[] =
 	"use, SQLite's part, bindings, connections, TLS handshakes) to standard\n"
 	"error. `sipwarden calls` lists the calls in progress and the last ones\n"
 	"ended. Under systemd (Type=notify, NOTIFY_SOCKET)\n"
-	"it reports readiness, reloads, the stop and watchdog pings with sd_notify.\n"
+	"it reports readiness, reloads, the stop and watchdog pings with sd_notify,\n"
+	"and the log lines go to the journal with fields (CAUSE=, SOURCE=, USER=,\n"
+	"METHOD=...: `journalctl -u sipwarden CAUSE=wrong-password`).\n"
 	"\n"
 	"exit codes: 0 stopped cleanly (or the configuration is valid), 1 could not\n"
 	"start (or the configuration is invalid, with the reason), 2 usage error.\n";
@@ -326,6 +328,9 @@ int cmd_serve(int argc, char **argv)
 		.ndomains = cfg.ndomains, .server_name = cfg.user_agent,
 		.log = stdout,
 		.log_json = cfg.log_format == SW_LOG_JSON || (cfg.log_format == SW_LOG_AUTO && !isatty(1)),
+		/* auto: the journal, with fields, when stdout is systemd's journal stream */
+		.log_journal = cfg.log_format == SW_LOG_JOURNAL ||
+			       (cfg.log_format == SW_LOG_AUTO && sw_journal_stream_is(1)),
 	};
 	registrar_settings(&cfg, &rc_cfg);
 	rc_cfg.listen = cfg.listen;

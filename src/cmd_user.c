@@ -42,7 +42,8 @@ static const char usage_text[] =
 	"the line, taken literally); '#' comments and blank lines are skipped. Every\n"
 	"line is checked first: if any is bad, each is reported with its line number\n"
 	"and nothing is imported. Existing users get the new password. All users are\n"
-	"written in one transaction.\n"
+	"written in one transaction. On a terminal, the progress of a large import\n"
+	"(hashing, then writing) is shown on standard error.\n"
 	"\n"
 	"exit codes: 0 done, 1 failed (user exists, not found, bad import file,\n"
 	"database error), 2 usage error.\n";
@@ -284,8 +285,44 @@ static int rowcmp(const void *a, const void *b)
 	return c ? c : (x->line > y->line) - (x->line < y->line);
 }
 
+/* Progress of an import on a terminal (standard error), "\r"-rewritten and
+ * cleared at the end; only for imports large enough to take a while. */
+#define PROGRESS_MIN_ROWS 10000u
+
+struct progress {
+	const char *phase;
+	int last_pct;               /* -1: nothing shown yet */
+	int width;
+};
+
+static void progress_show(void *arg, size_t done, size_t total)
+{
+	struct progress *p = arg;
+	int pct = total ? (int)(done * 100 / total) : 100;
+	if (pct == p->last_pct)
+		return;
+	p->last_pct = pct;
+	int n = fprintf(stderr, "\r  import: %s %3d%% (%zu of %zu)", p->phase, pct, done, total);
+	if (n > p->width)
+		p->width = n;
+}
+
+static void progress_phase(struct progress *p, const char *phase)
+{
+	p->phase = phase;
+	p->last_pct = -1;
+}
+
+static void progress_clear(struct progress *p)
+{
+	if (p->width)
+		fprintf(stderr, "\r%*s\r", p->width, "");
+	p->width = 0;
+}
+
 static int import(struct sw_store *st, const struct opts *o)
 {
+	struct progress prog = { "", -1, 0 };
 	size_t len, n = 0, cap = 0, bad = 0;
 	char *text = sw_cli_read_file(o->target, 256u << 20, &len);
 	if (!text)
@@ -384,7 +421,11 @@ static int import(struct sw_store *st, const struct opts *o)
 		fputs("sipwarden user: the crypto library failed\n", stderr);
 		goto out;
 	}
+	bool show = n >= PROGRESS_MIN_ROWS && isatty(STDERR_FILENO);
+	progress_phase(&prog, "hashing");
 	for (size_t i = 0; i < n; i++) {
+		if (show && (i & 1023u) == 0)
+			progress_show(&prog, i, n);
 		imp[i].user = rows[i].user;
 		imp[i].domain = rows[i].domain;
 		if (sw_credentials_compute(dc, rows[i].user, rows[i].domain,
@@ -396,7 +437,12 @@ static int import(struct sw_store *st, const struct opts *o)
 	struct timespec t0, t1;
 	size_t added = 0, updated = 0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	progress_phase(&prog, "writing");
+	if (show)
+		sw_store_set_progress(st, progress_show, &prog);
 	int err = sw_store_user_import(st, imp, n, (int64_t)time(NULL), &added, &updated);
+	sw_store_set_progress(st, NULL, NULL);
+	progress_clear(&prog);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (err) {
 		fprintf(stderr, "sipwarden user: import failed, nothing imported: %s\n",
@@ -408,6 +454,7 @@ static int import(struct sw_store *st, const struct opts *o)
 	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	rc = 0;
 out:
+	progress_clear(&prog);
 	sw_digest_ctx_free(dc);
 	if (imp)
 		OPENSSL_cleanse(imp, n * sizeof(*imp));

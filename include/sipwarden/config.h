@@ -30,7 +30,7 @@
 /* The largest configuration file read (bytes). */
 #define SW_CONFIG_FILE_MAX (1024 * 1024)
 
-enum sw_log_format { SW_LOG_AUTO = 0, SW_LOG_JSON, SW_LOG_TEXT };
+enum sw_log_format { SW_LOG_AUTO = 0, SW_LOG_JSON, SW_LOG_TEXT, SW_LOG_JOURNAL };
 
 struct sw_config {
 	/* [server] */
@@ -88,7 +88,8 @@ struct sw_config {
 	struct sw_ban_cfg ban;
 
 	/* [log] */
-	enum sw_log_format log_format; /* auto (default): JSON when stdout is not a TTY */
+	enum sw_log_format log_format; /* auto (default): the journal when stdout is
+					  systemd's journal stream, else JSON when it is not a TTY */
 
 	/* Bookkeeping for the layers (see above): true when the next listen /
 	 * domain entry replaces the list instead of adding to it. Set by

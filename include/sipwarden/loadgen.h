@@ -35,6 +35,8 @@ void sw_hist_merge(struct sw_hist *into, const struct sw_hist *from);
  * upper end of the bucket that holds the sample of rank ceil(p/100 * n),
  * clamped to [min, max]. 0 for an empty histogram. */
 uint64_t sw_hist_percentile(const struct sw_hist *h, double p);
+/* The largest value (µs) that falls in bucket idx (< SW_HIST_BUCKETS). */
+uint64_t sw_hist_bucket_high(unsigned idx);
 
 /* ==== users (lib/loadgen/users.c) ========================================= */
 
@@ -107,6 +109,16 @@ int sw_lg_scenario_parse(const char *name, enum sw_lg_scenario *out);
 
 /* Legs: the first request, and the answer to the challenge. */
 #define SW_LG_LEGS 2u
+/* Slots of the timeline (completions and failures over time): 600 of the
+ * smallest width from 100 ms that covers the starts (the duration, or
+ * count / rate when sooner) and the drain (Timer F at most). */
+#define SW_LG_SLOTS 600u
+
+/* What a run has done so far, for a progress display. */
+struct sw_lg_progress {
+	uint64_t started, completed, failed;
+	double elapsed_s;
+};
 
 struct sw_lg_cfg {
 	struct sockaddr_storage target;
@@ -122,6 +134,10 @@ struct sw_lg_cfg {
 	uint32_t t1_ms;              /* 0: 500 */
 	uint32_t expires;            /* Expires of each REGISTER; 0: 3600 */
 	bool tcp;                    /* one TCP connection per thread instead of UDP */
+	/* called about four times a second, from the thread that called
+	 * sw_lg_run, while the load runs; NULL: never */
+	void (*progress)(void *arg, const struct sw_lg_progress *p);
+	void *progress_arg;
 };
 
 struct sw_lg_stats {
@@ -144,6 +160,12 @@ struct sw_lg_stats {
 	bool rate_held;              /* start_rate within 5 % of the target */
 	struct sw_hist total;
 	struct sw_hist leg[SW_LG_LEGS];
+	/* the timeline: done_at[i] completions and failed_at[i] failures
+	 * (unfinished ones at the end of the drain) in [i, i+1) * slot_ms after
+	 * the first start; later events count in the last slot. nslots: one
+	 * past the last slot used. The sums are completed and failed. */
+	uint32_t slot_ms, nslots;
+	uint64_t done_at[SW_LG_SLOTS], failed_at[SW_LG_SLOTS];
 };
 
 /* Runs the load: cfg->threads threads, each with its own connected UDP
@@ -156,7 +178,13 @@ int sw_lg_run(const struct sw_lg_cfg *cfg, volatile int *stop, struct sw_lg_stat
 /* ==== the report (lib/loadgen/report.c) =================================== */
 
 void sw_lg_stats_init(struct sw_lg_stats *st);
-/* Adds the counters and histograms of from into into (not the rates). */
+/* The slot width for a run of cfg (see SW_LG_SLOTS). */
+uint32_t sw_lg_slot_ms(const struct sw_lg_cfg *cfg);
+/* Counts n events (completions when ok, else failures) at since_ns after
+ * the first start on the timeline of st (slot_ms set; 0 counts as 1000). */
+void sw_lg_timeline_add(struct sw_lg_stats *st, uint64_t since_ns, bool ok, uint64_t n);
+/* Adds the counters, histograms and timeline of from into into (not the
+ * rates). */
 void sw_lg_stats_merge(struct sw_lg_stats *into, const struct sw_lg_stats *from);
 /* Human-readable summary. */
 void sw_lg_report_text(struct sw_buf *b, const struct sw_lg_cfg *cfg,
@@ -164,6 +192,12 @@ void sw_lg_report_text(struct sw_buf *b, const struct sw_lg_cfg *cfg,
 /* One JSON object: completed, failed, retransmissions, rate, latency_ms
  * {p50,p90,p99,p999,max}, legs, failures by status, timeouts... */
 void sw_lg_report_json(struct sw_buf *b, const struct sw_lg_cfg *cfg,
+		       const struct sw_lg_stats *st);
+/* A self-contained HTML page (inline CSS and SVG, no script, no external
+ * resource): the summary, the latency percentiles, the latency
+ * distribution as a histogram and the completions and failures per second
+ * over time (lib/loadgen/html.c). */
+void sw_lg_report_html(struct sw_buf *b, const struct sw_lg_cfg *cfg,
 		       const struct sw_lg_stats *st);
 
 #endif

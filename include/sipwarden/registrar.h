@@ -63,11 +63,18 @@ struct sw_registrar_cfg {
 	const char *server_name;     /* Server header */
 	bool log_json;               /* one JSON line per auth decision, else text */
 	FILE *log;                   /* NULL: no log lines */
+	bool log_journal;            /* the lines go to the systemd journal instead, with
+					fields (journal.c); log is then not used */
 	struct sw_ban *ban;          /* NULL: no bans; else checked on every request and fed
 					every auth decision (not owned; see ban.h) */
 };
 
 struct sw_registrar;
+
+/* True when fd is the stream systemd connected to the journal
+ * (JOURNAL_STREAM names its device and inode), i.e. when the process runs
+ * as a service and fd was not redirected. */
+bool sw_journal_stream_is(int fd);
 
 /* The registrar uses st (bindings, credentials, events) and signs nonces
  * with secret; neither is owned. */

@@ -131,6 +131,12 @@ struct sw_user_import {
  * how many of each. */
 int sw_store_user_import(struct sw_store *st, const struct sw_user_import *rows, size_t n,
 			 int64_t now, size_t *added, size_t *updated);
+/* Progress of the long writes (sw_store_user_import): fn(arg, done, total)
+ * every 1,024 rows, from the thread that writes (the sqlite store's writer
+ * thread; the memory store writes at once and does not call it). NULL, the
+ * default: none. */
+typedef void (*sw_store_progress_fn)(void *arg, size_t done, size_t total);
+void sw_store_set_progress(struct sw_store *st, sw_store_progress_fn fn, void *arg);
 
 /* Cache invalidation. Every subscriber change (by this process or another
  * one on the same database) increases the user version. A server polls

@@ -76,7 +76,7 @@ int sw_config_validate(const struct sw_config *c, char *why, size_t why_cap)
 	if (c->ban.ban_time > c->ban.ban_max_time)
 		return fail(why, why_cap, "ban_time (%u) is above ban_max_time (%u)", c->ban.ban_time,
 			    c->ban.ban_max_time);
-	if ((unsigned)c->log_format > SW_LOG_TEXT)
+	if ((unsigned)c->log_format > SW_LOG_JOURNAL)
 		return fail(why, why_cap, "format: invalid log format %u", (unsigned)c->log_format);
 	return 0;
 }

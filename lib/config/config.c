@@ -115,6 +115,7 @@ const char *sw_log_format_name(enum sw_log_format f)
 	case SW_LOG_AUTO: return "auto";
 	case SW_LOG_JSON: return "json";
 	case SW_LOG_TEXT: return "text";
+	case SW_LOG_JOURNAL: return "journal";
 	}
 	return "?";
 }
@@ -297,13 +298,13 @@ static int parse_qop(const char *s, unsigned *mask, char *why, size_t cap)
 static int parse_logfmt(const char *s, enum sw_log_format *out, char *why, size_t cap)
 {
 	char q[72];
-	for (int f = SW_LOG_AUTO; f <= SW_LOG_TEXT; f++) {
+	for (int f = SW_LOG_AUTO; f <= SW_LOG_JOURNAL; f++) {
 		if (!strcasecmp(s, sw_log_format_name((enum sw_log_format)f))) {
 			*out = (enum sw_log_format)f;
 			return 0;
 		}
 	}
-	return fail(why, cap, "'%s' is not a log format (auto, json, text)", shown(s, strlen(s), q));
+	return fail(why, cap, "'%s' is not a log format (auto, json, text, journal)", shown(s, strlen(s), q));
 }
 
 /* A host name (letters, digits, '-' in labels of 1..63), an IPv4 address

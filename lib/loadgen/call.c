@@ -48,6 +48,7 @@ struct run {
 	struct call *calls;
 	uint32_t ncalls, *freel, nfree;
 	uint64_t rnd;
+	uint64_t t0;               /* the first start (the timeline's origin) */
 	struct sw_msg m;
 };
 
@@ -303,6 +304,7 @@ static int invite(struct run *r, uint32_t idx, unsigned cseq, const struct sw_ms
 static void finish(struct run *r, uint32_t idx, bool ok, unsigned status, uint64_t now)
 {
 	struct call *c = &r->calls[idx];
+	sw_lg_timeline_add(r->st, now - r->t0, ok, 1);
 	if (ok) {
 		r->st->completed++;
 		sw_hist_add(&r->st->leg[1], (now - c->leg_ns) / 1000u);
@@ -488,7 +490,9 @@ static void timers(struct run *r, uint64_t now)
 static int run_calls(struct run *r, volatile int *stop)
 {
 	const struct sw_lg_cfg *cfg = r->cfg;
-	uint64_t t0 = now_ns(), last = t0, seq = 0, last_start = t0, last_timers = t0;
+	uint64_t t0 = now_ns(), last = t0, seq = 0, last_start = t0, last_timers = t0, last_progress = t0;
+	r->t0 = t0;
+	r->st->slot_ms = sw_lg_slot_ms(cfg);
 	uint64_t dur_ns = (uint64_t)(cfg->duration_ms ? cfg->duration_ms : 60000u) * 1000000u;
 	uint64_t drain_ns = (uint64_t)(cfg->drain_ms ? cfg->drain_ms : 4000u) * 1000000u;
 	uint32_t reg = 0;
@@ -515,6 +519,12 @@ static int run_calls(struct run *r, volatile int *stop)
 			timers(r, now);
 			last_timers = now;
 		}
+		if (cfg->progress && now - last_progress >= 250000000u) {
+			struct sw_lg_progress pr = { seq, r->st->completed, r->st->failed,
+						     (double)(now - t0) / 1e9 };
+			cfg->progress(cfg->progress_arg, &pr);
+			last_progress = now;
+		}
 		struct pollfd p[2] = { { r->cfd, POLLIN, 0 }, { r->efd, POLLIN, 0 } };
 		poll(p, 2, 1);
 		if (drain(r, r->cfd, on_caller, NULL) > 0 || drain(r, r->efd, callee_fn, &a) > 0)
@@ -522,6 +532,7 @@ static int run_calls(struct run *r, volatile int *stop)
 	}
 	r->st->unfinished = r->ncalls - r->nfree;
 	r->st->failed += r->st->unfinished;
+	sw_lg_timeline_add(r->st, now_ns() - t0, false, r->st->unfinished);
 	r->st->send_s = (double)(last_start - t0) / 1e9;
 	r->st->elapsed_s = (double)(last - t0) / 1e9;
 	return 0;

@@ -14,6 +14,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,9 @@ struct worker {
 	char *rsbuf;
 	pthread_t th;
 	int err;
+	/* for the progress display: copies of the counters, and the end */
+	_Atomic uint64_t pub_started, pub_completed, pub_failed;
+	atomic_bool finished;
 };
 
 #define TCP_RBUF (256u * 1024u)
@@ -188,6 +192,7 @@ static int start_one(struct worker *w, uint64_t now)
 static void fail(struct worker *w, uint32_t i, uint64_t now)
 {
 	w->st.failed++;
+	sw_lg_timeline_add(&w->st, now - w->t0, false, 1);
 	finish(w, i, now);
 }
 
@@ -250,6 +255,7 @@ static int on_datagram(struct worker *w, const char *buf, size_t len, uint64_t n
 		sw_hist_add(&w->st.leg[s->leg], leg_us);
 		sw_hist_add(&w->st.total, (now - s->start_ns) / 1000u);
 		w->st.completed++;
+		sw_lg_timeline_add(&w->st, now - w->t0, true, 1);
 		finish(w, i, now);
 		return 0;
 	case SW__LG_FAIL:
@@ -388,6 +394,9 @@ static void *worker_main(void *arg)
 		}
 		if ((err = flush(w)))
 			break;
+		atomic_store_explicit(&w->pub_started, w->st.started, memory_order_relaxed);
+		atomic_store_explicit(&w->pub_completed, w->st.completed, memory_order_relaxed);
+		atomic_store_explicit(&w->pub_failed, w->st.failed, memory_order_relaxed);
 		bool got = drain_socket(w, &now, &err);
 		if (err || (err = flush(w)))
 			break;
@@ -396,6 +405,7 @@ static void *worker_main(void *arg)
 		if (stopping && now - stop_at >= drain_ns) {
 			w->st.unfinished = w->nslots - w->nfree;
 			w->st.failed += w->st.unfinished;
+			sw_lg_timeline_add(&w->st, now - w->t0, false, w->st.unfinished);
 			break;
 		}
 		if (got)
@@ -426,7 +436,29 @@ static void *worker_main(void *arg)
 	w->st.send_s = (double)(w->last_start - w->t0) / 1e9;
 	w->st.elapsed_s = (double)((w->last_event > w->t0 ? w->last_event : now) - w->t0) / 1e9;
 	w->err = err;
+	atomic_store(&w->finished, true);
 	return NULL;
+}
+
+/* Calls cfg->progress four times a second until every worker finished. */
+static void watch(const struct sw_lg_cfg *cfg, struct worker *w, unsigned n, uint64_t t0)
+{
+	for (;;) {
+		struct sw_lg_progress p = { 0 };
+		unsigned running = 0;
+		for (unsigned i = 0; i < n; i++) {
+			running += !atomic_load(&w[i].finished);
+			p.started += atomic_load_explicit(&w[i].pub_started, memory_order_relaxed);
+			p.completed += atomic_load_explicit(&w[i].pub_completed, memory_order_relaxed);
+			p.failed += atomic_load_explicit(&w[i].pub_failed, memory_order_relaxed);
+		}
+		if (!running)
+			return;
+		p.elapsed_s = (double)(now_ns() - t0) / 1e9;
+		cfg->progress(cfg->progress_arg, &p);
+		struct timespec ts = { 0, 250000000 };
+		nanosleep(&ts, NULL);
+	}
 }
 
 static int open_socket(struct worker *w)
@@ -562,6 +594,7 @@ int sw_lg_run(const struct sw_lg_cfg *cfg, volatile int *stop, struct sw_lg_stat
 		send_s = (double)cfg->count / cfg->rate;
 	for (; started < nt; started++) {
 		w[started].t0 = t0;
+		w[started].st.slot_ms = sw_lg_slot_ms(cfg);
 		w[started].stop = stop;
 		w[started].half_ns = (uint64_t)(send_s * 5e8);
 		if (pthread_create(&w[started].th, NULL, worker_main, &w[started])) {
@@ -569,8 +602,11 @@ int sw_lg_run(const struct sw_lg_cfg *cfg, volatile int *stop, struct sw_lg_stat
 			break;
 		}
 	}
+	if (cfg->progress)
+		watch(cfg, w, started, t0);
 	sw_lg_stats_init(st);
 	st->target_rate = cfg->rate;
+	st->slot_ms = sw_lg_slot_ms(cfg);
 	for (unsigned i = 0; i < started; i++) {
 		pthread_join(w[i].th, NULL);
 		if (w[i].err && !err)

@@ -15,8 +15,7 @@ static unsigned bucket_of(uint64_t v)
 	return idx < SW_HIST_BUCKETS ? idx : SW_HIST_BUCKETS - 1;
 }
 
-/* The largest value that falls in bucket idx. */
-static uint64_t bucket_high(unsigned idx)
+uint64_t sw_hist_bucket_high(unsigned idx)
 {
 	if (idx < 2 * SW_HIST_SUB)
 		return idx;
@@ -73,7 +72,7 @@ uint64_t sw_hist_percentile(const struct sw_hist *h, double p)
 	for (unsigned i = 0; i < SW_HIST_BUCKETS; i++) {
 		seen += h->b[i];
 		if (seen >= rank) {
-			uint64_t v = bucket_high(i);
+			uint64_t v = sw_hist_bucket_high(i);
 			if (v > h->max)
 				v = h->max;
 			if (v < h->min)

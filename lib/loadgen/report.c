@@ -33,6 +33,42 @@ void sw_lg_stats_merge(struct sw_lg_stats *a, const struct sw_lg_stats *b)
 	sw_hist_merge(&a->total, &b->total);
 	for (unsigned i = 0; i < SW_LG_LEGS; i++)
 		sw_hist_merge(&a->leg[i], &b->leg[i]);
+	if (!a->slot_ms)
+		a->slot_ms = b->slot_ms;
+	if (b->nslots > a->nslots)
+		a->nslots = b->nslots;
+	for (unsigned i = 0; i < b->nslots; i++) {
+		a->done_at[i] += b->done_at[i];
+		a->failed_at[i] += b->failed_at[i];
+	}
+}
+
+uint32_t sw_lg_slot_ms(const struct sw_lg_cfg *cfg)
+{
+	static const uint32_t widths[] = { 100, 250, 500, 1000, 2000, 5000, 10000, 30000, 60000, 300000 };
+	/* the drain after the last start: at most Timer F (64 T1) */
+	uint64_t t1 = cfg->t1_ms ? cfg->t1_ms : 500u;
+	uint64_t send = cfg->duration_ms ? cfg->duration_ms : 60000u;
+	if (cfg->count && cfg->rate > 0 && (double)cfg->count * 1000.0 / cfg->rate < (double)send)
+		send = (uint64_t)((double)cfg->count * 1000.0 / cfg->rate) + 1; /* ends sooner */
+	uint64_t span = send + (cfg->drain_ms ? cfg->drain_ms : 64u * t1);
+	for (unsigned i = 0; i < sizeof(widths) / sizeof(widths[0]); i++)
+		if ((uint64_t)widths[i] * SW_LG_SLOTS >= span)
+			return widths[i];
+	return widths[sizeof(widths) / sizeof(widths[0]) - 1];
+}
+
+void sw_lg_timeline_add(struct sw_lg_stats *st, uint64_t since_ns, bool ok, uint64_t n)
+{
+	uint64_t slot = since_ns / ((uint64_t)(st->slot_ms ? st->slot_ms : 1000u) * 1000000u);
+	if (slot >= SW_LG_SLOTS)
+		slot = SW_LG_SLOTS - 1;
+	if (ok)
+		st->done_at[slot] += n;
+	else
+		st->failed_at[slot] += n;
+	if (slot + 1 > st->nslots)
+		st->nslots = (uint32_t)slot + 1;
 }
 
 static const double pcts[] = { 50, 90, 99, 99.9 };

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include "journal.h"
 #include "reg_int.h"
 
 static void add_uint(struct sw_buf *b, unsigned v, unsigned min_digits)
@@ -63,13 +64,13 @@ void sw__event_record(struct sw_req *q, const char *aor, sw_str auth_user, sw_st
 	SW_STORE_SET(ev.detail, sw_str_from(detail, strlen(detail)));
 	sw_store_event_record(r->st, &ev);
 
-	if (!r->cfg.log)
+	if (!r->cfg.log && !r->cfg.log_journal)
 		return;
 	char line[2048];
 	struct sw_buf b;
 	sw_buf_init(&b, line, sizeof(line) - 1);
 	const char *when = when_utc(ts.tv_sec);
-	if (r->cfg.log_json) {
+	if (r->cfg.log_json && !r->cfg.log_journal) {
 		sw_buf_adds(&b, "{\"time\":\"");
 		sw_buf_adds(&b, when);
 		sw_buf_addc(&b, '.');
@@ -91,13 +92,22 @@ void sw__event_record(struct sw_req *q, const char *aor, sw_str auth_user, sw_st
 		sw_buf_addc(&b, '}');
 	} else {
 		/* the store field setter already replaced control characters */
-		sw_buf_addf(&b, "%s %s:%u %s %s %s user=%s realm=%s cause=%s: %s", when, ev.source_addr,
+		if (!r->cfg.log_journal) /* the journal has the time */
+			sw_buf_addf(&b, "%s ", when);
+		sw_buf_addf(&b, "%s:%u %s %s %s user=%s realm=%s cause=%s: %s", ev.source_addr,
 			    ev.source_port, ev.transport, ev.method, ev.aor[0] ? ev.aor : "-",
 			    ev.auth_user[0] ? ev.auth_user : "-", ev.realm[0] ? ev.realm : "-", ev.cause,
 			    ev.detail);
 	}
 	if (b.overflow)
 		b.len = sizeof(line) - 1;
+	if (r->cfg.log_journal) {
+		struct sw_journal_entry je;
+		b.p[b.len] = '\0';
+		sw__journal_build(&je, &ev, b.p);
+		sw__journal_send(&je); /* journald gone: nothing better to do */
+		return;
+	}
 	b.p[b.len++] = '\n';
 	pthread_mutex_lock(&r->log_lock);
 	fwrite(b.p, 1, b.len, r->cfg.log); /* flushed by sw_registrar_flush_log() */

@@ -69,6 +69,7 @@ struct user_job {
 	int64_t now;
 	const struct sw_user_import *rows;
 	size_t n, added, updated;
+	const struct sw_store *st;   /* import: its progress callback */
 };
 
 static void bind_key_cred(sqlite3_stmt *s, const char *user, const char *domain,
@@ -170,6 +171,8 @@ static int job_import(struct sq_conn *w, void *ctx)
 	for (size_t i = 0; i < j->n && !err; i++) {
 		const struct sw_user_import *r = &j->rows[i];
 		bool yes;
+		if (j->st->progress && (i & 1023u) == 0)
+			j->st->progress(j->st->progress_arg, i, j->n);
 		err = exists(w, r->user, r->domain, &yes);
 		if (!err && yes) {
 			err = set_cred(w, r->user, r->domain, &r->cred, j->now);
@@ -185,34 +188,34 @@ static int job_import(struct sq_conn *w, void *ctx)
 int sw__sq_user_add(struct sw_store *st, const char *user, const char *domain,
 		    const struct sw_credentials *cred, bool disabled, int64_t now)
 {
-	struct user_job j = { user, domain, cred, disabled, now, NULL, 0, 0, 0 };
+	struct user_job j = { user, domain, cred, disabled, now, NULL, 0, 0, 0, NULL };
 	return sw__sq_call(SQ(st), job_add, &j);
 }
 
 int sw__sq_user_set_credentials(struct sw_store *st, const char *user, const char *domain,
 				const struct sw_credentials *cred, int64_t now)
 {
-	struct user_job j = { user, domain, cred, false, now, NULL, 0, 0, 0 };
+	struct user_job j = { user, domain, cred, false, now, NULL, 0, 0, 0, NULL };
 	return sw__sq_call(SQ(st), job_set_cred, &j);
 }
 
 int sw__sq_user_set_disabled(struct sw_store *st, const char *user, const char *domain,
 			     bool disabled, int64_t now)
 {
-	struct user_job j = { user, domain, NULL, disabled, now, NULL, 0, 0, 0 };
+	struct user_job j = { user, domain, NULL, disabled, now, NULL, 0, 0, 0, NULL };
 	return sw__sq_call(SQ(st), job_set_disabled, &j);
 }
 
 int sw__sq_user_del(struct sw_store *st, const char *user, const char *domain)
 {
-	struct user_job j = { user, domain, NULL, false, 0, NULL, 0, 0, 0 };
+	struct user_job j = { user, domain, NULL, false, 0, NULL, 0, 0, 0, NULL };
 	return sw__sq_call(SQ(st), job_del, &j);
 }
 
 int sw__sq_user_import(struct sw_store *st, const struct sw_user_import *rows, size_t n,
 		       int64_t now, size_t *added, size_t *updated)
 {
-	struct user_job j = { NULL, NULL, NULL, false, now, rows, n, 0, 0 };
+	struct user_job j = { NULL, NULL, NULL, false, now, rows, n, 0, 0, st };
 	int err = sw__sq_call(SQ(st), job_import, &j);
 	if (!err) {
 		*added = j.added;

@@ -208,6 +208,12 @@ int sw_store_user_list(struct sw_store *st, sw_store_user_fn fn, void *arg)
 	return fn ? st->vt->user_list(st, fn, arg) : SW_EINVAL;
 }
 
+void sw_store_set_progress(struct sw_store *st, sw_store_progress_fn fn, void *arg)
+{
+	st->progress = fn;
+	st->progress_arg = arg;
+}
+
 int sw_store_user_import(struct sw_store *st, const struct sw_user_import *rows, size_t n,
 			 int64_t now, size_t *added, size_t *updated)
 {

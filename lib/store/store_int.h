@@ -60,6 +60,8 @@ struct sw_store_vt {
 struct sw_store {
 	const struct sw_store_vt *vt;
 	struct sw_store_opts opts;   /* defaults filled in */
+	sw_store_progress_fn progress; /* sw_store_set_progress(); NULL: none */
+	void *progress_arg;
 };
 
 /* Backend constructors: spec is what follows "sqlite:" / "memory:". */

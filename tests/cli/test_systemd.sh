@@ -111,6 +111,27 @@ sed 's|^Type=notify$|Type=notfy|' "$V/sipwarden.service" >"$V/broken.service"
 out=$(cd "$V" && MANPATH="$D/usr/share/man" systemd-analyze verify "$V/broken.service" 2>&1)
 expect_match "systemd-analyze verify reports a misspelt Type= (the check can fail)" "$out" 'service type'
 
+# what the unit promises: a dedicated user, the state directory, port 5060
+# without root, the hardening; and systemd's own judgement of its exposure
+U="$D/usr/lib/systemd/system/sipwarden.service"
+for want in '^Type=notify$' '^WatchdogSec=[0-9]+' '^User=sipwarden$' '^StateDirectory=sipwarden$' \
+	'^AmbientCapabilities=CAP_NET_BIND_SERVICE$' '^CapabilityBoundingSet=CAP_NET_BIND_SERVICE$' \
+	'^ProtectSystem=strict$' '^PrivateTmp=yes$' '^NoNewPrivileges=yes$' '^ProtectHome=yes$' \
+	'^RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX$' '^SystemCallFilter=@system-service$'; do
+	grep -Eq -- "$want" "$U" && ok "the unit has ${want//[\^\$]/}" || not_ok "the unit lacks /$want/"
+done
+if systemd-analyze security --help 2>/dev/null | grep -q -- '--offline'; then
+	sec=$(cd "$V" && timeout 60 systemd-analyze security --offline=yes "$V/sipwarden.service" 2>&1 | grep 'Overall exposure')
+	lvl=$(grep -Eo '[0-9]+\.[0-9]+' <<<"$sec" | head -n 1)
+	if [ -n "$lvl" ] && awk -v l="$lvl" 'BEGIN { exit !(l <= 3.0) }'; then
+		ok "systemd-analyze security --offline: exposure $lvl (at most 3.0)"
+	else
+		not_ok "systemd-analyze security --offline: ${sec:-no verdict} (wanted at most 3.0)"
+	fi
+else
+	echo "# SKIP systemd-analyze security has no --offline (systemd < 252)"
+fi
+
 # an administrator's config survives a second install and uninstall
 echo "; changed by the admin" >>"$D/usr/etc/sipwarden/sipwarden.conf"
 make -C "$ROOT" --no-print-directory install DESTDIR="$D" PREFIX=/usr >"$T/install2.out" 2>&1

@@ -391,6 +391,43 @@ static void request_and_branch(void **state)
 	free(m);
 }
 
+/* The timeline: the slot width follows the run's length, events past the
+ * last slot count in it, merging adds slot by slot. */
+static void timeline(void **state)
+{
+	(void)state;
+	struct sw_lg_cfg cfg = { .duration_ms = 2000 };
+	assert_int_equal(sw_lg_slot_ms(&cfg), 100);          /* 2 s + F 32 s: 34 s / 600 */
+	cfg.duration_ms = 0;                                 /* 60 s + 32 s */
+	assert_int_equal(sw_lg_slot_ms(&cfg), 250);
+	cfg.count = 600;
+	cfg.rate = 300;                                      /* ends after 2 s */
+	assert_int_equal(sw_lg_slot_ms(&cfg), 100);
+	cfg.count = 0;
+	cfg.duration_ms = 86400000;                          /* a day: 300 s slots */
+	assert_int_equal(sw_lg_slot_ms(&cfg), 300000);
+
+	struct sw_lg_stats *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+	assert_non_null(a);
+	assert_non_null(b);
+	sw_lg_stats_init(a);
+	sw_lg_stats_init(b);
+	a->slot_ms = b->slot_ms = 100;
+	sw_lg_timeline_add(a, 50000000ull, true, 1);         /* 50 ms: slot 0 */
+	sw_lg_timeline_add(a, 250000000ull, false, 2);       /* 250 ms: slot 2 */
+	sw_lg_timeline_add(b, 99999999ull, true, 1);         /* just below 100 ms: slot 0 */
+	sw_lg_timeline_add(b, 3600000000000ull, true, 5);    /* an hour: the last slot */
+	assert_int_equal(a->nslots, 3);
+	assert_int_equal(b->nslots, SW_LG_SLOTS);
+	sw_lg_stats_merge(a, b);
+	assert_int_equal(a->nslots, SW_LG_SLOTS);
+	assert_int_equal(a->done_at[0], 2);
+	assert_int_equal(a->failed_at[2], 2);
+	assert_int_equal(a->done_at[SW_LG_SLOTS - 1], 5);
+	free(a);
+	free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -406,6 +443,7 @@ int main(void)
 		cmocka_unit_test(digest_answer_rfc2617),
 		cmocka_unit_test(digest_answer_rfc7616),
 		cmocka_unit_test(request_and_branch),
+		cmocka_unit_test(timeline),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
