@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
+#include "sipwarden/metrics.h"
 #include "server/server_int.h"
 
 void sw__conn_close(struct sw_worker *w, struct conn *c)
@@ -22,6 +23,7 @@ void sw__conn_close(struct sw_worker *w, struct conn *c)
 	w->nconns--;
 	atomic_fetch_sub(&w->srv->tcp_open, 1);
 	w->stats.tcp_closed++;
+	sw_metrics_gauge_add(SW_G_TCP_CONNECTIONS, -1);
 }
 
 void sw__tcp_accept(struct sw_worker *w, unsigned li)
@@ -51,6 +53,7 @@ void sw__tcp_accept(struct sw_worker *w, unsigned li)
 				sw__srclimit_give(s->per_source, sa);
 			w->stats.tcp_refused++;
 			w->stats.tcp_refused_source += room && !share;
+			sw_metrics_inc(room && !share ? SW_M_TCP_REFUSED_SOURCE : SW_M_TCP_REFUSED_LIMIT);
 			continue;
 		}
 		c->id = ((uint64_t)++w->generation << 32) | slot;
@@ -72,6 +75,8 @@ void sw__tcp_accept(struct sw_worker *w, unsigned li)
 		w->conns[slot] = c;
 		w->nconns++;
 		w->stats.tcp_accepted++;
+		sw_metrics_inc(SW_M_TCP_ACCEPTED);
+		sw_metrics_gauge_add(SW_G_TCP_CONNECTIONS, 1);
 	}
 }
 
@@ -214,8 +219,10 @@ void sw__tcp_scan(struct sw_worker *w, uint64_t now)
 			continue;
 		bool slow = (c->accepted_ms && now - c->accepted_ms > first) ||
 			    (c->msg_start_ms && now - c->msg_start_ms > whole);
-		if (slow)
+		if (slow) {
 			w->stats.tcp_timed_out++;
+			sw_metrics_inc(SW_M_TCP_TIMED_OUT);
+		}
 		if (slow || now - c->last_ms > idle)
 			sw__conn_close(w, c);
 	}
