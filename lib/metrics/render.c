@@ -56,7 +56,7 @@ static void sip(struct sw_buf *b)
 	for (unsigned s = 0; s < STATUS_SPAN; s++) {
 		uint64_t v = SW__METRICS_SUM(responses[s]);
 		if (v)
-			sw_buf_addf(b, "sipwarden_responses_total{class=\"%ux\",code=\"%u\"} %llu\n",
+			sw_buf_addf(b, "sipwarden_responses_total{class=\"%uxx\",code=\"%u\"} %llu\n",
 				    (s + STATUS_MIN) / 100, s + STATUS_MIN, (unsigned long long)v);
 	}
 	head(b, "sipwarden_auth_decisions_total", "counter",
