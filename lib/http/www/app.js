@@ -106,9 +106,8 @@ function chart(d) {
   const n = d.minutes.length;
   const totals = d.minutes.map((_, i) => ids.reduce((s, id) => s + d.causes[id][i], 0));
   const max = Math.max(1, ...totals);
-  const W = 600, H = 200, pad = 24, bw = (W - pad) / n;
-  const s = svg('svg', { class: 'chart', viewBox: '0 0 ' + W + ' ' + (H + 18), preserveAspectRatio: 'none',
-    role: 'img', 'aria-label': 'decisions per minute by cause, last hour' });
+  const W = 1000, H = 200, pad = 24, bw = (W - pad) / n;
+  const s = svg('svg', { class: 'chart', viewBox: '0 0 ' + W + ' ' + (H + 18), role: 'img', 'aria-label': 'decisions per minute by cause, last hour' });
   s.appendChild(svg('text', { x: 2, y: 12, 'font-size': 10, fill: '#667' })).textContent = String(max);
   for (let i = 0; i < n; i++) {
     let y = H;
@@ -124,7 +123,8 @@ function chart(d) {
     });
   }
   for (const i of [0, Math.floor(n / 2), n - 1]) {
-    const t = svg('text', { x: pad + i * bw, y: H + 14, 'font-size': 10, fill: '#667' });
+    const t = svg('text', { x: pad + (i + 0.5) * bw, y: H + 14, 'font-size': 10, fill: '#667',
+      'text-anchor': i === n - 1 ? 'end' : 'middle' });
     t.textContent = new Date(d.minutes[i] * 1000).toTimeString().slice(0, 5);
     s.appendChild(t);
   }
@@ -152,16 +152,23 @@ async function overview() {
   setStatus('updated ' + new Date().toLocaleTimeString() + ' · ' + o.domains.join(', '));
 }
 
-function verdict(why) {
-  if (!why.length) return el('div', { class: 'verdict' }, 'No authentication decision recorded for this user.');
-  const e = why[0];
+function decisionBox(title, e, id) {
   const ok = e.severity === 'info';
-  return el('div', { class: 'verdict' + (ok ? ' ok' : ''), id: 'verdict' },
-    el('div', {}, 'Last decision ', el('b', {}, when(e.time_ms)), ' from ', sourceLink(e.source, e.port), ' (', e.method, '): ',
+  return el('div', { class: 'verdict' + (ok ? ' ok' : ''), id },
+    el('div', {}, title + ' ', el('b', {}, when(e.time_ms)), ' from ', sourceLink(e.source, e.port), ' (', e.method, '): ',
       causeTag(e.cause)),
     el('div', {}, e.explanation || ''),
     e.fix && !ok ? el('div', { class: 'fix' }, el('b', {}, 'Fix: '), e.fix) : null,
     e.detail ? el('div', { class: 'muted' }, 'Detail: ', e.detail) : null);
+}
+
+// What `sipwarden why` says first: the last decision and, when that one went
+// well, the last failure before it with its fix.
+function verdict(why) {
+  if (!why.length) return el('div', { class: 'verdict' }, 'No authentication decision recorded for this user.');
+  const failure = why.find((e) => e.severity !== 'info');
+  return el('div', {}, decisionBox('Last decision', why[0], 'verdict'),
+    failure && failure !== why[0] ? decisionBox('Last failure', failure, 'last-failure') : null);
 }
 
 async function userPage(aor) {
