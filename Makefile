@@ -63,7 +63,7 @@ variant-bin: $(B)/sipwarden
 variant-tests: $(B)/sipwarden $(TEST_BIN)
 # ThreadSanitizer: the binary and the unit tests of what threads share
 # (the store's group commit, the nonce-count tracker, the transaction table,
-# the ban table, the per-source TCP connection count)
+# the ban table, the per-source TCP connection count, the metrics' shards)
 TSAN_TESTS := test_store test_nonce test_txn test_ban test_srclimit test_metrics
 tsan-bins: $(B)/sipwarden $(TSAN_TESTS:%=$(B)/tests/%)
 
