@@ -42,7 +42,7 @@ static const char usage_text[] =
 	"                           off by default\n"
 	"  --http-token-file FILE   the bearer token HTTP clients must send; required\n"
 	"                           when ADDR is not a loopback address\n"
-	"  --check-config   validate the configuration, print it, and exit\n"
+	"  --check-config           validate the configuration, print it, and exit\n"
 	"\n"
 	"SIGINT/SIGTERM stop cleanly (queued writes are committed and answered);\n"
 	"SIGHUP re-reads the configuration: the expires limits, max_contacts and\n"
