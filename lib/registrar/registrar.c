@@ -405,9 +405,11 @@ static void on_message(void *app, struct sw_worker *w, const struct sw_peer *fro
 void sw_registrar_on_message(void *app, struct sw_worker *w, const struct sw_peer *from, const char *buf,
 			     size_t len)
 {
+	/* looked at first: handling may close a TCP connection, and buf with it */
+	bool request = len < 4 || memcmp(buf, "SIP/", 4);
 	uint64_t t0 = sw_metrics_now_ns();
 	on_message(app, w, from, buf, len);
-	if (len < 4 || memcmp(buf, "SIP/", 4))
+	if (request)
 		sw_metrics_observe(SW_H_REQUEST, sw_metrics_now_ns() - t0);
 }
 
