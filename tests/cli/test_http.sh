@@ -36,6 +36,10 @@ expect_match "and says why" "$ERR" 'http_token_file'
 expect_exit 2 "--http without a port is a usage error" -- \
 	timeout 10 "$SIPWARDEN" serve --check-config --domain 127.0.0.1 --http 127.0.0.1
 expect_match "and says what is expected" "$ERR" 'ADDR:PORT'
+printf '[server]\nhttp_listen = [::1]:%s\n[registrar]\ndomain = 127.0.0.1\n' "$HP" >"$T/http.conf"
+expect_exit 0 "--check-config: http_listen on ::1 needs no token" -- \
+	timeout 10 "$SIPWARDEN" serve --check-config --config "$T/http.conf"
+expect_match "and prints the key" "$OUT" "http_listen = \\[::1\\]:$HP"
 echo short >"$T/short.token"
 expect_exit 1 "a token of 5 characters is refused at start" -- \
 	timeout 10 "$SIPWARDEN" serve --db "$T/never.db" --domain 127.0.0.1 --listen "udp:127.0.0.1:$HP" \
@@ -67,6 +71,8 @@ timeout 60 "$SIPWARDEN" bench --target "127.0.0.1:$SW_PORT" --scenario call --us
 	--users 4 --count 4 --rate 20 --duration 20 --json >"$T/bench.json" 2>"$T/bench.err"
 [ "$(json_q 'j["completed"]' <"$T/bench.json" 2>/dev/null)" = 4 ] && ok "bench: 4 calls through the proxy" ||
 	not_ok "bench calls: $(tail -c 300 "$T/bench.json" "$T/bench.err")"
+# a datagram too broken to answer is dropped and counted
+python3 -c 'import socket,sys; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.sendto(b"garbage\r\n\r\n",("127.0.0.1",int(sys.argv[1])))' "$SW_PORT"
 # the event log is written within 100 ms
 wait_match "the wrong password is in the event log" 'wrong-password' "$SIPWARDEN" why alice@127.0.0.1 --db "$SW_DB"
 
@@ -108,6 +114,7 @@ metric 'sipwarden_requests_total{method="BYE"}' 4
 metric 'sipwarden_responses_total{class="4xx",code="407"}' 4
 metric_ge 'sipwarden_responses_total{class="4xx",code="401"}' 6
 metric_ge 'sipwarden_responses_total{class="2xx",code="200"}' 16
+metric 'sipwarden_messages_dropped_total{reason="malformed"}' 1
 metric 'sipwarden_bindings' 5
 metric 'sipwarden_subscribers' 6
 metric 'sipwarden_bans' 0
