@@ -23,7 +23,7 @@ enum sw_metric {
 	SW_M_REG_REMOVED,           /* a binding removed by its phone (expires=0, '*') */
 	SW_M_REG_EXPIRED,           /* a binding removed because it expired */
 	SW_M_DROP_BANNED,           /* dropped: the source is banned (action drop) */
-	SW_M_DROP_MALFORMED,        /* a request too broken to answer */
+	SW_M_DROP_MALFORMED,        /* a message that does not parse far enough to be answered */
 	SW_M_DROP_BAD_RESPONSE,     /* a response that fails the checks */
 	SW_M_DROP_STRAY_RESPONSE,   /* a response that matches no transaction */
 	SW_M_DROP_RETRANSMISSION,   /* a retransmission absorbed while the first copy is handled */
