@@ -6,7 +6,8 @@
 # /metrics: valid for `promtool check metrics` after real traffic (REGISTERs,
 # a wrong password, refreshes, an unregistration, calls through the proxy
 # with `sipwarden bench`) with the counters at the values that traffic must
-# give. Ports: SW_HTTP_TEST_PORTS (default 62000-62999).
+# give; with $SIPWARDEN_TSAN, the ThreadSanitizer build under load while the
+# API is read. Ports: SW_HTTP_TEST_PORTS (default 62000-62999).
 . "$(dirname "$0")/serve_lib.sh"
 read -r PLO PHI <<<"${SW_HTTP_TEST_PORTS:-62000 62999}"
 
@@ -226,4 +227,39 @@ get /api/overview -H "Authorization: Bearer $TOKEN" -H 'Host: any.name.example'
 [ "$CODE" = 200 ] && ok "with a token, any Host name is served (the token is the guard)" || not_ok "HTTP $CODE"
 get /; [ "$CODE" = 200 ] && ok "the page itself (no data) loads without the token" || not_ok "/: HTTP $CODE"
 sw_stop
+
+# ---- ThreadSanitizer: the HTTP threads read while the workers write -----------
+# (run.sh exports $SIPWARDEN_TSAN when make V=tsan tsan-bins built one)
+if [ -n "${SIPWARDEN_TSAN:-}" ] && [ -x "$SIPWARDEN_TSAN" ]; then
+	CLIENT=$SIPWARDEN
+	SIPWARDEN=$SIPWARDEN_TSAN
+	export TSAN_OPTIONS="halt_on_error=0 exitcode=66"
+	SW_DB="$T/tsan.db"
+	printf 't%02d@127.0.0.1,pw-t%02d\n' 0 0 1 1 2 2 3 3 4 4 5 5 6 6 7 7 >"$T/tsan.csv"
+	"$CLIENT" user import "$T/tsan.csv" --db "$SW_DB" >/dev/null || not_ok "user import"
+	SW_PORT=$(free_port "$PLO" "$PHI")
+	HP=$(free_port "$PLO" "$PHI")
+	if sw_start tsan --http "127.0.0.1:$HP"; then
+		( for i in $(seq 1 30); do
+			for p in /metrics /api/overview '/api/user?aor=t01@127.0.0.1' '/api/events?limit=50'; do
+				curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$HP$p"
+			done
+			sleep 0.1
+		done ) &
+		scraper=$!
+		bg_track "$scraper"
+		timeout 60 "$CLIENT" bench --target "127.0.0.1:$SW_PORT" --scenario call --user-pattern 't%02d@127.0.0.1:pw-t%02d' \
+			--users 8 --count 100 --rate 100 --duration 20 --json >"$T/tb1.json" 2>/dev/null
+		timeout 60 "$CLIENT" bench --target "127.0.0.1:$SW_PORT" --user-pattern 't%02d@127.0.0.1:pw-t%02d' \
+			--users 8 --count 1000 --rate 500 --duration 20 --json >"$T/tb2.json" 2>/dev/null
+		wait "$scraper"
+		[ "$(json_q 'j["completed"]' <"$T/tb1.json" 2>/dev/null)/$(json_q 'j["completed"]' <"$T/tb2.json" 2>/dev/null)" = 100/1000 ] &&
+			ok "ThreadSanitizer build: 100 calls and 1,000 registrations while the page and /metrics are read" ||
+			not_ok "ThreadSanitizer build: the load did not complete: $(head -c 200 "$T/tb1.json" "$T/tb2.json")"
+		sw_stop # fails on a ThreadSanitizer report
+	fi
+	SIPWARDEN=$CLIENT
+else
+	echo "# SKIP the ThreadSanitizer part: no build/tsan (make V=tsan tsan-bins)"
+fi
 finish
