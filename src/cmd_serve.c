@@ -100,7 +100,7 @@ static void reload(struct housekeeper *h)
 		       strcmp(cfg.http_listen, old->http_listen) || strcmp(cfg.http_token_file, old->http_token_file);
 	fprintf(stderr, "sipwarden serve: configuration reloaded (expires limits, max_contacts, "
 			"allow_register_others, [ban])%s\n",
-		restart ? "; listen addresses, database, domains and workers take effect after a restart" : "");
+		restart ? "; listen addresses, database, domains, workers and http take effect after a restart" : "");
 }
 
 static void *housekeeping(void *arg)
