@@ -55,7 +55,7 @@ enum sw_histogram {
 	SW_H_COMMIT_WAIT,           /* a REGISTER's binding queued until durable */
 	SW_H__COUNT
 };
-#define SW_METRICS_BUCKETS 14       /* finite upper bounds, see sw_metrics_bucket_bound() */
+#define SW_METRICS_BUCKETS 16       /* finite upper bounds, see sw_metrics_bucket_bound() */
 #define SW_METRICS_METHODS 15       /* enum sw_method: OTHER..UPDATE */
 
 /* ---- the hooks (any thread) ------------------------------------------------ */

@@ -72,10 +72,10 @@ void sw_metrics_auth(unsigned method, enum sw_cause cause)
 		ADD(shard()->auth[method][cause], 1);
 }
 
-/* 50 us .. 1 s: a request takes tens of microseconds, a durable commit
- * about an fsync (0.1 to a few ms), a stall is what the tail shows. */
+/* 10 us .. 1 s: a request takes ten to a hundred microseconds, a durable
+ * commit about an fsync (0.1 to a few ms), a stall is what the tail shows. */
 static const uint64_t bound_ns[SW_METRICS_BUCKETS] = {
-	50000, 100000, 250000, 500000, 1000000, 2500000, 5000000,
+	10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000,
 	10000000, 25000000, 50000000, 100000000, 250000000, 500000000, 1000000000,
 };
 
