@@ -16,7 +16,7 @@
 #include "sipwarden/store.h"
 #include "http/http_int.h"
 
-#define RECORD_MAX 8192           /* one rendered record */
+#define RECORD_MAX 16384          /* one rendered record (a binding with every field full and escaped: ~7 KB) */
 #define LIST_DEFAULT 100u
 #define LIST_MAX 100000u
 #define FAILURES_SHOWN 20u
