@@ -4,7 +4,7 @@
 # src/*.c the program, tests/unit/test_*.c one test program each.
 
 CC      ?= cc
-PKGS    := openssl sqlite3 inih libpcap libsystemd
+PKGS    := openssl sqlite3 inih libpcap libsystemd libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
@@ -46,7 +46,9 @@ else
   VFLAGS := $(CFLAGS)
 endif
 
-LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
+# the web page's files (lib/http/www) become a generated C file of the library
+WWW      := $(sort $(wildcard lib/http/www/*))
+LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o) $(B)/gen/http_assets.o
 APP_OBJ  := $(APP_SRC:%.c=$(B)/%.o)
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
 HELPER_OBJ := $(TEST_HELPERS:%.c=$(B)/%.o)
@@ -63,14 +65,21 @@ variant-bin: $(B)/sipwarden
 variant-tests: $(B)/sipwarden $(TEST_BIN)
 # ThreadSanitizer: the binary and the unit tests of what threads share
 # (the store's group commit, the nonce-count tracker, the transaction table,
-# the ban table, the per-source TCP connection count)
-TSAN_TESTS := test_store test_nonce test_txn test_ban test_srclimit
+# the ban table, the per-source TCP connection count, the metrics' shards)
+TSAN_TESTS := test_store test_nonce test_txn test_ban test_srclimit test_metrics
 tsan-bins: $(B)/sipwarden $(TSAN_TESTS:%=$(B)/tests/%)
 
 $(B)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	@echo "  CC [$(V)] $<"
 	@$(VCC) $(BASE_CFLAGS) $(CPPFLAGS) $(VFLAGS) -c $< -o $@
+
+$(B)/gen/http_assets.c: $(WWW) scripts/embed-assets.sh
+	@mkdir -p $(dir $@)
+	@scripts/embed-assets.sh $@ $(WWW)
+$(B)/gen/http_assets.o: $(B)/gen/http_assets.c $(HDRS)
+	@echo "  CC [$(V)] $<"
+	@$(VCC) $(BASE_CFLAGS) $(VFLAGS) -c $< -o $@
 
 $(LIBA): $(LIB_OBJ)
 	@mkdir -p $(dir $@)

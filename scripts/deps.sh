@@ -4,7 +4,7 @@
 set -e
 PKGS="build-essential clang pkg-config libssl-dev libsqlite3-dev libcmocka-dev libinih-dev libpcap-dev
 libsystemd-dev systemd dpkg-dev debhelper libclang-rt-14-dev tar gzip python3 sip-tester sipsak baresip kamailio kamailio-sqlite-modules
-kamailio-tls-modules nftables iproute2 openssl chromium sipvicious tcpdump"
+kamailio-tls-modules nftables iproute2 openssl chromium sipvicious tcpdump libmicrohttpd-dev prometheus"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \

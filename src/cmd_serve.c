@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "sipwarden/ban.h"
 #include "sipwarden/config.h"
+#include "sipwarden/http.h"
 #include "sipwarden/registrar.h"
 #include "sipwarden/server.h"
 #include "sipwarden/tls.h"
@@ -24,7 +25,8 @@
 static const char usage_text[] =
 	"usage: sipwarden serve [--config FILE] [--listen udp|tcp|tls:ADDR[:PORT]]...\n"
 	"                       [--db PATH] [--domain DOMAIN]... [--min-expires N]\n"
-	"                       [--max-expires N] [--workers N] [--check-config]\n"
+	"                       [--max-expires N] [--workers N] [--http ADDR:PORT]\n"
+	"                       [--http-token-file FILE] [--check-config]\n"
 	"\n"
 	"Runs the authenticating SIP registrar and proxy: phones register, and\n"
 	"calls and other requests between them are challenged (407) and\n"
@@ -36,9 +38,14 @@ static const char usage_text[] =
 	"Password crackers, scanners and floods are banned by source address\n"
 	"([ban] in sipwarden.conf(5); `sipwarden ban` lists, adds and deletes bans).\n"
 	"\n"
-	"  --check-config   validate the configuration and the files it names (TLS:\n"
-	"                   readable, key matching, not expired, chain complete),\n"
-	"                   print it, and exit\n"
+	"  --http ADDR:PORT         serve Prometheus /metrics, the operator's web page\n"
+	"                           and its JSON API (/api/...) there (http_listen);\n"
+	"                           off by default\n"
+	"  --http-token-file FILE   the bearer token HTTP clients must send; required\n"
+	"                           when ADDR is not a loopback address\n"
+	"  --check-config           validate the configuration and the files it names\n"
+	"                           (TLS: readable, key matching, not expired, chain\n"
+	"                           complete), print it, and exit\n"
 	"\n"
 	"SIGINT/SIGTERM stop cleanly (queued writes are committed and answered);\n"
 	"SIGHUP re-reads the configuration: the expires limits, max_contacts and\n"
@@ -111,10 +118,11 @@ static void reload(struct housekeeper *h)
 	const struct sw_config *old = h->running;
 	bool restart = cfg.nlisten != old->nlisten || memcmp(cfg.listen, old->listen, sizeof(cfg.listen)) ||
 		       strcmp(cfg.db, old->db) || cfg.ndomains != old->ndomains ||
-		       memcmp(cfg.domains, old->domains, sizeof(cfg.domains)) || cfg.workers != old->workers;
+		       memcmp(cfg.domains, old->domains, sizeof(cfg.domains)) || cfg.workers != old->workers ||
+		       strcmp(cfg.http_listen, old->http_listen) || strcmp(cfg.http_token_file, old->http_token_file);
 	fprintf(stderr, "sipwarden serve: configuration reloaded (expires limits, max_contacts, "
 			"allow_register_others, [ban])%s\n",
-		restart ? "; listen addresses, database, domains and workers take effect after a restart" : "");
+		restart ? "; listen addresses, database, domains, workers and http take effect after a restart" : "");
 }
 
 static void *housekeeping(void *arg)
@@ -164,7 +172,7 @@ static void make_parent(const char *path)
 }
 
 static const char *const value_flags[] = { "--listen", "--db", "--domain", "--min-expires",
-					   "--max-expires", "--workers", NULL };
+					   "--max-expires", "--workers", "--http", "--http-token-file", NULL };
 
 /* Defaults, then the config file, then the flags, then validation: at
  * start and again on SIGHUP. Returns 0, 1 (invalid) or 2 (usage). */
@@ -195,7 +203,7 @@ static int build_config(int argc, char **argv, struct sw_config *cfg, char *why,
 			snprintf(why, cap, "%s needs a value", argv[i]);
 			return 2;
 		}
-		if (sw_config_set(cfg, argv[i], argv[i + 1], why, cap))
+		if (sw_config_set(cfg, strcmp(argv[i], "--http") ? argv[i] : "http_listen", argv[i + 1], why, cap))
 			return 2;
 		i++;
 	}
@@ -218,6 +226,24 @@ static void registrar_settings(const struct sw_config *cfg, struct sw_registrar_
 	rc->accept_foreign_callers = cfg->accept_foreign_callers;
 	rc->reveal_unknown_callee = cfg->reveal_unknown_callee;
 	rc->timer_c = cfg->timer_c;
+}
+
+/* The operator's HTTP listener (sipwarden-serve(1)); its own threads read
+ * the store, the location index and the bans. */
+static int start_http(const struct sw_config *cfg, struct sw_store *st, struct sw_registrar *reg,
+		      struct sw_ban *ban, struct sw_http **out, char *why, size_t cap)
+{
+	struct sw_http_cfg hc = { .token_file = cfg->http_token_file, .st = st, .reg = reg, .ban = ban,
+				  .ndomains = cfg->ndomains, .version = SIPWARDEN_VERSION };
+	const char *domains[SW_CONFIG_MAX_DOMAINS];
+	for (unsigned i = 0; i < cfg->ndomains; i++)
+		domains[i] = cfg->domains[i];
+	hc.domains = domains;
+	if (sw_config_http_addr(cfg, &hc.addr, &hc.addrlen)) {
+		snprintf(why, cap, "http_listen '%s' is not ADDR:PORT", cfg->http_listen);
+		return SW_EINVAL;
+	}
+	return sw_http_start(out, &hc, why, cap);
 }
 
 static void on_usr1(int sig)
@@ -378,6 +404,9 @@ int cmd_serve(int argc, char **argv)
 		if (rc)
 			snprintf(why, sizeof(why), "cannot set up the workers: %s", sw_strerror(rc));
 	}
+	struct sw_http *http = NULL;
+	if (!rc && cfg.http_listen[0])
+		rc = start_http(&cfg, st, reg, ban, &http, why, sizeof(why));
 	if (rc) {
 		fprintf(stderr, "sipwarden serve: %s\n", why);
 		goto out;
@@ -393,8 +422,11 @@ int cmd_serve(int argc, char **argv)
 	fprintf(stderr, "; domain%s", cfg.ndomains > 1 ? "s" : "");
 	for (unsigned i = 0; i < cfg.ndomains; i++)
 		fprintf(stderr, " %s", cfg.domains[i]);
-	fprintf(stderr, "; database %s; %u worker%s\n", cfg.db, sw_server_workers(srv),
+	fprintf(stderr, "; database %s; %u worker%s", cfg.db, sw_server_workers(srv),
 		sw_server_workers(srv) > 1 ? "s" : "");
+	if (http)
+		fprintf(stderr, "; http %s%s", cfg.http_listen, cfg.http_token_file[0] ? " (token)" : "");
+	fputc('\n', stderr);
 	if (tls) {
 		sw_tls_describe(tls, tls_info, sizeof(tls_info));
 		fprintf(stderr, "sipwarden serve: TLS certificate: %s\n", tls_info);
@@ -422,6 +454,7 @@ int cmd_serve(int argc, char **argv)
 	notify_ready(); /* the sockets are bound (sw_server_new) and the store is open */
 	rc = sw_server_run(srv);
 	notify_stopping(); /* the workers have stopped; the store's last commits follow */
+	sw_http_stop(http);
 	atomic_store(&hk.stop, 1);
 	if (hk_started)
 		pthread_join(hk_thread, NULL);

@@ -27,6 +27,7 @@
 #define SW_CONFIG_PATH_MAX 1024
 #define SW_CONFIG_DOMAIN_MAX 256      /* capacity of one domain, NUL included */
 #define SW_CONFIG_UA_MAX 128
+#define SW_CONFIG_HTTP_MAX 80         /* "[v6 address]:port", NUL included */
 /* The largest configuration file read (bytes). */
 #define SW_CONFIG_FILE_MAX (1024 * 1024)
 
@@ -39,6 +40,8 @@ struct sw_config {
 	unsigned workers;            /* 0 (default): one per CPU core */
 	uint32_t max_message_size;   /* bytes, 1024..65536, default 65536 */
 	char user_agent[SW_CONFIG_UA_MAX]; /* Server header; "" = none; default "sipwarden/VERSION" */
+	char http_listen[SW_CONFIG_HTTP_MAX]; /* "ADDR:PORT" of /metrics and the web page; "" (default): off */
+	char http_token_file[SW_CONFIG_PATH_MAX]; /* the bearer token; required off loopback */
 
 	/* [registrar] */
 	char domains[SW_CONFIG_MAX_DOMAINS][SW_CONFIG_DOMAIN_MAX]; /* lower case */
@@ -152,6 +155,11 @@ bool sw_config_has_tls(const struct sw_config *c);
  * or SW_EINVAL with why. */
 int sw_config_check_files(const struct sw_config *c, time_t now, char *info, size_t info_cap, char *why,
 			  size_t why_cap);
+/* The HTTP listener's address from http_listen ("127.0.0.1:8080",
+ * "[::1]:8080"). 0, or SW_EINVAL when http_listen is empty or bad. */
+int sw_config_http_addr(const struct sw_config *c, struct sockaddr_storage *out, socklen_t *len);
+/* Is this address a loopback one (127.0.0.0/8, ::1, ::ffff:127.x)? */
+bool sw_addr_is_loopback(const struct sockaddr *sa);
 /* "auto", "json", "text". */
 const char *sw_log_format_name(enum sw_log_format f);
 

@@ -120,6 +120,8 @@ typedef int (*sw_store_user_fn)(void *arg, const struct sw_subscriber *s);
 /* Calls fn for every subscriber ordered by domain then user; a non-zero
  * return from fn stops the walk and is returned. */
 int sw_store_user_list(struct sw_store *st, sw_store_user_fn fn, void *arg);
+/* How many subscribers there are (the metrics' gauge). */
+int sw_store_user_count(struct sw_store *st, uint64_t *out);
 
 /* One row of a bulk import. */
 struct sw_user_import {

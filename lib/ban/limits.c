@@ -6,6 +6,7 @@
  * attacker spread over many addresses still meets the limits at each. */
 #include <stdio.h>
 #include <string.h>
+#include "sipwarden/metrics.h"
 #include "ban/ban_int.h"
 
 enum sw_ban_class sw_ban_classify(enum sw_cause cause)
@@ -93,6 +94,7 @@ static bool roll(int64_t *start, int64_t now, uint32_t len)
 struct trip {
 	bool ban;
 	bool user_only;      /* a known source: ban the user from it, not the address */
+	enum sw_metric limit; /* which limit tripped (counted when the ban starts) */
 	char user[SW_STORE_USER_MAX + 1];
 	char reason[SW_STORE_TEXT_MAX + 1];
 };
@@ -109,6 +111,7 @@ static void failure(const struct sw_ban_cfg *c, struct shard *s, struct src *src
 	if (++p->fails >= c->user_failures) {
 		t->ban = true;
 		t->user_only = known;
+		t->limit = SW_M_BAN_USER_FAILURES;
 		SW_STORE_SET(t->user, sw_str_from(user, ulen));
 		sw__ban_text(t->reason, sizeof(t->reason),
 			 "limit user_failures: %u failed authentications of user '%s' in %llds "
@@ -134,6 +137,7 @@ static void failure(const struct sw_ban_cfg *c, struct shard *s, struct src *src
 			return;
 		t->ban = true;
 		t->user_only = true;
+		t->limit = SW_M_BAN_DISTINCT_USERS;
 		SW_STORE_SET(t->user, sw_str_from(user, ulen));
 		sw__ban_text(t->reason, sizeof(t->reason),
 			 "limit distinct_users: %u different users failed in %llds from a known address "
@@ -143,6 +147,7 @@ static void failure(const struct sw_ban_cfg *c, struct shard *s, struct src *src
 	}
 	if (src->nusers >= c->distinct_users) {
 		t->ban = true;
+		t->limit = SW_M_BAN_DISTINCT_USERS;
 		sw__ban_text(t->reason, sizeof(t->reason),
 			 "limit distinct_users: %u different users failed to authenticate in %llds "
 			 "(limit %u in %us; the last was '%.*s')", src->nusers, (long long)(now - src->users_start),
@@ -159,6 +164,7 @@ static void unauthenticated(const struct sw_ban_cfg *c, struct src *src, int64_t
 		src->flood = 0;
 	if (++src->flood >= c->flood_requests) {
 		t->ban = true;
+		t->limit = SW_M_BAN_FLOOD;
 		sw__ban_text(t->reason, sizeof(t->reason),
 			 "limit flood_requests: %u requests without valid credentials in %llds "
 			 "(limit %u in %us)", src->flood, (long long)(now - src->flood_start), c->flood_requests,
@@ -200,5 +206,8 @@ bool sw_ban_observe(struct sw_ban *b, const struct sockaddr *source, sw_str user
 		unauthenticated(c, src, now, &t);
 	}
 	pthread_mutex_unlock(&s->lock);
-	return t.ban && sw__ban_start(b, &a, t.user_only ? t.user : NULL, t.reason, now, note);
+	bool started = t.ban && sw__ban_start(b, &a, t.user_only ? t.user : NULL, t.reason, now, note);
+	if (started)
+		sw_metrics_inc(t.limit);
+	return started;
 }

@@ -76,6 +76,16 @@ int sw_config_validate(const struct sw_config *c, char *why, size_t why_cap)
 	if (c->ban.ban_time > c->ban.ban_max_time)
 		return fail(why, why_cap, "ban_time (%u) is above ban_max_time (%u)", c->ban.ban_time,
 			    c->ban.ban_max_time);
+	if (c->http_listen[0]) {
+		struct sockaddr_storage ss;
+		socklen_t sl;
+		if (sw_config_http_addr(c, &ss, &sl))
+			return fail(why, why_cap, "http_listen: '%s' is not ADDR:PORT", c->http_listen);
+		if (!sw_addr_is_loopback((const struct sockaddr *)&ss) && !c->http_token_file[0])
+			return fail(why, why_cap, "http_listen %s is not a loopback address: set http_token_file "
+				    "(a file holding the token clients send as 'Authorization: Bearer TOKEN')",
+				    c->http_listen);
+	}
 	if ((unsigned)c->log_format > SW_LOG_JOURNAL)
 		return fail(why, why_cap, "format: invalid log format %u", (unsigned)c->log_format);
 	return 0;
@@ -140,6 +150,12 @@ static void print_key(const struct sw_config *c, const struct sw__ckey *k, struc
 		sw_buf_addf(b, "%s = %s\n", k->name, v ? "yes" : "no");
 		return;
 	}
+	case SW__CK_HOSTPORT:
+		if (!field[0])
+			sw_buf_addf(b, "; %s = (off)\n", k->name);
+		else
+			sw_buf_addf(b, "%s = %s\n", k->name, field);
+		return;
 	case SW__CK_PATH:
 	case SW__CK_TEXT:
 		if (k->off == offsetof(struct sw_config, secret_file)) {

@@ -2,6 +2,8 @@
  * command-line overrides (sw_config_set). */
 #include <arpa/inet.h>
 #include <stdarg.h>
+#include <stdlib.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -19,6 +21,8 @@ const struct sw__ckey sw__config_keys[] = {
 	{ "server", "workers", SW__CK_UINT, F(workers), 0, 1024 },
 	{ "server", "max_message_size", SW__CK_UINT, F(max_message_size), 1024, 65536 },
 	{ "server", "user_agent", SW__CK_TEXT, F(user_agent), 0, 0 },
+	{ "server", "http_listen", SW__CK_HOSTPORT, F(http_listen), 0, 0 },
+	{ "server", "http_token_file", SW__CK_PATH, F(http_token_file), 0, 0 },
 	{ "registrar", "domain", SW__CK_DOMAIN, F(domains), 0, 0 },
 	{ "registrar", "min_expires", SW__CK_UINT, F(min_expires), 1, WEEK },
 	{ "registrar", "max_expires", SW__CK_UINT, F(max_expires), 1, WEEK },
@@ -445,6 +449,47 @@ static int apply_allow(struct sw_config *c, const char *value, char *why, size_t
 	return 0;
 }
 
+/* "127.0.0.1:8080", "[::1]:8080": the port is required (no default for
+ * HTTP is better than a surprising one). */
+static int parse_hostport(const char *s, struct sockaddr_storage *out, socklen_t *len)
+{
+	char spec[SW_CONFIG_HTTP_MAX + 8];
+	const char *colon = strrchr(s, ':'), *bracket = strrchr(s, ']');
+	if (!colon || colon == s || !colon[1] || (bracket && colon < bracket) ||
+	    (!bracket && strchr(s, ':') != colon) || strlen(s) >= SW_CONFIG_HTTP_MAX)
+		return SW_EINVAL;
+	for (const char *p = colon + 1; *p; p++)
+		if (*p < '0' || *p > '9')
+			return SW_EINVAL;
+	long port = strtol(colon + 1, NULL, 10);
+	if (port < 1 || port > 65535)
+		return SW_EINVAL;
+	struct sw_listen l;
+	snprintf(spec, sizeof(spec), "tcp:%s", s);
+	if (sw_listen_parse(spec, &l, NULL, 0))
+		return SW_EINVAL;
+	*out = l.addr;
+	*len = l.addrlen;
+	return 0;
+}
+
+int sw_config_http_addr(const struct sw_config *c, struct sockaddr_storage *out, socklen_t *len)
+{
+	return c->http_listen[0] ? parse_hostport(c->http_listen, out, len) : SW_EINVAL;
+}
+
+bool sw_addr_is_loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+	if (sa->sa_family != AF_INET6)
+		return false;
+	const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+	if (IN6_IS_ADDR_LOOPBACK(a))
+		return true;
+	return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
+}
+
 int sw__config_apply(struct sw_config *c, const struct sw__ckey *k, const char *value,
 		     char *why, size_t why_cap)
 {
@@ -498,6 +543,16 @@ int sw__config_apply(struct sw_config *c, const struct sw__ckey *k, const char *
 		return parse_logfmt(value, &c->log_format, why, why_cap);
 	case SW__CK_PREFIXES:
 		return apply_allow(c, value, why, why_cap);
+	case SW__CK_HOSTPORT: {
+		size_t n = strlen(value);
+		struct sockaddr_storage ss;
+		socklen_t sl;
+		if (n >= k->size || (n && parse_hostport(value, &ss, &sl)))
+			return fail(why, why_cap, "'%s' is not ADDR:PORT (a numeric IPv4 address or an [IPv6] "
+				    "one, and a port), or empty for none", shown(value, n, q));
+		memcpy(field, value, n + 1);
+		return 0;
+	}
 	case SW__CK_BANACTION: {
 		bool reject = !strcmp(value, "403");
 		if (!reject && strcasecmp(value, "drop"))

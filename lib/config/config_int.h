@@ -16,6 +16,7 @@ enum sw__ckind {
 	SW__CK_LOGFMT,
 	SW__CK_PREFIXES,  /* the ban allowlist: list of sw_prefix */
 	SW__CK_BANACTION, /* "drop" or "403" into a bool (true: 403) */
+	SW__CK_HOSTPORT,  /* "ADDR:PORT" (numeric, [v6]) or "" into char[size] */
 };
 
 struct sw__ckey {

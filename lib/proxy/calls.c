@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include "proxy/proxy_int.h"
+#include "sipwarden/metrics.h"
 
 #define SW_CALLS_MAX 1024u
 
@@ -106,6 +107,7 @@ void sw__px_call_refused(struct sw_proxy_worker *pw, struct sw_ptx *t, struct sw
 	struct sw_calls *c = pw->rw->r->calls;
 	pthread_mutex_lock(&c->lock);
 	struct call *k = find(c, x->call_id);
+	sw_metrics_inc(SW_M_CALL_FAILED);
 	if (k) {
 		k->state = "failed";
 		k->status = status;
@@ -128,10 +130,15 @@ void sw__px_call_update(struct sw_proxy_worker *pw, struct sw_ptx *t, unsigned s
 		if (status < 200) {
 			k->state = "ringing";
 		} else if (status < 300) {
+			if (!k->answered_ms && !k->ended_ms)
+				sw_metrics_inc(SW_M_CALL_ANSWERED);
 			k->state = "established";
 			k->answered_ms = wall_ms();
 		} else {
-			k->state = t->cancelled || status == 487 ? "cancelled" : "failed";
+			bool cancelled = t->cancelled || status == 487;
+			if (!k->answered_ms && !k->ended_ms)
+				sw_metrics_inc(cancelled ? SW_M_CALL_CANCELLED : SW_M_CALL_FAILED);
+			k->state = cancelled ? "cancelled" : "failed";
 			k->cause = x->outcome != SW_CAUSE_OK ? sw_cause_id(x->outcome) : "";
 			k->ended_ms = wall_ms();
 		}

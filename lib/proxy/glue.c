@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 #include "proxy/proxy_int.h"
+#include "sipwarden/metrics.h"
 
 static void send_failed(struct sw_worker *w, void *arg)
 {
@@ -234,6 +235,7 @@ void sw__proxy_response(struct sw_registrar_worker *rw, struct sw_worker *w, con
 	int owner = sw_px_branch_worker(m);
 	if (owner < 0) {
 		rw->r->responses_dropped++; /* not a branch of ours (a stray 2xx is not forwarded: RFC 6026) */
+		sw_metrics_inc(SW_M_DROP_STRAY_RESPONSE);
 		return;
 	}
 	if ((unsigned)owner != sw_worker_index(w)) {
@@ -247,8 +249,10 @@ void sw__proxy_response(struct sw_registrar_worker *rw, struct sw_worker *w, con
 			free(h);
 		return;
 	}
-	if (!sw_px_response(pw->px, m, now_ms))
+	if (!sw_px_response(pw->px, m, now_ms)) {
 		rw->r->responses_dropped++;
+		sw_metrics_inc(SW_M_DROP_STRAY_RESPONSE);
+	}
 }
 
 void sw__proxy_tick(struct sw_registrar_worker *rw, struct sw_worker *w, uint64_t now_ms)

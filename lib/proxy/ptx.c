@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "proxy/ptx.h"
+#include "sipwarden/metrics.h"
 
 struct heap_ent {
 	uint64_t due;
@@ -128,6 +129,7 @@ void sw__px_compact(struct sw_ptx *t)
 
 static void ptx_free(struct sw_ptx *t)
 {
+	sw_metrics_gauge_add(SW_G_TXN_PROXY, -1);
 	for (unsigned i = 0; i < t->nbranches; i++)
 		sw__px_branch_free(&t->br[i]);
 	for (unsigned i = 0; i < t->ntargets; i++) {
@@ -293,6 +295,7 @@ struct sw_ptx *sw_px_begin(struct sw_px *px, const struct sw_msg *req, const str
 		free(t);
 		return NULL;
 	}
+	sw_metrics_gauge_add(SW_G_TXN_PROXY, 1);
 	t->req_len = req->len;
 	t->id = px->free_ids[--px->nfree];
 	t->gen = ++px->gens[t->id];
@@ -380,6 +383,7 @@ void sw__px_send_upstream(struct sw_px *px, struct sw_ptx *t, unsigned status, c
 	if (t->st == PX_SRV_ACCEPTED && status >= 300)
 		return;
 	px->io.reply(px->io.ctx, t, buf, len);
+	sw_metrics_response(status);
 	if (t->st == PX_SRV_ACCEPTED)
 		return; /* another 2xx (other branch or retransmission): forwarded, not stored */
 	char *copy = sw__px_dup(buf, len);

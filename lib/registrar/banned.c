@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "sipwarden/ban.h"
+#include "sipwarden/metrics.h"
 #include "reg_int.h"
 
 static const struct sockaddr *source(const struct sw_req *q)
@@ -69,6 +70,8 @@ bool sw__ban_gate(struct sw_req *q, const char *buf, size_t len)
 		sw__event_record(q, aor, sw_str_from(user, strlen(user)), SW_STR_NULL, SW_CAUSE_SOURCE_BANNED,
 				 note.detail);
 	}
+	if (v == SW_BAN_DROP)
+		sw_metrics_inc(SW_M_DROP_BANNED);
 	if (v == SW_BAN_REJECT && parsed && q->m->method_id != SW_METHOD_ACK)
 		sw__reply_simple(q, 403, "Forbidden");
 	else if (v == SW_BAN_DROP && whole_address)

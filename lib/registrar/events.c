@@ -7,6 +7,7 @@
 #include <time.h>
 #include "journal.h"
 #include "reg_int.h"
+#include "sipwarden/metrics.h"
 
 static void add_uint(struct sw_buf *b, unsigned v, unsigned min_digits)
 {
@@ -63,6 +64,7 @@ void sw__event_record(struct sw_req *q, const char *aor, sw_str auth_user, sw_st
 	SW_STORE_SET(ev.cause, sw_str_from(id, strlen(id)));
 	SW_STORE_SET(ev.detail, sw_str_from(detail, strlen(detail)));
 	sw_store_event_record(r->st, &ev);
+	sw_metrics_auth(q->m->method_id, cause);
 
 	if (!r->cfg.log && !r->cfg.log_journal)
 		return;

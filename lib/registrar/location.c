@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include "sipwarden/metrics.h"
 #include "sipwarden/registrar.h"
 
 #define SHARDS 64u
@@ -157,7 +158,7 @@ static void drop_bind(struct shard *s, struct bind **pb)
 	s->bindings--;
 }
 
-static int put(struct shard *s, struct aor **slot, const struct sw_binding *b)
+static int put(struct shard *s, struct aor **slot, const struct sw_binding *b, bool *replaced)
 {
 	struct aor **pa = find(slot, b->aor);
 	struct aor *a = pa ? *pa : NULL;
@@ -182,6 +183,7 @@ static int put(struct shard *s, struct aor **slot, const struct sw_binding *b)
 	memcpy(nb->contact + cl + 1, b->received, fl + 1); /* the flow, after the contact */
 	memcpy(nb->contact + cl + 1 + fl + 1, b->path, pl + 1); /* then the Path (RFC 3327) */
 	struct bind **old = find_contact(a, b->contact);
+	*replaced = old != NULL;
 	if (old) { /* replace in place: the order of an AOR's bindings stays */
 		nb->next = (*old)->next;
 		free(*old);
@@ -208,7 +210,8 @@ static void unlink_if_empty(struct shard *s, struct aor **slot, const char *name
 	}
 }
 
-int sw_location_apply(struct sw_location *l, const struct sw_binding_op *ops, size_t n)
+/* count: the changes go to the metrics (not when loading at start). */
+static int apply(struct sw_location *l, const struct sw_binding_op *ops, size_t n, bool count)
 {
 	int rc = 0;
 	for (size_t i = 0; i < n && !rc; i++) {
@@ -218,8 +221,12 @@ int sw_location_apply(struct sw_location *l, const struct sw_binding_op *ops, si
 		pthread_mutex_lock(&s->lock);
 		grow(s);
 		struct aor **slot = slot_of(s, h);
+		size_t before = s->bindings;
 		if (ops[i].kind == SW_BINDING_PUT) {
-			rc = put(s, slot, b);
+			bool replaced = false;
+			rc = put(s, slot, b, &replaced);
+			if (!rc && count)
+				sw_metrics_inc(replaced ? SW_M_REG_REFRESHED : SW_M_REG_MADE);
 		} else {
 			struct aor **pa = find(slot, b->aor);
 			if (pa && ops[i].kind == SW_BINDING_DEL_AOR) {
@@ -231,10 +238,17 @@ int sw_location_apply(struct sw_location *l, const struct sw_binding_op *ops, si
 					drop_bind(s, pb);
 			}
 		}
+		if (ops[i].kind != SW_BINDING_PUT && count)
+			sw_metrics_add(SW_M_REG_REMOVED, before - s->bindings);
 		unlink_if_empty(s, slot, b->aor);
 		pthread_mutex_unlock(&s->lock);
 	}
 	return rc;
+}
+
+int sw_location_apply(struct sw_location *l, const struct sw_binding_op *ops, size_t n)
+{
+	return apply(l, ops, n, true);
 }
 
 unsigned sw_location_visit(struct sw_location *l, const char *aor, int64_t now,
@@ -305,7 +319,7 @@ size_t sw_location_count(struct sw_location *l)
 static int load_one(void *arg, const struct sw_binding *b)
 {
 	struct sw_binding_op op = { .kind = SW_BINDING_PUT, .b = *b };
-	return sw_location_apply(arg, &op, 1);
+	return apply(arg, &op, 1, false);
 }
 
 int sw_location_load(struct sw_location *l, struct sw_store *st, int64_t now)

@@ -7,6 +7,7 @@
 #include <strings.h>
 #include <time.h>
 #include "reg_int.h"
+#include "sipwarden/metrics.h"
 
 static int domain_index(const struct sw_registrar *r, sw_str host)
 {
@@ -98,6 +99,7 @@ struct pending {
 	struct sw_txn_key key;
 	bool has_key;
 	int store_err;
+	uint64_t queued_ns;          /* when the write was queued (the commit wait histogram) */
 	int64_t now;                 /* when the REGISTER was handled: the 200 states the
 					granted intervals even if the commit crosses a second */
 	char aor[SW_STORE_AOR_MAX + 1];
@@ -176,6 +178,7 @@ static void register_done(struct sw_worker *w, void *arg)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	q.now_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	sw_metrics_gauge_add(SW_G_PENDING_WRITES, -1);
 	if (sw_msg_parse(&rw->msg, p->req, p->len, NULL, NULL) == 0) {
 		if (p->store_err || sw_location_apply(r->loc, p->ops, p->nops)) {
 			r->store_errors++;
@@ -199,9 +202,11 @@ static void store_done(void *arg, int err)
 {
 	struct pending *p = arg;
 	p->store_err = err;
+	sw_metrics_observe(SW_H_COMMIT_WAIT, sw_metrics_now_ns() - p->queued_ns);
 	if (sw_worker_post(p->w, register_done, p)) {
 		/* out of memory: the client's retransmission will find the
 		 * transaction pending until it is forgotten */
+		sw_metrics_gauge_add(SW_G_PENDING_WRITES, -1);
 		free(p);
 	}
 }
@@ -434,8 +439,11 @@ void sw__register(struct sw_req *q)
 	p->len = m->len;
 	memcpy(p->req, m->buf, m->len);
 	p->w = q->w;
+	p->queued_ns = sw_metrics_now_ns();
+	sw_metrics_gauge_add(SW_G_PENDING_WRITES, 1);
 	int rc = sw_store_bindings_submit(r->st, p->ops, nops, store_done, p);
 	if (rc) {
+		sw_metrics_gauge_add(SW_G_PENDING_WRITES, -1);
 		pending_put(rw, p);
 		r->store_errors++;
 		sw__event(q, aor, res.username, realm, SW_CAUSE_STORE_UNAVAILABLE, "the binding could not be queued");

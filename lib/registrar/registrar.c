@@ -9,6 +9,7 @@
 #include <time.h>
 #include "reg_int.h"
 #include "proxy/proxy.h"
+#include "sipwarden/metrics.h"
 
 int sw_registrar_new(struct sw_registrar **out, const struct sw_registrar_cfg *cfg, struct sw_store *st,
 		     const struct sw_secret *secret, char *why, size_t why_cap)
@@ -214,6 +215,7 @@ void sw__reply_send(struct sw_req *q, struct sw_buf *b)
 	struct sw_peer to;
 	sw__reply_peer(q->m, q->from, &to);
 	sw_worker_send(q->w, &to, b->p, b->len);
+	sw_metrics_response_text(b->p, b->len);
 	if (q->has_key)
 		sw_txn_complete(q->rw->txn, &q->key, b->p, b->len, q->now_ms,
 				q->from->tp == SW_TP_UDP ? 32000u : 0u);
@@ -272,6 +274,7 @@ static void reject(struct sw_req *q, const struct sw_perr *err)
 	r->parse_errors++;
 	if (!q->m->is_request || !err->status || q->m->first[SW_HDR_VIA] == SW_HDR_NONE) {
 		r->responses_dropped++;
+		sw_metrics_inc(SW_M_DROP_MALFORMED);
 		return;
 	}
 	char reason[200];
@@ -306,8 +309,7 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-void sw_registrar_on_message(void *app, struct sw_worker *w, const struct sw_peer *from, const char *buf,
-			     size_t len)
+static void on_message(void *app, struct sw_worker *w, const struct sw_peer *from, const char *buf, size_t len)
 {
 	struct sw_registrar *r = app;
 	struct sw_registrar_worker *rw = sw_worker_data(w);
@@ -334,10 +336,12 @@ void sw_registrar_on_message(void *app, struct sw_worker *w, const struct sw_pee
 	if (rc == 0 && !m->is_request) {
 		/* responses belong to the proxy's client transactions; a malformed
 		 * one is dropped and counted, never forwarded */
-		if (sw_msg_check(m, &err) == 0)
+		if (sw_msg_check(m, &err) == 0) {
 			sw__proxy_response(rw, w, m, q.now_ms);
-		else
+		} else {
 			r->responses_dropped++;
+			sw_metrics_inc(SW_M_DROP_BAD_RESPONSE);
+		}
 		return;
 	}
 	if (rc == 0)
@@ -348,6 +352,7 @@ void sw_registrar_on_message(void *app, struct sw_worker *w, const struct sw_pee
 		reject(&q, &err);
 		return;
 	}
+	sw_metrics_request(m->method_id);
 	if (m->method_id != SW_METHOD_REGISTER && !to_server(m)) {
 		struct sw_uri u;
 		if (sw_msg_ruri(m, &u, NULL) == 0 && u.scheme != SW_URI_SIP && u.scheme != SW_URI_SIPS) {
@@ -370,6 +375,7 @@ void sw_registrar_on_message(void *app, struct sw_worker *w, const struct sw_pee
 		}
 		case SW_TXN_PENDING:
 			r->retransmissions++;
+			sw_metrics_inc(SW_M_DROP_RETRANSMISSION);
 			return; /* still being processed: the answer will come */
 		case SW_TXN_NEW:
 			q.has_key = true;
@@ -394,6 +400,19 @@ void sw_registrar_on_message(void *app, struct sw_worker *w, const struct sw_pee
 	}
 }
 
+/* on_message, timed: a request's handling time goes to the histogram (a
+ * response's, from downstream, does not). */
+void sw_registrar_on_message(void *app, struct sw_worker *w, const struct sw_peer *from, const char *buf,
+			     size_t len)
+{
+	/* looked at first: handling may close a TCP connection, and buf with it */
+	bool request = len < 4 || memcmp(buf, "SIP/", 4);
+	uint64_t t0 = sw_metrics_now_ns();
+	on_message(app, w, from, buf, len);
+	if (request)
+		sw_metrics_observe(SW_H_REQUEST, sw_metrics_now_ns() - t0);
+}
+
 void sw_registrar_on_tick(void *app, struct sw_worker *w, uint64_t now_ms)
 {
 	(void)app;
@@ -412,7 +431,7 @@ void sw_registrar_on_idle(void *app, struct sw_worker *w)
 void sw_registrar_housekeeping(struct sw_registrar *r, int64_t now)
 {
 	sw_credcache_refresh(r->creds);
-	sw_location_expire(r->loc, now);
+	sw_metrics_add(SW_M_REG_EXPIRED, sw_location_expire(r->loc, now));
 	sw_store_binding_expire(r->st, now, NULL);
 }
 

@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 #include "sipwarden/tls.h"
+#include "sipwarden/metrics.h"
 #include "server/server_int.h"
 
 void sw__conn_close(struct sw_worker *w, struct conn *c)
@@ -24,6 +25,7 @@ void sw__conn_close(struct sw_worker *w, struct conn *c)
 	w->nconns--;
 	atomic_fetch_sub(&w->srv->tcp_open, 1);
 	w->stats.tcp_closed++;
+	sw_metrics_gauge_add(SW_G_TCP_CONNECTIONS, -1);
 }
 
 void sw__tcp_accept(struct sw_worker *w, unsigned li)
@@ -58,6 +60,7 @@ void sw__tcp_accept(struct sw_worker *w, unsigned li)
 				sw__srclimit_give(s->per_source, sa);
 			w->stats.tcp_refused++;
 			w->stats.tcp_refused_source += room && !share;
+			sw_metrics_inc(room && !share ? SW_M_TCP_REFUSED_SOURCE : SW_M_TCP_REFUSED_LIMIT);
 			continue;
 		}
 		c->id = ((uint64_t)++w->generation << 32) | slot;
@@ -82,6 +85,8 @@ void sw__tcp_accept(struct sw_worker *w, unsigned li)
 		w->conns[slot] = c;
 		w->nconns++;
 		w->stats.tcp_accepted++;
+		sw_metrics_inc(SW_M_TCP_ACCEPTED);
+		sw_metrics_gauge_add(SW_G_TCP_CONNECTIONS, 1);
 	}
 }
 
@@ -227,8 +232,10 @@ void sw__tcp_scan(struct sw_worker *w, uint64_t now)
 		bool slow = (c->accepted_ms && now - c->accepted_ms > (c->handshaking ? hs : first)) ||
 			    (c->msg_start_ms && now - c->msg_start_ms > whole);
 		w->stats.tls_handshake_timed_out += slow && c->handshaking;
-		if (slow)
+		if (slow) {
 			w->stats.tcp_timed_out++;
+			sw_metrics_inc(SW_M_TCP_TIMED_OUT);
+		}
 		if (slow || now - c->last_ms > idle)
 			sw__conn_close(w, c);
 	}

@@ -17,7 +17,7 @@ enum sq_stmt {
 	Q_READ_BEGIN, Q_READ_END,
 	Q_USER_GET, Q_USER_GET_UH0, Q_USER_GET_UH1, Q_USER_GET_UH2,
 	Q_USER_INSERT, Q_USER_SET_CRED, Q_USER_SET_DISABLED, Q_USER_DEL, Q_USER_LIST,
-	Q_USER_EXISTS, Q_USER_VERSION, Q_USER_CHANGES, Q_USER_CHANGES_MIN,
+	Q_USER_EXISTS, Q_USER_VERSION, Q_USER_COUNT, Q_USER_CHANGES, Q_USER_CHANGES_MIN,
 	Q_BIND_PUT, Q_BIND_DEL, Q_BIND_DEL_AOR, Q_BIND_LIST_AOR, Q_BIND_LIST_ALL,
 	Q_BIND_EXPIRE,
 	Q_NC_GET, Q_NC_PUT, Q_NC_EXPIRE,
@@ -168,6 +168,7 @@ int sw__sq_user_list(struct sw_store *st, sw_store_user_fn fn, void *arg);
 int sw__sq_user_import(struct sw_store *st, const struct sw_user_import *rows, size_t n,
 		       int64_t now, size_t *added, size_t *updated);
 int sw__sq_user_version(struct sw_store *st, uint64_t *out);
+int sw__sq_user_count(struct sw_store *st, uint64_t *out);
 int sw__sq_user_changes(struct sw_store *st, uint64_t since, sw_store_change_fn fn,
 			void *arg, uint64_t *now_version, bool *all);
 

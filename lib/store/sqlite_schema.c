@@ -44,6 +44,7 @@ static const char *const sql[Q__COUNT] = {
 	[Q_USER_LIST] = "SELECT " COLS_USER " FROM subscribers ORDER BY domain, user",
 	[Q_USER_EXISTS] = "SELECT 1 FROM subscribers WHERE user = ?1 AND domain = ?2",
 	[Q_USER_VERSION] = "SELECT seq FROM sqlite_sequence WHERE name = 'user_changes'",
+	[Q_USER_COUNT] = "SELECT count(*) FROM subscribers",
 	[Q_USER_CHANGES] = "SELECT user, domain FROM user_changes WHERE seq > ?1 ORDER BY seq",
 	[Q_USER_CHANGES_MIN] = "SELECT min(seq) FROM user_changes",
 	[Q_BIND_PUT] = "INSERT OR REPLACE INTO bindings(" COLS_BIND ") VALUES(?1, ?2, ?3, ?4, "

@@ -275,6 +275,24 @@ int sw__sq_user_version(struct sw_store *st, uint64_t *out)
 	return err;
 }
 
+int sw__sq_user_count(struct sw_store *st, uint64_t *out)
+{
+	struct sq_conn *c;
+	int err = sw__sq_reader_get(SQ(st), &c);
+	if (err)
+		return err;
+	sqlite3_stmt *s = sw__sq_stmt(c, Q_USER_COUNT);
+	int rc = s ? sqlite3_step(s) : SQLITE_ERROR;
+	if (rc == SQLITE_ROW)
+		*out = (uint64_t)sqlite3_column_int64(s, 0);
+	else
+		err = s ? sw__sq_err(rc) : SW_EIO;
+	if (s)
+		sqlite3_reset(s);
+	sw__sq_reader_put(SQ(st), c);
+	return err;
+}
+
 int sw__sq_user_changes(struct sw_store *st, uint64_t since, sw_store_change_fn fn,
 			void *arg, uint64_t *now_version, bool *all)
 {

@@ -249,6 +249,11 @@ out:
 	return err;
 }
 
+int sw_store_user_count(struct sw_store *st, uint64_t *out)
+{
+	return st->vt->user_count(st, out);
+}
+
 int sw_store_user_version(struct sw_store *st, uint64_t *out)
 {
 	return st->vt->user_version(st, out);

@@ -28,6 +28,7 @@ struct sw_store_vt {
 	int (*user_import)(struct sw_store *st, const struct sw_user_import *rows, size_t n,
 			   int64_t now, size_t *added, size_t *updated);
 	int (*user_version)(struct sw_store *st, uint64_t *out);
+	int (*user_count)(struct sw_store *st, uint64_t *out);
 	int (*user_changes)(struct sw_store *st, uint64_t since, sw_store_change_fn fn,
 			    void *arg, uint64_t *now_version, bool *all);
 

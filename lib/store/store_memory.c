@@ -279,6 +279,15 @@ static int mem_user_version(struct sw_store *st, uint64_t *out)
 	return 0;
 }
 
+static int mem_user_count(struct sw_store *st, uint64_t *out)
+{
+	struct mem *m = M(st);
+	pthread_mutex_lock(&m->lock);
+	*out = m->nusers;
+	pthread_mutex_unlock(&m->lock);
+	return 0;
+}
+
 static int mem_user_changes(struct sw_store *st, uint64_t since, sw_store_change_fn fn,
 			    void *arg, uint64_t *now_version, bool *all)
 {
@@ -578,6 +587,7 @@ static const struct sw_store_vt memory_vt = {
 	.user_list = mem_user_list,
 	.user_import = mem_user_import,
 	.user_version = mem_user_version,
+	.user_count = mem_user_count,
 	.user_changes = mem_user_changes,
 	.bindings_submit = mem_bindings_submit,
 	.binding_del = mem_binding_del,

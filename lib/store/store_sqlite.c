@@ -93,6 +93,7 @@ static const struct sw_store_vt sqlite_vt = {
 	.user_list = sw__sq_user_list,
 	.user_import = sw__sq_user_import,
 	.user_version = sw__sq_user_version,
+	.user_count = sw__sq_user_count,
 	.user_changes = sw__sq_user_changes,
 	.bindings_submit = sw__sq_bindings_submit,
 	.binding_del = sw__sq_binding_del,

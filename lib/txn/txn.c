@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "sipwarden/metrics.h"
 #include "sipwarden/txn.h"
 
 #define PENDING_MS 32000u /* a PENDING entry older than this was abandoned */
@@ -127,6 +128,7 @@ void sw_txn_table_free(struct sw_txn_table *t)
 	for (unsigned i = 0; i < t->size; i++)
 		if (t->s[i].state && t->s[i].state != TOMB)
 			free(t->s[i].blob);
+	sw_metrics_gauge_add(SW_G_TXN_REGISTRAR, -(int64_t)t->count);
 	free(t->s);
 	free(t);
 }
@@ -174,6 +176,7 @@ static void erase(struct sw_txn_table *t, struct slot *e)
 	e->state = TOMB;
 	t->count--;
 	t->tombs++;
+	sw_metrics_gauge_add(SW_G_TXN_REGISTRAR, -1);
 }
 
 /* Too many tombstones make probes long: rebuild, keeping the order. */
@@ -239,6 +242,7 @@ enum sw_txn_state sw_txn_begin(struct sw_txn_table *t, const struct sw_txn_key *
 	*e = (struct slot){ .hash = key->hash, .state = SW_TXN_PENDING, .keylen = key->len,
 			    .seq = ++t->seq, .until_ms = now_ms + PENDING_MS, .blob = blob };
 	t->count++;
+	sw_metrics_gauge_add(SW_G_TXN_REGISTRAR, 1);
 	link_tail(t, i);
 	return SW_TXN_NEW;
 }
