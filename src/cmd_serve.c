@@ -26,7 +26,8 @@ static const char usage_text[] =
 	"usage: sipwarden serve [--config FILE] [--listen udp|tcp|tls:ADDR[:PORT]]...\n"
 	"                       [--db PATH] [--domain DOMAIN]... [--min-expires N]\n"
 	"                       [--max-expires N] [--workers N] [--http ADDR:PORT]\n"
-	"                       [--http-token-file FILE] [--check-config]\n"
+	"                       [--http-token-file FILE] [--tls-certificate FILE]\n"
+	"                       [--tls-key FILE] [--tls-ca FILE] [--check-config]\n"
 	"\n"
 	"Runs the authenticating SIP registrar and proxy: phones register, and\n"
 	"calls and other requests between them are challenged (407) and\n"
@@ -43,6 +44,9 @@ static const char usage_text[] =
 	"                           off by default\n"
 	"  --http-token-file FILE   the bearer token HTTP clients must send; required\n"
 	"                           when ADDR is not a loopback address\n"
+	"  --tls-certificate FILE   the certificate chain (PEM) a tls: listener presents\n"
+	"  --tls-key FILE           its private key ([tls] certificate, private_key)\n"
+	"  --tls-ca FILE            CAs whose client certificates are accepted ([tls] ca)\n"
 	"  --check-config           validate the configuration and the files it names\n"
 	"                           (TLS: readable, key matching, not expired, chain\n"
 	"                           complete), print it, and exit\n"
@@ -172,7 +176,8 @@ static void make_parent(const char *path)
 }
 
 static const char *const value_flags[] = { "--listen", "--db", "--domain", "--min-expires",
-					   "--max-expires", "--workers", "--http", "--http-token-file", NULL };
+					   "--max-expires", "--workers", "--http", "--http-token-file",
+					   "--tls-certificate", "--tls-key", "--tls-ca", NULL };
 
 /* Defaults, then the config file, then the flags, then validation: at
  * start and again on SIGHUP. Returns 0, 1 (invalid) or 2 (usage). */

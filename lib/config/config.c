@@ -132,8 +132,27 @@ const char *sw__config_section(const char *name, size_t len)
 	return NULL;
 }
 
+/* Other names of a key, accepted on reading and never printed: the TLS
+ * files as the flat names other servers' configurations use, in [server]
+ * next to listen or in [tls]. */
+static const struct {
+	const char *name, *section, *key;
+} aliases[] = {
+	{ "tls_certificate", "tls", "certificate" },
+	{ "tls_key", "tls", "private_key" },
+	{ "tls_private_key", "tls", "private_key" },
+	{ "tls_ca", "tls", "ca" },
+};
+
 const struct sw__ckey *sw__config_key(const char *section, const char *name)
 {
+	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
+		if (!strcasecmp(name, aliases[i].name) &&
+		    (!section || !strcasecmp(section, "server") || !strcasecmp(section, "tls"))) {
+			section = aliases[i].section;
+			name = aliases[i].key;
+			break;
+		}
 	for (size_t i = 0; i < sw__config_nkeys; i++) {
 		const struct sw__ckey *k = &sw__config_keys[i];
 		if ((!section || !strcasecmp(k->section, section)) && !strcasecmp(k->name, name))

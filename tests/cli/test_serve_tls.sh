@@ -81,6 +81,13 @@ check_config "check-config: an unreadable certificate, exit 1" 1 \
 printf '[tls]\ncertificate = %s\nprivate_key = %s\nrequire_client_certificate = yes\n' "$C/a.pem" "$C/a.key" >"$T/req.conf"
 check_config "check-config: require_client_certificate without ca, exit 1" 1 \
 	'require_client_certificate needs .ca. in \[tls\]' "$T/req.conf"
+# the flat names (tls_certificate, tls_key, tls_ca) in [server], and as flags
+printf '[server]\ntls_certificate = %s\ntls_key = %s\ntls_ca = %s\n' "$C/a.pem" "$C/a.key" "$C/ca.pem" >"$T/flat.conf"
+check_config "check-config: tls_certificate, tls_key, tls_ca in [server]" 0 'subject CN = sip-a' "$T/flat.conf"
+expect_match "check-config: printed under their [tls] names" "$OUT" $'\\[tls\\]\ncertificate = .*/a.pem\nprivate_key = .*/a.key\nca = .*/ca.pem'
+expect_exit 1 "serve --tls-key: the flag form, here with another certificate's key" -- "$SIPWARDEN" serve \
+	--check-config --config "$T/flat.conf" --tls-key "$C/other.key" --domain 127.0.0.1 --listen tls:127.0.0.1:48999
+expect_match "serve --tls-key: the reason" "$ERR" 'does not match the certificate'
 expect_exit 1 "serve refuses to start with a key of another certificate" -- timeout 10 "$SIPWARDEN" serve \
 	--config "$T/wrongkey.conf" --db memory: --domain 127.0.0.1 --listen tls:127.0.0.1:48998
 expect_match "serve at start: the reason" "$ERR" 'does not match the certificate'
