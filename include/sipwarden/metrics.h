@@ -43,7 +43,8 @@ enum sw_metric {
 /* Up-and-down values kept by the hooks (a +1 and its -1 may come from two
  * threads: the shards are summed). */
 enum sw_gauge {
-	SW_G_TCP_CONNECTIONS = 0,
+	SW_G_TCP_CONNECTIONS = 0,   /* TCP and TLS */
+	SW_G_TLS_CONNECTIONS,       /* of those, TLS */
 	SW_G_TXN_REGISTRAR,         /* REGISTER/OPTIONS transactions held (answer kept for retransmissions) */
 	SW_G_TXN_PROXY,             /* proxy transactions */
 	SW_G_PENDING_WRITES,        /* REGISTERs waiting for their durable write */

@@ -87,8 +87,10 @@ static void sip(struct sw_buf *b)
 
 static void transport(struct sw_buf *b)
 {
-	one(b, "sipwarden_tcp_connections", "gauge", "TCP connections open now.",
+	one(b, "sipwarden_tcp_connections", "gauge", "TCP connections open now, TLS ones included.",
 	    (uint64_t)sw_metrics_gauge_get(SW_G_TCP_CONNECTIONS));
+	one(b, "sipwarden_tls_connections", "gauge", "TLS connections open now (handshaking or established).",
+	    (uint64_t)sw_metrics_gauge_get(SW_G_TLS_CONNECTIONS));
 	one(b, "sipwarden_tcp_connections_accepted_total", "counter", "TCP connections accepted.",
 	    sw_metrics_get(SW_M_TCP_ACCEPTED));
 	static const char *const refused[] = { "max_connections", "max_connections_per_source" };

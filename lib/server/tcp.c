@@ -15,6 +15,8 @@ void sw__conn_close(struct sw_worker *w, struct conn *c)
 {
 	unsigned slot = (unsigned)(c->id & 0xffffffffu);
 	epoll_ctl(w->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	if (c->ssl)
+		sw_metrics_gauge_add(SW_G_TLS_CONNECTIONS, -1);
 	sw__conn_tls_end(c);
 	close(c->fd);
 	sw__srclimit_give(w->srv->per_source, (const struct sockaddr *)&c->addr);
@@ -87,6 +89,8 @@ void sw__tcp_accept(struct sw_worker *w, unsigned li)
 		w->stats.tcp_accepted++;
 		sw_metrics_inc(SW_M_TCP_ACCEPTED);
 		sw_metrics_gauge_add(SW_G_TCP_CONNECTIONS, 1);
+		if (c->ssl)
+			sw_metrics_gauge_add(SW_G_TLS_CONNECTIONS, 1);
 	}
 }
 

@@ -100,7 +100,8 @@ sw_user add alice@127.0.0.1 --password alice-pw >/dev/null
 sw_user add bob@127.0.0.1 --password bob-pw >/dev/null
 SW_PORT=$(free_port 48000 48499) || { not_ok "no free port"; finish; exit 1; }
 TP=$(free_port 48500 48997) || { not_ok "no free port"; finish; exit 1; }
-sw_start tls --config "$T/serve.conf" --listen "tls:127.0.0.1:$TP" || { finish; exit 1; }
+HP=$(free_port 48500 48997) || { not_ok "no free port"; finish; exit 1; }
+sw_start tls --config "$T/serve.conf" --listen "tls:127.0.0.1:$TP" --http "127.0.0.1:$HP" || { finish; exit 1; }
 expect_match "the start-up lines name the TLS listener" "$(cat "$T/tls.err")" "listening on .* tls:127.0.0.1:$TP;"
 expect_match "the start-up lines name the certificate" "$(cat "$T/tls.err")" "TLS certificate: subject CN = sip-a, issuer CN = sipwarden test CA"
 
@@ -111,6 +112,16 @@ expect_match "TLS 1.2 without forward secrecy (AES128-SHA): refused" "$(sclient 
 	'alert handshake failure'
 expect_match "TLS 1.1: refused" "$(sclient -tls1_1 -cipher DEFAULT:@SECLEVEL=0)" 'alert protocol version'
 
+# the TLS connections gauge of /metrics follows an open connection
+tls_gauge() { curl -s "http://127.0.0.1:$HP/metrics" | awk '$1 == "sipwarden_tls_connections" {print $2}'; }
+(sleep 3 | timeout 5 openssl s_client -connect "127.0.0.1:$TP" -CAfile "$C/ca.pem" >/dev/null 2>&1) &
+SCP=$!
+g=; for _ in $(seq 1 20); do g=$(tls_gauge); [ "$g" = 1 ] && break; sleep 0.1; done
+[ "$g" = 1 ] && ok "/metrics: sipwarden_tls_connections is 1 while a TLS client is connected" ||
+	not_ok "/metrics: sipwarden_tls_connections while a TLS client is connected: '${g}', wanted 1"
+wait "$SCP" 2>/dev/null
+g=; for _ in $(seq 1 30); do g=$(tls_gauge); [ "$g" = 0 ] && break; sleep 0.1; done
+[ "$g" = 0 ] && ok "/metrics: and 0 once it has gone" || not_ok "/metrics: sipwarden_tls_connections after the client left: '${g}', wanted 0"
 TRUST=(env SSL_CERT_FILE="$C/ca.pem" SSL_CERT_DIR="$C/nodir")
 expect_exit 0 "the doctor registers over TLS to our listener" -- "${TRUST[@]}" "$SIPWARDEN" check \
 	"sip:alice@127.0.0.1:$TP" --password alice-pw --transport tls --timeout 3 --json
