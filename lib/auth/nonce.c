@@ -131,6 +131,25 @@ uint32_t sw_nonce_ctx_lifetime(const struct sw_nonce_ctx *nc)
 	return nc->lifetime;
 }
 
+/* The nonce's 8 random bytes, from a per-thread pool refilled 64 nonces at
+ * a time: one RAND_bytes per nonce cost a getpid() system call (OpenSSL's
+ * fork check) on every challenge. The bytes are public (they are in the
+ * nonce); the HMAC is what makes a nonce unforgeable, and the server does
+ * not fork. */
+static int salt(unsigned char out[8])
+{
+	static _Thread_local unsigned char pool[512];
+	static _Thread_local unsigned used = sizeof(pool);
+	if (used + 8 > sizeof(pool)) {
+		if (RAND_bytes(pool, sizeof(pool)) != 1)
+			return SW_EIO;
+		used = 0;
+	}
+	memcpy(out, pool + used, 8);
+	used += 8;
+	return 0;
+}
+
 int sw_nonce_mint(struct sw_nonce_ctx *nc, uint64_t now, enum sw_digest_alg alg,
 		  unsigned qop_mask, char out[SW_NONCE_LEN + 1])
 {
@@ -145,7 +164,7 @@ int sw_nonce_mint(struct sw_nonce_ctx *nc, uint64_t now, enum sw_digest_alg alg,
 	raw[4] = (unsigned char)(t >> 16);
 	raw[5] = (unsigned char)(t >> 8);
 	raw[6] = (unsigned char)t;
-	if (RAND_bytes(raw + 7, 8) != 1)
+	if (salt(raw + 7))
 		return SW_EIO;
 	raw[15] = (unsigned char)alg;
 	raw[16] = (unsigned char)qop_mask;

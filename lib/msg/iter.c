@@ -23,6 +23,8 @@ int sw_hdr_iter_next(struct sw_hdr_iter *it, sw_str *elem, const struct sw_hdr *
 		}
 		const char *s = p;
 		bool in_angle = false;
+		if (!memchr(p, ',', (size_t)(end - p)))
+			p = end; /* no comma left: the rest is one element, whatever it quotes */
 		while (p < end) {
 			if (*p == '"') {
 				const char *q = sw__scan_quoted(p, end);
