@@ -2,7 +2,7 @@
 # Runs every test: the cmocka unit/corpus programs of the sanitized build,
 # the ThreadSanitizer ones of build/tsan, the CLI scripts in tests/cli/
 # against the sanitized binary ($SIPWARDEN_TSAN: the ThreadSanitizer one),
-# then the fuzz targets for FUZZ_SECONDS each. Ends with "N passed, N failed".
+# then the fuzz targets for FUZZ_SECONDS each (30; `make fuzz`: 60). Ends with "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
 B=${B:-build/asan}
@@ -58,7 +58,7 @@ done
 
 if [ "${SKIP_FUZZ:-0}" != 1 ] && compgen -G "build/fuzz/fuzz/fuzz_*" >/dev/null; then
 	out="$log/fuzz.out"
-	FUZZ_SECONDS=${FUZZ_SECONDS:-60} tests/fuzz.sh >"$out" 2>&1
+	FUZZ_SECONDS=${FUZZ_SECONDS:-30} tests/fuzz.sh >"$out" 2>&1
 	p=$(grep -c '^ok ' "$out"); f=$(grep -c '^not ok ' "$out")
 	passed=$((passed + p)); failed=$((failed + f))
 	if [ "$f" -ne 0 ]; then failed_names+=(fuzz); cat "$out" | tail -n 60; fi

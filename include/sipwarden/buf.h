@@ -20,6 +20,9 @@ void sw_buf_add(struct sw_buf *b, const void *p, size_t n);
 void sw_buf_adds(struct sw_buf *b, const char *s);
 void sw_buf_add_str(struct sw_buf *b, sw_str s);
 void sw_buf_addc(struct sw_buf *b, char c);
+/* The decimal digits of v: what "%u" gives, without printf's machinery,
+ * for the numbers of every forwarded message. */
+void sw_buf_add_uint(struct sw_buf *b, uint64_t v);
 void sw_buf_addf(struct sw_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void sw_buf_vaddf(struct sw_buf *b, const char *fmt, va_list ap);

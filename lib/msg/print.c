@@ -33,7 +33,14 @@ void sw_print_request_line(struct sw_buf *b, sw_str method, sw_str ruri)
 
 void sw_print_status_line(struct sw_buf *b, unsigned status, const char *reason)
 {
-	sw_buf_addf(b, "SIP/2.0 %03u %s\r\n", status, reason ? reason : sw_reason_phrase(status));
+	sw_buf_adds(b, "SIP/2.0 ");
+	if (status < 100 || status > 999)
+		sw_buf_addf(b, "%03u", status);
+	else
+		sw_buf_add_uint(b, status);
+	sw_buf_addc(b, ' ');
+	sw_buf_adds(b, reason ? reason : sw_reason_phrase(status));
+	sw_buf_adds(b, "\r\n");
 }
 
 void sw_print_header(struct sw_buf *b, const char *name, sw_str value)
@@ -57,7 +64,9 @@ void sw_print_headerf(struct sw_buf *b, const char *name, const char *fmt, ...)
 
 int sw_print_end(struct sw_buf *b, sw_str body)
 {
-	sw_buf_addf(b, "Content-Length: %zu\r\n\r\n", body.len);
+	sw_buf_adds(b, "Content-Length: ");
+	sw_buf_add_uint(b, body.len);
+	sw_buf_adds(b, "\r\n\r\n");
 	sw_buf_add_str(b, body);
 	return sw_buf_status(b);
 }
@@ -84,14 +93,17 @@ static void add_top_via(struct sw_buf *b, sw_str elem, sw_str received, int rpor
 	sw_buf_add_str(b, v.transport);
 	sw_buf_addc(b, ' ');
 	sw_buf_add_str(b, v.host);
-	if (v.port >= 0)
-		sw_buf_addf(b, ":%d", v.port);
+	if (v.port >= 0) {
+		sw_buf_addc(b, ':');
+		sw_buf_add_uint(b, (uint64_t)v.port);
+	}
 	sw_str rest = v.params, n, val;
 	while (sw_param_next(&rest, &n, &val) == 1) {
 		if (received.p && sw_str_ieq(n, "received"))
 			continue;
 		if (rport >= 0 && sw_str_ieq(n, "rport")) {
-			sw_buf_addf(b, ";rport=%d", rport);
+			sw_buf_adds(b, ";rport=");
+			sw_buf_add_uint(b, (uint64_t)rport);
 			continue;
 		}
 		sw_buf_addc(b, ';');

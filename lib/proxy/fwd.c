@@ -73,7 +73,13 @@ int sw__px_print_request(struct sw_proxy_worker *pw, const struct sw_msg *m, con
 {
 	const char *hp = sw__px_hostport(pw, f->to->listen);
 	sw_print_request_line(b, m->method, f->ruri);
-	sw_buf_addf(b, "Via: SIP/2.0/%s %s;branch=%s\r\n", sw_transport_name(f->to->tp), hp, f->branch);
+	sw_buf_adds(b, "Via: SIP/2.0/");
+	sw_buf_adds(b, sw_transport_name(f->to->tp));
+	sw_buf_addc(b, ' ');
+	sw_buf_adds(b, hp);
+	sw_buf_adds(b, ";branch=");
+	sw_buf_adds(b, f->branch);
+	sw_buf_adds(b, "\r\n");
 	uint32_t mf = 70;
 	bool has_mf = sw_msg_max_forwards(m, &mf, NULL) == 0;
 	if (!has_mf)
@@ -102,8 +108,11 @@ int sw__px_print_request(struct sw_proxy_worker *pw, const struct sw_msg *m, con
 				copy_line(b, h);
 			break;
 		case SW_HDR_MAX_FORWARDS:
-			if (h == sw_msg_hdr(m, SW_HDR_MAX_FORWARDS))
-				sw_buf_addf(b, "Max-Forwards: %u\r\n", mf ? mf - 1 : 0);
+			if (h == sw_msg_hdr(m, SW_HDR_MAX_FORWARDS)) {
+				sw_buf_adds(b, "Max-Forwards: ");
+				sw_buf_add_uint(b, mf ? mf - 1 : 0);
+				sw_buf_adds(b, "\r\n");
+			}
 			break;
 		case SW_HDR_PROXY_AUTHORIZATION:
 			if (!our_credentials(pw, h))
@@ -132,8 +141,11 @@ int sw__px_print_request(struct sw_proxy_worker *pw, const struct sw_msg *m, con
 			copy_line(b, h);
 		}
 	}
-	if (!m->has_content_length) /* a datagram may omit it; a stream may not */
-		sw_buf_addf(b, "Content-Length: %zu\r\n", m->body.len);
+	if (!m->has_content_length) { /* a datagram may omit it; a stream may not */
+		sw_buf_adds(b, "Content-Length: ");
+		sw_buf_add_uint(b, m->body.len);
+		sw_buf_adds(b, "\r\n");
+	}
 	sw_buf_adds(b, "\r\n");
 	sw_buf_add_str(b, m->body);
 	return sw_buf_status(b);

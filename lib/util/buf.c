@@ -26,6 +26,16 @@ void sw_buf_adds(struct sw_buf *b, const char *s) { sw_buf_add(b, s, strlen(s));
 void sw_buf_add_str(struct sw_buf *b, sw_str s) { sw_buf_add(b, s.p, s.len); }
 void sw_buf_addc(struct sw_buf *b, char c) { sw_buf_add(b, &c, 1); }
 
+void sw_buf_add_uint(struct sw_buf *b, uint64_t v)
+{
+	char d[20];
+	size_t n = 0;
+	do
+		d[sizeof(d) - ++n] = (char)('0' + v % 10);
+	while ((v /= 10) && n < sizeof(d));
+	sw_buf_add(b, d + sizeof(d) - n, n);
+}
+
 void sw_buf_vaddf(struct sw_buf *b, const char *fmt, va_list ap)
 {
 	if (b->overflow)

@@ -201,9 +201,33 @@ static void test_json(void **state)
 	assert_string_equal(sw_buf_cstr(&b), "\"a\\\"\\\\\\n\\u0001\\u00ff\xc3\xa9\"");
 }
 
+/* sw_buf_add_uint writes what "%llu" writes, and marks an overflow. */
+static void test_add_uint(void **state)
+{
+	(void)state;
+	static const uint64_t v[] = { 0, 7, 10, 99, 100, 65535, 4294967295u, 18446744073709551615ull };
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		char mem[32], want[32];
+		struct sw_buf b;
+		sw_buf_init(&b, mem, sizeof(mem));
+		sw_buf_adds(&b, "x");
+		sw_buf_add_uint(&b, v[i]);
+		snprintf(want, sizeof(want), "x%llu", (unsigned long long)v[i]);
+		assert_false(b.overflow);
+		assert_int_equal(b.len, strlen(want));
+		assert_memory_equal(mem, want, b.len);
+	}
+	char small[3];
+	struct sw_buf b;
+	sw_buf_init(&b, small, sizeof(small));
+	sw_buf_add_uint(&b, 1234);
+	assert_true(b.overflow);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_add_uint),
 		cmocka_unit_test(test_response_from_request),
 		cmocka_unit_test(test_request_from_parts),
 		cmocka_unit_test(test_roundtrip),
