@@ -56,7 +56,7 @@ struct sw_doctor_finding {
 struct sw_doctor_report {
 	char aor[256];
 	/* What was done, in order ("UDP 127.0.0.1:5060: OPTIONS answered 200"). */
-	char notes[SW_DOCTOR_MAX_NOTES][240];
+	char notes[SW_DOCTOR_MAX_NOTES][512]; /* long enough for a TLS certificate verdict */
 	unsigned nnotes;
 	struct sw_doctor_finding findings[SW_DOCTOR_MAX_FINDINGS];
 	unsigned nfindings;
