@@ -91,7 +91,7 @@ static void reload(struct housekeeper *h)
 		       strcmp(cfg.db, old->db) || cfg.ndomains != old->ndomains ||
 		       memcmp(cfg.domains, old->domains, sizeof(cfg.domains)) || cfg.workers != old->workers;
 	fprintf(stderr, "sipwarden serve: configuration reloaded (expires limits, max_contacts, "
-			"allow_register_others, [ban])%s\n",
+			"allow_register_others, [log] first_challenges and max_bytes_per_second, [ban])%s\n",
 		restart ? "; listen addresses, database, domains and workers take effect after a restart" : "");
 }
 
@@ -188,6 +188,8 @@ static void registrar_settings(const struct sw_config *cfg, struct sw_registrar_
 	rc->accept_foreign_callers = cfg->accept_foreign_callers;
 	rc->reveal_unknown_callee = cfg->reveal_unknown_callee;
 	rc->timer_c = cfg->timer_c;
+	rc->log_first_challenges = cfg->log_first_challenges;
+	rc->log_max_bytes = cfg->log_max_bytes_per_second;
 }
 
 static void on_usr1(int sig)
@@ -305,7 +307,11 @@ int cmd_serve(int argc, char **argv)
 				      .tcp_idle_timeout = cfg.tcp_idle_timeout,
 				      .tcp_max_per_source = cfg.tcp_max_per_source,
 				      .tcp_first_byte_timeout = cfg.tcp_first_byte_timeout,
-				      .tcp_message_timeout = cfg.tcp_message_timeout };
+				      .tcp_message_timeout = cfg.tcp_message_timeout,
+				      .overload_enabled = cfg.overload_enabled,
+				      .overload_delay_ms = cfg.overload_queue_delay,
+				      .retry_after = cfg.overload_retry_after,
+				      .retry_after_max = cfg.overload_retry_after_max };
 	struct sw_server *srv = NULL;
 	rc = sw_server_new(&srv, &scfg, sw_registrar_on_message, sw_registrar_on_tick, reg, why, sizeof(why));
 	if (!rc)

@@ -20,6 +20,11 @@ struct sw_peer {
 	uint64_t conn_id;              /* TCP: the connection (0 for UDP) */
 	const struct sw_listen *local; /* the listen address it arrived on */
 	bool truncated;                /* larger than max_message: only its start is given */
+	/* UDP overload control: new work the worker cannot take; answer it
+	 * 503 with Retry-After: retry_after seconds (unless it is a
+	 * retransmission of a transaction already started) */
+	bool shed;
+	uint32_t retry_after;
 };
 
 struct sw_server_cfg {
@@ -33,6 +38,11 @@ struct sw_server_cfg {
 	unsigned tcp_max_per_source;   /* open connections from one address; default 100 */
 	uint32_t tcp_first_byte_timeout; /* seconds from accept to the first byte; default 10 */
 	uint32_t tcp_message_timeout;  /* seconds from a message's first byte to its last; default 10 */
+	/* UDP overload control (lib/server/overload.c) */
+	bool overload_enabled;
+	uint32_t overload_delay_ms;    /* queue delay that, standing, sheds new work; 0: 50 */
+	uint32_t retry_after;          /* seconds, the least Retry-After of a 503; 0: 5 */
+	uint32_t retry_after_max;      /* seconds, the most */
 };
 
 /* Called on a worker thread for each whole message. buf is valid only
@@ -114,11 +124,24 @@ const struct sw_listen *sw_worker_listens(const struct sw_worker *w, unsigned *n
 /* Another worker of the same server (NULL when index is out of range). */
 struct sw_worker *sw_worker_sibling(struct sw_worker *w, unsigned index);
 
+/* A worker's overload control over its last whole second (worker thread
+ * only): new requests shed with 503 and admitted while overloaded, datagrams
+ * the kernel dropped (receive buffer full), the Retry-After base in force;
+ * second_ns (CLOCK_REALTIME) tells one second from the next. */
+struct sw_overload_second {
+	bool overloaded;
+	uint32_t shed, admitted, kernel_drops, retry_after;
+	uint64_t second_ns;
+};
+void sw_worker_overload(const struct sw_worker *w, struct sw_overload_second *out);
+
 /* Counters, summed over the workers (approximate while running). */
 struct sw_server_stats {
 	uint64_t received, sent, send_errors, tcp_accepted, tcp_refused, tcp_closed, framing_errors;
 	uint64_t tcp_refused_source;   /* of tcp_refused: the source had tcp_max_per_source open */
 	uint64_t tcp_timed_out;        /* closed for first_byte_timeout or message_timeout */
+	uint64_t shed;                 /* UDP requests marked for 503 (overload control) */
+	uint64_t kernel_drops;         /* datagrams the kernel dropped: receive buffer full */
 };
 void sw_server_stats(const struct sw_server *s, struct sw_server_stats *out);
 

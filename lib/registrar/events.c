@@ -49,6 +49,13 @@ void sw__event_record(struct sw_req *q, const char *aor, sw_str auth_user, sw_st
 	ev.id = 0;
 	ev.time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	sw_sockaddr_host((const struct sockaddr *)&q->from->addr, ev.source_addr, sizeof(ev.source_addr));
+	/* a line only for the first decision of its kind from this address in
+	 * this second (logcap.c); a 503 of overload is an event only then too:
+	 * under overload the event writer must not grow with the flood */
+	bool quiet = cause == SW_CAUSE_NO_CREDENTIALS && !atomic_load(&r->log_first_challenges);
+	bool first = quiet || sw__logcap_first(r, ev.source_addr, cause, (int64_t)ts.tv_sec);
+	if (cause == SW_CAUSE_SERVER_OVERLOADED && !first)
+		return;
 	ev.source_port = (uint16_t)sw_sockaddr_port((const struct sockaddr *)&q->from->addr);
 	const char *tp = q->from->tp == SW_TP_UDP ? "udp" : q->from->tp == SW_TP_TCP ? "tcp" : "tls";
 	memcpy(ev.transport, tp, 4);
@@ -63,7 +70,7 @@ void sw__event_record(struct sw_req *q, const char *aor, sw_str auth_user, sw_st
 	SW_STORE_SET(ev.detail, sw_str_from(detail, strlen(detail)));
 	sw_store_event_record(r->st, &ev);
 
-	if (!r->cfg.log)
+	if (!r->cfg.log || quiet || !first)
 		return;
 	char line[2048];
 	struct sw_buf b;
@@ -99,9 +106,7 @@ void sw__event_record(struct sw_req *q, const char *aor, sw_str auth_user, sw_st
 	if (b.overflow)
 		b.len = sizeof(line) - 1;
 	b.p[b.len++] = '\n';
-	pthread_mutex_lock(&r->log_lock);
-	fwrite(b.p, 1, b.len, r->cfg.log); /* flushed by sw_registrar_flush_log() */
-	pthread_mutex_unlock(&r->log_lock);
+	sw__logcap_write(r, b.p, b.len, (int64_t)ts.tv_sec);
 }
 
 void sw__event(struct sw_req *q, const char *aor, sw_str auth_user, sw_str realm, enum sw_cause cause,
@@ -116,6 +121,7 @@ void sw_registrar_flush_log(struct sw_registrar *r)
 {
 	if (!r->cfg.log)
 		return;
+	sw__logcap_tick(r, (int64_t)time(NULL));
 	pthread_mutex_lock(&r->log_lock);
 	fflush(r->cfg.log);
 	pthread_mutex_unlock(&r->log_lock);

@@ -41,6 +41,8 @@ int sw_registrar_new(struct sw_registrar **out, const struct sw_registrar_cfg *c
 	if (!rc)
 		rc = sw_credcache_new(&r->creds, st);
 	if (!rc)
+		rc = sw__logcap_new(&r->logcap);
+	if (!rc)
 		rc = sw_location_load(r->loc, st, (int64_t)time(NULL));
 	if (rc) {
 		snprintf(why, why_cap, "cannot set up the registrar: %s", sw_strerror(rc));
@@ -61,6 +63,8 @@ void sw_registrar_reconfigure(struct sw_registrar *r, const struct sw_registrar_
 	r->accept_foreign_callers = cfg->accept_foreign_callers;
 	r->reveal_unknown_callee = cfg->reveal_unknown_callee;
 	r->timer_c_ms = (cfg->timer_c ? cfg->timer_c : 180u) * 1000u;
+	r->log_first_challenges = cfg->log_first_challenges;
+	r->log_max_bytes = cfg->log_max_bytes;
 }
 
 void sw_registrar_free(struct sw_registrar *r)
@@ -71,6 +75,7 @@ void sw_registrar_free(struct sw_registrar *r)
 	sw_location_free(r->loc);
 	sw_calls_free(r->calls);
 	sw_credcache_free(r->creds);
+	sw__logcap_free(r->logcap);
 	pthread_mutex_destroy(&r->log_lock);
 	free(r);
 }
@@ -340,6 +345,9 @@ void sw_registrar_on_message(void *app, struct sw_worker *w, const struct sw_pee
 			r->responses_dropped++;
 		return;
 	}
+	/* overload: 503 + Retry-After (shed.c), before the full check */
+	if (rc == 0 && from->shed && sw__shed(&q))
+		return;
 	if (rc == 0)
 		rc = sw_msg_check(m, &err);
 	if (rc) {
@@ -400,6 +408,7 @@ void sw_registrar_on_tick(void *app, struct sw_worker *w, uint64_t now_ms)
 	struct sw_registrar_worker *rw = sw_worker_data(w);
 	sw_txn_expire(rw->txn, now_ms);
 	sw__proxy_tick(rw, w, now_ms);
+	sw__overload_tick(rw, w);
 }
 
 void sw_registrar_on_idle(void *app, struct sw_worker *w)
@@ -426,6 +435,8 @@ void sw_registrar_stats(struct sw_registrar *r, struct sw_registrar_stats *out)
 	out->challenges = r->challenges;
 	out->refusals = r->refusals;
 	out->store_errors = r->store_errors;
+	out->shed = r->shed;
+	out->log_suppressed = r->log_suppressed;
 }
 
 int sw_registrar_calls_snapshot(struct sw_registrar *r, const char *path)

@@ -1,0 +1,78 @@
+/* Overload: the answer to new work the server marked for shedding
+ * (lib/server/overload.c decides which): 503 Service Unavailable with
+ * Retry-After (RFC 3261 §21.5.4), so that a phone waits instead of
+ * retransmitting into the queue. Stateless: the 503 is not kept in the
+ * transaction table (a flood of them would evict the transactions that
+ * complete work); a retransmission gets another one. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include "reg_int.h"
+
+bool sw__shed(struct sw_req *q)
+{
+	struct sw_registrar_worker *rw = q->rw;
+	struct sw_txn_key key;
+	if (q->m->method_id == SW_METHOD_REGISTER || q->m->method_id == SW_METHOD_OPTIONS) {
+		/* a retransmission of a transaction already under way is not new
+		 * work: it costs a lookup, and its answer completes a registration */
+		const char *resp;
+		size_t rlen;
+		if (sw_txn_key_make(q->m, &key) == 0) {
+			enum sw_txn_state st = sw_txn_begin(rw->txn, &key, q->now_ms, &resp, &rlen);
+			if (st != SW_TXN_NEW)
+				return false;
+			sw_txn_forget(rw->txn, &key);
+		}
+	}
+	struct sw_registrar *r = rw->r;
+	r->shed++;
+	struct sw_buf b;
+	q->has_key = false;
+	if (sw__reply_start(q, &b, 503, "Service Unavailable"))
+		return true;
+	sw_print_headerf(&b, "Retry-After", "%u", q->from->retry_after);
+	sw_print_end(&b, SW_STR_NULL);
+	sw__reply_send(q, &b);
+	char detail[96];
+	snprintf(detail, sizeof(detail), "answered 503 with Retry-After: %u (overload)", q->from->retry_after);
+	sw_str none = SW_STR_NULL;
+	sw__event_record(q, "", none, none, SW_CAUSE_SERVER_OVERLOADED, detail);
+	return true;
+}
+
+void sw__overload_tick(struct sw_registrar_worker *rw, struct sw_worker *w)
+{
+	struct sw_registrar *r = rw->r;
+	struct sw_overload_second o;
+	sw_worker_overload(w, &o);
+	if (o.second_ns == rw->ovl_logged_ns || (!o.shed && !o.kernel_drops))
+		return;
+	rw->ovl_logged_ns = o.second_ns;
+	if (!r->cfg.log)
+		return;
+	char line[400];
+	struct sw_buf b;
+	sw_buf_init(&b, line, sizeof(line) - 1);
+	time_t t = (time_t)(o.second_ns / 1000000000u);
+	struct tm tm;
+	char when[32];
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	unsigned idx = sw_worker_index(w);
+	if (r->cfg.log_json)
+		sw_buf_addf(&b, "{\"time\":\"%s.000Z\",\"overload\":{\"worker\":%u,\"shed\":%u,\"admitted\":%u,"
+			    "\"kernel_drops\":%u,\"retry_after\":%u},\"detail\":\"worker %u: %u new requests "
+			    "answered 503 (Retry-After from %u s), %u admitted while overloaded, %u datagrams "
+			    "dropped by the kernel in the second before\"}",
+			    when, idx, o.shed, o.admitted, o.kernel_drops, o.retry_after, idx, o.shed,
+			    o.retry_after, o.admitted, o.kernel_drops);
+	else
+		sw_buf_addf(&b, "%s overload: worker %u: %u new requests answered 503 (Retry-After from %u s), "
+			    "%u admitted while overloaded, %u datagrams dropped by the kernel in the second before",
+			    when, idx, o.shed, o.retry_after, o.admitted, o.kernel_drops);
+	if (b.overflow)
+		return;
+	b.p[b.len++] = '\n';
+	sw__logcap_write(r, b.p, b.len, (int64_t)time(NULL));
+}
