@@ -122,15 +122,14 @@ bool sw__ovl_judge(struct sw__ovl *o, uint64_t rx_ns, uint32_t drops, const char
 	uint64_t now = real_ns();
 	roll_second(o, now);
 	if (drops != o->drops_seen) {
-		/* the kernel dropped datagrams: the receive buffer overflowed */
+		/* the kernel dropped datagrams: the receive buffer overflowed (the
+		 * socket's counter starts at 0; the kernel attaches it to a
+		 * datagram once it is not 0) */
 		uint32_t d = drops - o->drops_seen;
 		o->drops_seen = drops;
-		if (o->drops_known) {
-			o->sec_drops += d;
-			o->kernel_drops += d;
-			o->overloaded = true;
-		}
-		o->drops_known = true;
+		o->sec_drops += d;
+		o->kernel_drops += d;
+		o->overloaded = true;
 	}
 	uint64_t waited = rx_ns && now > rx_ns ? now - rx_ns : 0;
 	if (waited < o->delay_ns) {

@@ -48,7 +48,6 @@ struct post { void (*fn)(struct sw_worker *, void *); void *arg; };
 /* A worker's overload control (overload.c). */
 struct sw__ovl {
 	bool enabled, overloaded;
-	bool drops_known;           /* drops_seen holds the socket's counter */
 	uint64_t delay_ns;
 	uint32_t retry_min, retry_max;
 	uint64_t above_since;       /* first datagram over delay_ns since one under it */
