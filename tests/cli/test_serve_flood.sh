@@ -11,6 +11,9 @@ SW_DB=$T/flood.db
 printf 'alice@127.0.0.1,alicepw\n' >"$T/users.csv"
 "$SIPWARDEN" user import "$T/users.csv" --db "$SW_DB" >/dev/null
 printf '[ban]\nenabled = no\n' >"$T/flood.conf" # the flood must reach the parser every time
+# under AddressSanitizer freed memory waits in a quarantine (256 MB by
+# default), which RSS would count as growth: keep it small here
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=4:thread_local_quarantine_size_kb=256"
 sw_start flood --config "$T/flood.conf" || { finish; exit 1; }
 FLOOD=(python3 "$TOOLS/flood.py" 127.0.0.1 "$SW_PORT")
 
@@ -47,10 +50,12 @@ for round in 1 2 3; do
 	echo "# round $round: RSS ${R[$round]} kB, heap in use ${H[$round]} bytes"
 done
 sw_alive "the server answers after three rounds"
-# flat: from round 2 to round 3 (the first round warms the caches and the
-# transaction table up) RSS grows by less than 10 % and the heap by less
-# than 5 MB
-if [ -n "${R[3]}" ] && [ "${R[3]}" -le $((R[2] + R[2] / 10)) ]; then
+# flat: from round 2 to round 3 (the first round warms the caches up) RSS
+# grows by less than 16 MB and the heap by less than 5 MB. What does grow
+# is bounded: the 401s of the requests without credentials linger 32 s in
+# the transaction table (65,536 entries a worker at most). The release
+# build measured 51.5 / 51.6 / 52.3 MB, AddressSanitizer's 51 / 57 / 62 MB.
+if [ -n "${R[3]}" ] && [ "${R[3]}" -le $((R[2] + 16000)) ]; then
 	ok "RSS flat: ${R[1]} / ${R[2]} / ${R[3]} kB after rounds 1 / 2 / 3"
 else
 	not_ok "RSS grew: ${R[1]} / ${R[2]} / ${R[3]} kB after rounds 1 / 2 / 3"
