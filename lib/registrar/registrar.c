@@ -188,8 +188,10 @@ static uint64_t next_rand(struct sw_registrar_worker *rw)
 
 int sw__reply_start(struct sw_req *q, struct sw_buf *b, unsigned status, const char *reason)
 {
-	char tag[17];
-	snprintf(tag, sizeof(tag), "%016llx", (unsigned long long)next_rand(q->rw));
+	char tag[16];
+	uint64_t rnd = next_rand(q->rw);
+	for (unsigned i = 0; i < 16; i++, rnd >>= 4)
+		tag[15 - i] = "0123456789abcdef"[rnd & 15];
 	sw_buf_init(b, q->rw->out, sizeof(q->rw->out));
 	/* tell the client where its request came from (RFC 3261 §18.2.1, RFC 3581) */
 	char addr[64];
@@ -208,7 +210,7 @@ int sw__reply_start(struct sw_req *q, struct sw_buf *b, unsigned status, const c
 	}
 	int rc = sw_print_response_start_via(b, q->m, status, reason, sw_str_from(tag, 16), received, rport);
 	if (!rc && q->rw->r->cfg.server_name)
-		sw_print_headerf(b, "Server", "%s", q->rw->r->cfg.server_name);
+		sw_print_header(b, "Server", sw_str_from(q->rw->r->cfg.server_name, strlen(q->rw->r->cfg.server_name)));
 	return rc;
 }
 

@@ -13,29 +13,35 @@ bool sw__shed(struct sw_req *q)
 {
 	struct sw_registrar_worker *rw = q->rw;
 	struct sw_txn_key key;
-	if (q->m->method_id == SW_METHOD_REGISTER || q->m->method_id == SW_METHOD_OPTIONS) {
-		/* a retransmission of a transaction already under way is not new
-		 * work: it costs a lookup, and its answer completes a registration */
-		const char *resp;
-		size_t rlen;
-		if (sw_txn_key_make(q->m, &key) == 0) {
-			enum sw_txn_state st = sw_txn_begin(rw->txn, &key, q->now_ms, &resp, &rlen);
-			if (st != SW_TXN_NEW)
-				return false;
-			sw_txn_forget(rw->txn, &key);
-		}
-	}
+	/* a retransmission of a transaction already under way is not new work:
+	 * it costs a lookup, and its answer completes a registration (only
+	 * looked at, not entered: the 503 is not kept) */
+	if ((q->m->method_id == SW_METHOD_REGISTER || q->m->method_id == SW_METHOD_OPTIONS) &&
+	    sw_txn_key_make(q->m, &key) == 0 && sw_txn_peek(rw->txn, &key, q->now_ms) != SW_TXN_NEW)
+		return false;
 	struct sw_registrar *r = rw->r;
 	r->shed++;
 	struct sw_buf b;
 	q->has_key = false;
 	if (sw__reply_start(q, &b, 503, "Service Unavailable"))
 		return true;
-	sw_print_headerf(&b, "Retry-After", "%u", q->from->retry_after);
+	char secs[12];
+	unsigned n = 0, v = q->from->retry_after;
+	do {
+		secs[sizeof(secs) - 1 - n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v && n < sizeof(secs));
+	sw_str ra = sw_str_from(secs + sizeof(secs) - n, n);
+	sw_print_header(&b, "Retry-After", ra);
 	sw_print_end(&b, SW_STR_NULL);
 	sw__reply_send(q, &b);
 	char detail[96];
-	snprintf(detail, sizeof(detail), "answered 503 with Retry-After: %u (overload)", q->from->retry_after);
+	struct sw_buf d;
+	sw_buf_init(&d, detail, sizeof(detail) - 1);
+	sw_buf_adds(&d, "answered 503 with Retry-After: ");
+	sw_buf_add_str(&d, ra);
+	sw_buf_adds(&d, " (overload)");
+	d.p[d.len] = '\0';
 	sw_str none = SW_STR_NULL;
 	sw__event_record(q, "", none, none, SW_CAUSE_SERVER_OVERLOADED, detail);
 	return true;
