@@ -134,6 +134,14 @@ struct sw_overload_second {
 	uint64_t second_ns;
 };
 void sw_worker_overload(const struct sw_worker *w, struct sw_overload_second *out);
+/* The application's own overload signal (worker thread): for a new request
+ * while its oldest unfinished work (the registrar: durable writes) has
+ * waited waiting_ms. True when that is over four times queue_delay: shed
+ * it, with *retry seconds of Retry-After (counted as shed); false: take it
+ * (counted as admitted). Always false when overload control is off. */
+bool sw_worker_shed_backlog(struct sw_worker *w, uint64_t waiting_ms, uint32_t *retry);
+/* queue_delay in ms; 0 when overload control is off. */
+uint32_t sw_worker_queue_delay_ms(const struct sw_worker *w);
 
 /* Counters, summed over the workers (approximate while running). */
 struct sw_server_stats {

@@ -13,6 +13,7 @@
 
 #define SW_REG_MAX_OPS 32u       /* contacts in one REGISTER */
 #define SW_REG_MAX_EXISTING 64u  /* bindings of one AOR considered */
+#define SW_REG_LAG_RING 16384u   /* durable writes in flight whose age is known */
 
 /* The credential cache (credcache.c). */
 struct sw_credcache;
@@ -58,6 +59,11 @@ struct sw_registrar_worker {
 	struct sw_proxy_worker *pw;   /* the proxy's state on this worker */
 	uint64_t rng;                 /* xorshift state for tags */
 	uint64_t ovl_logged_ns;       /* the overload second last logged (shed.c) */
+	/* durable writes in flight, oldest first (they complete in order): when
+	 * each was submitted, for the age of the oldest (shed.c); past the ring,
+	 * only counted */
+	uint64_t lag_ms[SW_REG_LAG_RING];
+	unsigned lag_head, lag_len, lag_over;
 	/* what the credential lookup of the current request found */
 	bool cred_found, cred_disabled;
 	struct sw_subscriber sub;
@@ -135,7 +141,15 @@ void sw__logcap_tick(struct sw_registrar *r, int64_t now);
 /* Overload (shed.c): a new request the server marked for shedding is
  * answered 503 + Retry-After, unless it is a retransmission of a
  * transaction the registrar knows (false: handle it as usual). */
-bool sw__shed(struct sw_req *q);
+bool sw__shed(struct sw_req *q, uint32_t retry_after);
+/* A durable write was submitted / completed (register.c), for the age of
+ * the oldest in flight. */
+void sw__lag_push(struct sw_registrar_worker *rw, uint64_t now_ms);
+void sw__lag_pop(struct sw_registrar_worker *rw);
+/* Whether a request that passed the worker's own check is new work to
+ * shed because this worker's durable writes lag (the socket queue can be
+ * short while the writes queue up); sets the Retry-After in *retry. */
+bool sw__backlogged(struct sw_req *q, uint32_t *retry);
 /* Once a second on each worker: a log line when it shed anything. */
 void sw__overload_tick(struct sw_registrar_worker *rw, struct sw_worker *w);
 

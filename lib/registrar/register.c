@@ -190,6 +190,7 @@ static void register_done(struct sw_worker *w, void *arg)
 			reply_ok(&q, p->aor);
 		}
 	}
+	sw__lag_pop(rw);
 	pending_put(rw, p);
 }
 
@@ -434,6 +435,8 @@ void sw__register(struct sw_req *q)
 	memcpy(p->req, m->buf, m->len);
 	p->w = q->w;
 	int rc = sw_store_bindings_submit(r->st, p->ops, nops, store_done, p);
+	if (!rc)
+		sw__lag_push(rw, q->now_ms);
 	if (rc) {
 		pending_put(rw, p);
 		r->store_errors++;

@@ -348,7 +348,8 @@ void sw_registrar_on_message(void *app, struct sw_worker *w, const struct sw_pee
 		return;
 	}
 	/* overload: 503 + Retry-After (shed.c), before the full check */
-	if (rc == 0 && from->shed && sw__shed(&q))
+	uint32_t retry = from->retry_after;
+	if (rc == 0 && (from->shed || sw__backlogged(&q, &retry)) && sw__shed(&q, retry))
 		return;
 	if (rc == 0)
 		rc = sw_msg_check(m, &err);

@@ -1,5 +1,7 @@
 /* Overload: the answer to new work the server marked for shedding
- * (lib/server/overload.c decides which): 503 Service Unavailable with
+ * (lib/server/overload.c decides which, from the socket queue), or that
+ * this worker sheds because its durable writes lag behind (a queue the
+ * socket does not show: the 200 OKs would come later and later): 503 Service Unavailable with
  * Retry-After (RFC 3261 §21.5.4), so that a phone waits instead of
  * retransmitting into the queue. Stateless: the 503 is not kept in the
  * transaction table (a flood of them would evict the transactions that
@@ -9,7 +11,45 @@
 #include <time.h>
 #include "reg_int.h"
 
-bool sw__shed(struct sw_req *q)
+void sw__lag_push(struct sw_registrar_worker *rw, uint64_t now_ms)
+{
+	/* once one write went unrecorded, the later ones too: the ring then
+	 * holds only writes older than every unrecorded one */
+	if (rw->lag_over || rw->lag_len == SW_REG_LAG_RING) {
+		rw->lag_over++;
+		return;
+	}
+	rw->lag_ms[(rw->lag_head + rw->lag_len++) % SW_REG_LAG_RING] = now_ms;
+}
+
+void sw__lag_pop(struct sw_registrar_worker *rw)
+{
+	if (rw->lag_len) {
+		rw->lag_head = (rw->lag_head + 1) % SW_REG_LAG_RING;
+		rw->lag_len--;
+	} else if (rw->lag_over) {
+		rw->lag_over--;
+	}
+}
+
+bool sw__backlogged(struct sw_req *q, uint32_t *retry)
+{
+	struct sw_registrar_worker *rw = q->rw;
+	const struct sw_msg *m = q->m;
+	uint64_t waiting = rw->lag_len ? q->now_ms - rw->lag_ms[rw->lag_head] : rw->lag_over ? UINT32_MAX : 0;
+	uint32_t delay = sw_worker_queue_delay_ms(q->w);
+	if (!delay || waiting <= delay)
+		return false; /* the usual case: one compare */
+	if (!m->is_request || m->method_id == SW_METHOD_ACK || m->method_id == SW_METHOD_CANCEL ||
+	    m->first[SW_HDR_AUTHORIZATION] != SW_HDR_NONE || m->first[SW_HDR_PROXY_AUTHORIZATION] != SW_HDR_NONE)
+		return false; /* it completes work */
+	struct sw_addr to;
+	if (sw_msg_to(m, &to, NULL) || to.tag.p)
+		return false; /* inside a dialog, or broken (the check answers it) */
+	return sw_worker_shed_backlog(q->w, waiting, retry);
+}
+
+bool sw__shed(struct sw_req *q, uint32_t retry_after)
 {
 	struct sw_registrar_worker *rw = q->rw;
 	struct sw_txn_key key;
@@ -26,7 +66,7 @@ bool sw__shed(struct sw_req *q)
 	if (sw__reply_start(q, &b, 503, "Service Unavailable"))
 		return true;
 	char secs[12];
-	unsigned n = 0, v = q->from->retry_after;
+	unsigned n = 0, v = retry_after;
 	do {
 		secs[sizeof(secs) - 1 - n++] = (char)('0' + v % 10);
 		v /= 10;

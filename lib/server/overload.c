@@ -151,6 +151,27 @@ bool sw__ovl_judge(struct sw__ovl *o, uint64_t rx_ns, uint32_t drops, const char
 	return true;
 }
 
+bool sw_worker_shed_backlog(struct sw_worker *w, uint64_t waiting_ms, uint32_t *retry)
+{
+	struct sw__ovl *o = &w->ovl;
+	if (!o->enabled)
+		return false;
+	roll_second(o, real_ns());
+	if (waiting_ms * 1000000ull <= 4u * o->delay_ns) {
+		o->sec_new++;
+		return false;
+	}
+	o->sec_shed++;
+	o->shed++;
+	*retry = retry_after(o);
+	return true;
+}
+
+uint32_t sw_worker_queue_delay_ms(const struct sw_worker *w)
+{
+	return w->ovl.enabled ? (uint32_t)(w->ovl.delay_ns / 1000000u) : 0;
+}
+
 void sw__ovl_drained(struct sw__ovl *o)
 {
 	o->overloaded = false;
