@@ -7,8 +7,10 @@
 # (default 25; cgroup v2 cpu.max or v1 cpu.cfs_quota_us; needs root) pinned
 # to CPU 0, so that the generator (`sipwarden bench` on CPU 1) is never the
 # bottleneck. Steps: every user registered once (warm-up); the capacity
-# (`bench --max`, or --capacity R); then registrations start at F times
-# that (default 3) for S seconds (default 15), the phones honouring 503 +
+# (`bench --max`, or --capacity R), and what the server completes when that
+# rate is held for S seconds (its sustained capacity); then registrations
+# start at F times that (default 3) for S seconds (default 15), the phones
+# honouring 503 +
 # Retry-After, and the run drains for up to 60 s more. Prints goodput (what
 # completed while registrations were starting, per second) over capacity,
 # the 503s, the failures that are not 503s, what was still in flight at the
@@ -27,7 +29,7 @@ while [ $# -gt 0 ]; do
 	--capacity) CAP=$2; shift ;;
 	--config) CONF=$(realpath "$2"); shift ;;
 	--db-dir) DBDIR=$2; shift ;;
-	-h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,20p' "$0"; exit 0 ;;
 	*) bin=$(realpath "$1") ;;
 	esac
 	shift
@@ -79,6 +81,12 @@ if [ -z "$CAP" ]; then
 	CAP=$(sed -n 's/^highest rate .*: \([0-9]*\)\/s$/\1/p' "$tmp/max.txt")
 	[ -n "$CAP" ] || { cat "$tmp/max.txt" >&2; echo "no capacity found" >&2; exit 1; }
 fi
+# the same rate held for as long as the overload lasts: what the server
+# completes then is its sustained capacity (a 2-second step of --max can
+# run ahead of the durable writes)
+timeout $((SECONDS_ + 120)) "${gen[@]}" --rate "$CAP" --count $((CAP * SECONDS_)) --duration "$SECONDS_" \
+	--drain 10 --json >"$tmp/cap.json" || true
+SUST=$(python3 -c 'import json,sys; print("%.0f" % json.load(open(sys.argv[1]))["goodput"])' "$tmp/cap.json")
 RATE=$(awk -v c="$CAP" -v f="$FACTOR" 'BEGIN { printf "%d", c * f }')
 log0=$(stat -c %s "$tmp/serve.log")
 hz=$(getconf CLK_TCK)
@@ -88,20 +96,22 @@ timeout $((SECONDS_ + 120)) "${gen[@]}" --rate "$RATE" --count $((RATE * SECONDS
 cpu1=$(awk '{print $14 + $15}' "/proc/$server/stat")
 log1=$(stat -c %s "$tmp/serve.log")
 python3 - "$tmp/over.json" "$tmp/serve.log" "$CAP" "$RATE" "$QUOTA" "$SECONDS_" $((log1 - log0)) \
-	$(((cpu1 - cpu0) * 1000 / hz)) <<'EOF'
+	$(((cpu1 - cpu0) * 1000 / hz)) "$SUST" <<'EOF'
 import json, sys
 j = json.load(open(sys.argv[1]))
-cap, rate, quota, secs, logb, cpu_ms = (float(a) for a in sys.argv[3:9])
+cap, rate, quota, secs, logb, cpu_ms, sust = (float(a) for a in sys.argv[3:10])
 shed = admitted = drops = 0
 for line in open(sys.argv[2], errors="replace"):
     if '"overload":' in line:
         o = json.loads(line)["overload"]
         shed += o["shed"]; admitted += o["admitted"]; drops += o["kernel_drops"]
 other = j["failed"] - j["unfinished"]
-print(f"server CPU quota {quota:.0f} % of one core; capacity (bench --max) {cap:.0f} registrations/s")
+print(f"server CPU quota {quota:.0f} % of one core; capacity (bench --max) {cap:.0f} registrations/s; "
+      f"that rate held for {secs:.0f} s completed {sust:.0f}/s (sustained capacity)")
 print(f"overload: {rate:.0f} new registrations/s ({rate / cap:.1f} x capacity) for {secs:.0f} s: "
       f"{j['started']} started")
-print(f"goodput while starting: {j['goodput']:.0f}/s = {j['goodput'] / cap:.3f} of capacity "
+print(f"goodput while starting: {j['goodput']:.0f}/s = {j['goodput'] / cap:.3f} of capacity, "
+      f"{j['goodput'] / max(sust, 1):.3f} of sustained capacity "
       f"({j['completed_while_starting']} completed in {j['send_s']:.2f} s)")
 print(f"completed in all: {j['completed']} (in {j['elapsed_s']:.1f} s, drain included)")
 print(f"503 + Retry-After received: {j['overloaded_503']}; started again after the wait: {j['retries_after_503']}")
