@@ -9,7 +9,9 @@
 . "$(dirname "$0")/serve_lib.sh"
 
 SW_PORT=$(free_port 49900 49999) || { not_ok "no free port in 49900-49999"; finish; exit 1; }
-printf '[ban]\nenabled = no\n' >"$T/cap.conf"
+# no bans, and no overload control: every request is judged (a slow
+# sanitizer build would otherwise shed some with 503)
+printf '[ban]\nenabled = no\n[overload]\nenabled = no\n' >"$T/cap.conf"
 sw_start cap --config "$T/cap.conf" || { finish; exit 1; }
 FLOOD=(python3 "$TOOLS/flood.py" 127.0.0.1 "$SW_PORT")
 N=8000
@@ -40,8 +42,14 @@ for l in open(sys.argv[1]):
 print(written, repeated, noauth)
 EOF
 read -r written repeated noauth <"$T/sum.out"
-[ "$((written + repeated))" -eq "$N" ] && ok "every bad-credentials decision is a line or counted in one: $written lines + $repeated repeated = $N" ||
-	not_ok "lines $written + repeated $repeated != $N"
+# every decision the server made (the kernel may drop datagrams of a flood
+# that a slow build cannot keep up with) is a line or counted in one
+made=$("$SIPWARDEN" events --db "$SW_DB" --cause nonce-invalid --limit 0 --json | json_q 'len(j)')
+if [ "$((written + repeated))" -eq "${made:-0}" ] && [ "${made:-0}" -ge $((N / 2)) ]; then
+	ok "every bad-credentials decision is a line or counted in one: $written lines + $repeated repeated = $made decisions (of $N sent)"
+else
+	not_ok "lines $written + repeated $repeated != $made decisions (of $N sent)"
+fi
 [ "$written" -le 12 ] && ok "at most one line per second for them ($written)" || not_ok "$written lines for one source and cause"
 [ "$noauth" -eq 0 ] && ok "routine first challenges are not logged by default" || not_ok "$noauth no-credentials lines"
 # they are still events in the store
@@ -50,17 +58,21 @@ wait_match "the first challenges are still events" 'no-credentials' \
 sw_stop
 
 # many addresses, a small ceiling, first challenges logged
-printf '[ban]\nenabled = no\n[log]\nfirst_challenges = yes\nmax_bytes_per_second = 4096\n' >"$T/cap2.conf"
+printf '[ban]\nenabled = no\n[overload]\nenabled = no\n[log]\nfirst_challenges = yes\nmax_bytes_per_second = 4096\n' >"$T/cap2.conf"
 SW_DB=$T/cap2.db
 sw_start cap2 --config "$T/cap2.conf" || { finish; exit 1; }
+"${FLOOD[@]}" --kind noauth --count 1 >/dev/null # one first challenge, before any ceiling
+sleep 1.1
 "${FLOOD[@]}" --kind badauth --count 6000 --seconds 6 --sources 60 --first-source 20 >"$T/bad2.out"
 "${FLOOD[@]}" --kind noauth --count 6000 --seconds 6 --sources 60 --first-source 20 >"$T/noauth2.out"
 sleep 1.5
 bytes=$(wc -c <"$T/cap2.log")
-secs=$(python3 -c "import re,sys; print(sum(float(re.search(r'in ([0-9.]+) s', open(f).read()).group(1)) for f in sys.argv[1:]))" "$T/bad2.out" "$T/noauth2.out")
-limit=$(python3 -c "print(int((float('$secs') + 3) * (4096 + 400)))")
-[ "$bytes" -lt "$limit" ] && ok "the ceiling holds: $bytes bytes in about $secs s with max_bytes_per_second = 4096 (< $limit)" ||
-	not_ok "log over the ceiling: $bytes bytes in $secs s (limit $limit)"
+# per second of writing: at most the ceiling and the line about what it left
+# out (the lines carry the second they were written in, or the one before)
+secs=$(python3 -c "import json,sys; print(len({json.loads(l)['time'][:19] for l in open(sys.argv[1])}))" "$T/cap2.log")
+limit=$(((secs + 2) * (4096 + 400)))
+[ "$bytes" -le "$limit" ] && ok "the ceiling holds: $bytes bytes over $secs seconds with max_bytes_per_second = 4096 (<= $limit)" ||
+	not_ok "log over the ceiling: $bytes bytes over $secs seconds (limit $limit)"
 expect_match "a line says how many were left out" "$(cat "$T/cap2.log")" \
 	'"log_suppressed":[0-9]+,"bytes":[0-9]+,"detail":"[0-9]+ log lines \([0-9]+ bytes\) over the ceiling of 4096 bytes per second not written"'
 expect_match "first challenges are logged when asked" "$(cat "$T/cap2.log")" '"cause":"no-credentials"'
