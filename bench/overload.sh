@@ -10,8 +10,7 @@
 # (`bench --max`, or --capacity R), and what the server completes when that
 # rate is held for S seconds (its sustained capacity); then registrations
 # start at F times that (default 3) for S seconds (default 15), the phones
-# honouring 503 +
-# Retry-After, and the run drains for up to 60 s more. Prints goodput (what
+# honouring 503 + Retry-After, and the run drains for up to 60 s more. Prints goodput (what
 # completed while registrations were starting, per second) over capacity,
 # the 503s, the failures that are not 503s, what was still in flight at the
 # end, retransmissions, and the server's own counts (shed, kernel drops, log
@@ -29,7 +28,7 @@ while [ $# -gt 0 ]; do
 	--capacity) CAP=$2; shift ;;
 	--config) CONF=$(realpath "$2"); shift ;;
 	--db-dir) DBDIR=$2; shift ;;
-	-h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,19p' "$0"; exit 0 ;;
 	*) bin=$(realpath "$1") ;;
 	esac
 	shift
