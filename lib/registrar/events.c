@@ -56,6 +56,15 @@ void sw__event_record(struct sw_req *q, const char *aor, sw_str auth_user, sw_st
 	bool first = quiet || sw__logcap_first(r, ev.source_addr, cause, (int64_t)ts.tv_sec);
 	if (cause == SW_CAUSE_SERVER_OVERLOADED && !first)
 		return;
+	char to_aor[SW_STORE_AOR_MAX + 1];
+	if (!aor) { /* the To AOR, worked out only for a decision recorded */
+		struct sw_addr to;
+		to_aor[0] = '\0';
+		if (sw_msg_to(q->m, &to, NULL) == 0 && to.uri.user.p)
+			snprintf(to_aor, sizeof(to_aor), "%.*s@%.*s", (int)to.uri.user.len, to.uri.user.p,
+				 (int)to.uri.host.len, to.uri.host.p);
+		aor = to_aor;
+	}
 	ev.source_port = (uint16_t)sw_sockaddr_port((const struct sockaddr *)&q->from->addr);
 	const char *tp = q->from->tp == SW_TP_UDP ? "udp" : q->from->tp == SW_TP_TCP ? "tcp" : "tls";
 	memcpy(ev.transport, tp, 4);

@@ -110,7 +110,8 @@ void sw__reply_simple(struct sw_req *q, unsigned status, const char *reason);
  * more event, source-banned). */
 void sw__event(struct sw_req *q, const char *aor, sw_str auth_user, sw_str realm, enum sw_cause cause,
 	       const char *detail);
-/* Logs and records one event, nothing else (events.c). */
+/* Logs and records one event, nothing else (events.c); aor NULL: the To
+ * header's. */
 void sw__event_record(struct sw_req *q, const char *aor, sw_str auth_user, sw_str realm,
 		      enum sw_cause cause, const char *detail);
 

@@ -83,7 +83,7 @@ bool sw__shed(struct sw_req *q, uint32_t retry_after)
 	sw_buf_adds(&d, " (overload)");
 	d.p[d.len] = '\0';
 	sw_str none = SW_STR_NULL;
-	sw__event_record(q, "", none, none, SW_CAUSE_SERVER_OVERLOADED, detail);
+	sw__event_record(q, NULL, none, none, SW_CAUSE_SERVER_OVERLOADED, detail);
 	return true;
 }
 

@@ -66,6 +66,8 @@ done_n=$(printf '%s' "$j" | json_q 'j["completed"]' 2>/dev/null || echo 0)
 wait_match "the log says what was shed, per second" '"overload":\{"worker":0,"shed":[1-9]' cat "$T/ovl.log"
 wait_match "the 503s are server-overloaded decisions, aggregated per source" \
 	'"cause":"server-overloaded","repeated":[0-9]+,"detail":"[0-9]+ more like this from 127.0.0.1' cat "$T/ovl.log"
+wait_match "the 503s are events (one per address and second) naming the To AOR" 'server-overloaded.*user[0-9]{4}@127\.0\.0\.1|user[0-9]{4}@127\.0\.0\.1.*server-overloaded' \
+	"$SIPWARDEN" events --db "$SW_DB" --cause server-overloaded --limit 1 --json
 sw_alive "the server answers after the flood"
 sw_stop
 finish
