@@ -1,11 +1,13 @@
 /* Overload: the answer to new work the server marked for shedding
  * (lib/server/overload.c decides which, from the socket queue), or that
  * this worker sheds because its durable writes lag behind (a queue the
- * socket does not show: the 200 OKs would come later and later): 503 Service Unavailable with
- * Retry-After (RFC 3261 §21.5.4), so that a phone waits instead of
- * retransmitting into the queue. Stateless: the 503 is not kept in the
- * transaction table (a flood of them would evict the transactions that
- * complete work); a retransmission gets another one. */
+ * socket does not show: the 200 OKs would come later and later):
+ * 503 Service Unavailable with Retry-After (RFC 3261 §21.5.4), so that a
+ * phone waits instead of retransmitting into the queue. Stateless: the 503
+ * is not kept in the transaction table (a flood of them would evict the
+ * transactions that complete work); a retransmission gets another one.
+ * (The worker's per-second counts call a request shed when it was marked;
+ * the registrar's `shed` counts the 503s sent.) */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
