@@ -136,7 +136,8 @@ struct sw_overload_second {
 void sw_worker_overload(const struct sw_worker *w, struct sw_overload_second *out);
 /* The application's own overload signal (worker thread): for a new request
  * while its oldest unfinished work (the registrar: durable writes) has
- * waited waiting_ms. True when that is over four times queue_delay: shed
+ * waited waiting_ms. True when that is over ten times queue_delay (T1, 500 ms,
+ * by default: past it phones retransmit their answered challenges): shed
  * it, with *retry seconds of Retry-After (counted as shed); false: take it
  * (counted as admitted). Always false when overload control is off. */
 bool sw_worker_shed_backlog(struct sw_worker *w, uint64_t waiting_ms, uint32_t *retry);

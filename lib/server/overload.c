@@ -157,7 +157,7 @@ bool sw_worker_shed_backlog(struct sw_worker *w, uint64_t waiting_ms, uint32_t *
 	if (!o->enabled)
 		return false;
 	roll_second(o, real_ns());
-	if (waiting_ms * 1000000ull <= 4u * o->delay_ns) {
+	if (waiting_ms * 1000000ull <= 10u * o->delay_ns) {
 		o->sec_new++;
 		return false;
 	}
