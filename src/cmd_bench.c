@@ -42,6 +42,8 @@ static const char usage_text[] =
 	"  --duration S         no registration starts after S seconds (default 60); open\n"
 	"                       ones then get min(Timer F, 4 s) to finish, or count as\n"
 	"                       failures ('unfinished')\n"
+	"  --drain S            wait at most S seconds for open registrations after the\n"
+	"                       last start (default min(Timer F, 4 s))\n"
 	"  --threads T          sending threads, each with its own socket (default 1)\n"
 	"  --transport T        udp (default) or tcp: one connection per thread, requests\n"
 	"                       pipelined on it, no retransmissions (Timer F still applies)\n"
@@ -67,6 +69,11 @@ static const char usage_text[] =
 	"On a terminal, progress (time, started, completed, failed) is shown on\n"
 	"standard error while the load runs; nothing otherwise.\n"
 	"\n"
+	"A 503 with Retry-After is honoured as a phone would (RFC 3261 §21.5.4): the\n"
+	"registration waits that long, then starts again (same Call-ID, next CSeq);\n"
+	"such 503s are counted apart ('503 with Retry-After'), not as failures. The\n"
+	"goodput is what completed while registrations were still starting.\n"
+	"\n"
 	"exit codes: 0 every registration started completed (--max: a rate was found),\n"
 	"1 failures occurred (final error status, Timer F, unfinished), 2 usage error,\n"
 	"3 could not run (cannot resolve the target, open a socket, read the users).\n";
@@ -75,7 +82,7 @@ struct opts {
 	const char *target, *users_file, *pattern, *transport, *scenario, *html;
 	unsigned long users, threads, t1, inflight;
 	unsigned long long count;
-	double rate, duration;
+	double rate, duration, drain;
 	bool max, json, have_users, have_rate;
 	FILE *html_f;                /* --html, opened before the run */
 };
@@ -197,6 +204,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		} else if (!strcmp(a, "--duration")) {
 			if (!parse_pos_double(val, &o->duration) || o->duration > 86400)
 				return usage_error("--duration needs seconds (up to 86400), not '%s'", val);
+		} else if (!strcmp(a, "--drain")) {
+			if (!parse_pos_double(val, &o->drain) || o->drain > 3600)
+				return usage_error("--drain needs seconds (up to 3600), not '%s'", val);
 		} else
 			return usage_error("unknown argument '%s'", a);
 	}
@@ -460,6 +470,7 @@ int cmd_bench(int argc, char **argv)
 	cfg.count = o.count ? o.count : users.n;
 	cfg.rate = o.have_rate ? o.rate : 1000;
 	cfg.duration_ms = (uint32_t)((o.duration > 0 ? o.duration : 60.0) * 1000.0);
+	cfg.drain_ms = (uint32_t)(o.drain * 1000.0);
 	cfg.threads = (unsigned)(o.threads ? o.threads : 1);
 	cfg.t1_ms = (uint32_t)o.t1;
 	cfg.max_inflight = (unsigned)o.inflight;

@@ -36,6 +36,11 @@ static const char usage_text[] =
 	"Default: UDP and TCP on 127.0.0.1:5060, database ./var/sipwarden.db.\n"
 	"One log line per authentication decision goes to standard output (JSON\n"
 	"when it is not a terminal); `sipwarden why USER@DOMAIN` reads them back.\n"
+	"Under attack the log stays bounded: repeats of a cause from one address\n"
+	"get one line a second and a count, at most [log] max_bytes_per_second,\n"
+	"routine first challenges only with [log] first_challenges = yes. Under\n"
+	"overload a UDP worker answers new requests 503 with Retry-After and keeps\n"
+	"taking those that complete work ([overload] in sipwarden.conf(5)).\n"
 	"Password crackers, scanners and floods are banned by source address\n"
 	"([ban] in sipwarden.conf(5); `sipwarden ban` lists, adds and deletes bans).\n"
 	"\n"
@@ -125,7 +130,7 @@ static void reload(struct housekeeper *h)
 		       memcmp(cfg.domains, old->domains, sizeof(cfg.domains)) || cfg.workers != old->workers ||
 		       strcmp(cfg.http_listen, old->http_listen) || strcmp(cfg.http_token_file, old->http_token_file);
 	fprintf(stderr, "sipwarden serve: configuration reloaded (expires limits, max_contacts, "
-			"allow_register_others, [ban])%s\n",
+			"allow_register_others, [log] first_challenges and max_bytes_per_second, [ban])%s\n",
 		restart ? "; listen addresses, database, domains, workers and http take effect after a restart" : "");
 }
 
@@ -231,6 +236,8 @@ static void registrar_settings(const struct sw_config *cfg, struct sw_registrar_
 	rc->accept_foreign_callers = cfg->accept_foreign_callers;
 	rc->reveal_unknown_callee = cfg->reveal_unknown_callee;
 	rc->timer_c = cfg->timer_c;
+	rc->log_first_challenges = cfg->log_first_challenges;
+	rc->log_max_bytes = cfg->log_max_bytes_per_second;
 }
 
 /* The operator's HTTP listener (sipwarden-serve(1)); its own threads read
@@ -393,7 +400,11 @@ int cmd_serve(int argc, char **argv)
 				      .tcp_max_per_source = cfg.tcp_max_per_source,
 				      .tcp_first_byte_timeout = cfg.tcp_first_byte_timeout,
 				      .tcp_message_timeout = cfg.tcp_message_timeout,
-				      .tls = tls, .tls_handshake_timeout = cfg.tls_handshake_timeout };
+				      .tls = tls, .tls_handshake_timeout = cfg.tls_handshake_timeout,
+				      .overload_enabled = cfg.overload_enabled,
+				      .overload_delay_ms = cfg.overload_queue_delay,
+				      .retry_after = cfg.overload_retry_after,
+				      .retry_after_max = cfg.overload_retry_after_max };
 	struct sw_server *srv = NULL;
 	rc = sw_server_new(&srv, &scfg, sw_registrar_on_message, sw_registrar_on_tick, reg, why, sizeof(why));
 	if (!rc)

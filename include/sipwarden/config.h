@@ -90,9 +90,17 @@ struct sw_config {
 	 * defaults and why); allow is a list like listen */
 	struct sw_ban_cfg ban;
 
+	/* [overload] UDP overload control: 503 + Retry-After for new work */
+	bool overload_enabled;       /* default yes */
+	uint32_t overload_queue_delay; /* ms, default 50 */
+	uint32_t overload_retry_after; /* s, default 5 */
+	uint32_t overload_retry_after_max; /* s, default 300 */
+
 	/* [log] */
 	enum sw_log_format log_format; /* auto (default): the journal when stdout is
 					  systemd's journal stream, else JSON when it is not a TTY */
+	bool log_first_challenges;   /* a line for each first challenge (no-credentials); default no */
+	uint32_t log_max_bytes_per_second; /* default 65536 */
 
 	/* Bookkeeping for the layers (see above): true when the next listen /
 	 * domain entry replaces the list instead of adding to it. Set by

@@ -151,6 +151,9 @@ struct sw_lg_stats {
 	uint64_t malformed;          /* datagrams that do not parse as responses */
 	uint64_t auth_errors;        /* challenges we could not answer */
 	uint64_t behind;             /* starts delayed by the in-flight limit */
+	uint64_t overloaded;         /* 503 with Retry-After: waited, then started again */
+	uint64_t retries_after_503;  /* registrations started again after such a wait */
+	uint64_t completed_load;     /* completed while registrations were still starting */
 	uint64_t retx_half[2];       /* retransmissions in the first / second half */
 	double elapsed_s;            /* first start to last completion */
 	double send_s;               /* first start to last start */

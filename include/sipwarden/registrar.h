@@ -65,6 +65,12 @@ struct sw_registrar_cfg {
 	FILE *log;                   /* NULL: no log lines */
 	bool log_journal;            /* the lines go to the systemd journal instead, with
 					fields (journal.c); log is then not used */
+	/* bounded under attack (lib/registrar/logcap.c): the routine first
+	 * challenge (no-credentials) gets a log line only when asked (it is
+	 * always an event in the store); at most log_max_bytes per second
+	 * (0: 65536), then one line says how many were suppressed */
+	bool log_first_challenges;
+	uint32_t log_max_bytes;
 	struct sw_ban *ban;          /* NULL: no bans; else checked on every request and fed
 					every auth decision (not owned; see ban.h) */
 };
@@ -116,6 +122,8 @@ void sw_registrar_flush_log(struct sw_registrar *r);
 struct sw_registrar_stats {
 	uint64_t requests, responses_dropped, parse_errors, retransmissions, registrations_ok,
 		challenges, refusals, store_errors;
+	uint64_t shed;               /* new requests answered 503 + Retry-After (overload) */
+	uint64_t log_suppressed;     /* log lines left out (aggregated or over the ceiling) */
 };
 void sw_registrar_stats(struct sw_registrar *r, struct sw_registrar_stats *out);
 /* The bindings in the location index now. Any thread. */

@@ -23,6 +23,11 @@ struct sw_peer {
 	uint64_t conn_id;              /* TCP: the connection (0 for UDP) */
 	const struct sw_listen *local; /* the listen address it arrived on */
 	bool truncated;                /* larger than max_message: only its start is given */
+	/* UDP overload control: new work the worker cannot take; answer it
+	 * 503 with Retry-After: retry_after seconds (unless it is a
+	 * retransmission of a transaction already started) */
+	bool shed;
+	uint32_t retry_after;
 };
 
 struct sw_server_cfg {
@@ -39,6 +44,11 @@ struct sw_server_cfg {
 	/* tls: listeners (the same caps and timeouts as TCP, and these) */
 	struct sw_tls *tls;            /* the certificate; needed when a listener is tls: */
 	uint32_t tls_handshake_timeout; /* seconds from accept to the handshake's end; default 10 */
+	/* UDP overload control (lib/server/overload.c) */
+	bool overload_enabled;
+	uint32_t overload_delay_ms;    /* queue delay that, standing, sheds new work; 0: 50 */
+	uint32_t retry_after;          /* seconds, the least Retry-After of a 503; 0: 5 */
+	uint32_t retry_after_max;      /* seconds, the most */
 };
 
 /* Called on a worker thread for each whole message. buf is valid only
@@ -120,6 +130,26 @@ const struct sw_listen *sw_worker_listens(const struct sw_worker *w, unsigned *n
 /* Another worker of the same server (NULL when index is out of range). */
 struct sw_worker *sw_worker_sibling(struct sw_worker *w, unsigned index);
 
+/* A worker's overload control over its last whole second (worker thread
+ * only): new requests shed with 503 and admitted while overloaded, datagrams
+ * the kernel dropped (receive buffer full), the Retry-After base in force;
+ * second_ns (CLOCK_REALTIME) tells one second from the next. */
+struct sw_overload_second {
+	bool overloaded;
+	uint32_t shed, admitted, kernel_drops, retry_after;
+	uint64_t second_ns;
+};
+void sw_worker_overload(const struct sw_worker *w, struct sw_overload_second *out);
+/* The application's own overload signal (worker thread): for a new request
+ * while its oldest unfinished work (the registrar: durable writes) has
+ * waited waiting_ms. True when that is over ten times queue_delay (T1, 500 ms,
+ * by default: past it phones retransmit their answered challenges): shed
+ * it, with *retry seconds of Retry-After (counted as shed); false: take it
+ * (counted as admitted). Always false when overload control is off. */
+bool sw_worker_shed_backlog(struct sw_worker *w, uint64_t waiting_ms, uint32_t *retry);
+/* queue_delay in ms; 0 when overload control is off. */
+uint32_t sw_worker_queue_delay_ms(const struct sw_worker *w);
+
 /* Counters, summed over the workers (as of their last tick, at most 0.1 s
  * old, while running). Any thread. */
 struct sw_server_stats {
@@ -128,6 +158,8 @@ struct sw_server_stats {
 	uint64_t tcp_timed_out;        /* closed for first_byte_timeout or message_timeout */
 	uint64_t tls_handshakes, tls_failed; /* TLS handshakes done, failed */
 	uint64_t tls_handshake_timed_out; /* of tcp_timed_out: in the handshake */
+	uint64_t shed;                 /* UDP requests marked for 503 (overload control) */
+	uint64_t kernel_drops;         /* datagrams the kernel dropped: receive buffer full */
 };
 void sw_server_stats(const struct sw_server *s, struct sw_server_stats *out);
 

@@ -42,6 +42,10 @@ enum sw_txn_state {
  * table is next modified). */
 enum sw_txn_state sw_txn_begin(struct sw_txn_table *t, const struct sw_txn_key *key, uint64_t now_ms,
 			       const char **resp, size_t *len);
+/* The state of a transaction without entering it (SW_TXN_NEW: unknown or
+ * expired); nothing is allocated, nothing changes. For a request that will
+ * not be processed (shed under overload) unless it is a retransmission. */
+enum sw_txn_state sw_txn_peek(struct sw_txn_table *t, const struct sw_txn_key *key, uint64_t now_ms);
 /* Stores the final response of a PENDING transaction; it is kept for
  * linger_ms (64*T1 = 32 s for UDP, 0 for reliable transports). */
 int sw_txn_complete(struct sw_txn_table *t, const struct sw_txn_key *key, const char *resp, size_t len,

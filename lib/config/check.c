@@ -58,6 +58,9 @@ int sw_config_validate(const struct sw_config *c, char *why, size_t why_cap)
 			return fail(why, why_cap, "%s (%u) is out of range (%u..%u)", k->name, v, k->min,
 				    k->max);
 	}
+	if (c->overload_retry_after > c->overload_retry_after_max)
+		return fail(why, why_cap, "[overload] retry_after (%u) is above retry_after_max (%u)",
+			    c->overload_retry_after, c->overload_retry_after_max);
 	if (c->min_expires > c->max_expires)
 		return fail(why, why_cap, "min_expires (%u) is above max_expires (%u)", c->min_expires,
 			    c->max_expires);

@@ -63,14 +63,20 @@ const struct sw__ckey sw__config_keys[] = {
 	{ "ban", "ban_time", SW__CK_UINT, F(ban.ban_time), 1, WEEK },
 	{ "ban", "ban_max_time", SW__CK_UINT, F(ban.ban_max_time), 1, 4 * WEEK },
 	{ "ban", "allow", SW__CK_PREFIXES, F(ban.allow), 0, 0 },
+	{ "overload", "enabled", SW__CK_BOOL, F(overload_enabled), 0, 0 },
+	{ "overload", "queue_delay", SW__CK_UINT, F(overload_queue_delay), 1, 10000 },
+	{ "overload", "retry_after", SW__CK_UINT, F(overload_retry_after), 1, 86400 },
+	{ "overload", "retry_after_max", SW__CK_UINT, F(overload_retry_after_max), 1, 86400 },
 	{ "log", "format", SW__CK_LOGFMT, F(log_format), 0, 0 },
+	{ "log", "first_challenges", SW__CK_BOOL, F(log_first_challenges), 0, 0 },
+	{ "log", "max_bytes_per_second", SW__CK_UINT, F(log_max_bytes_per_second), 1024, 1u << 30 },
 };
 const size_t sw__config_nkeys = sizeof(sw__config_keys) / sizeof(sw__config_keys[0]);
 _Static_assert(sizeof(sw__config_keys) / sizeof(sw__config_keys[0]) <= SW__CONFIG_KEYS_MAX,
 	       "raise SW__CONFIG_KEYS_MAX");
 
 const char *const sw__config_sections[] = { "server", "registrar", "proxy", "auth", "store", "tcp", "tls",
-					    "ban", "log" };
+					    "ban", "overload", "log" };
 const size_t sw__config_nsections = sizeof(sw__config_sections) / sizeof(sw__config_sections[0]);
 
 void sw_config_defaults(struct sw_config *c, const char *version)
@@ -108,7 +114,12 @@ void sw_config_defaults(struct sw_config *c, const char *version)
 	snprintf(c->tls_ciphers, sizeof(c->tls_ciphers), "%s", SW_TLS_CIPHERS);
 	c->tls_handshake_timeout = 10;
 	sw_ban_cfg_default(&c->ban);
+	c->overload_enabled = true;
+	c->overload_queue_delay = 50;
+	c->overload_retry_after = 5;
+	c->overload_retry_after_max = 300;
 	c->log_format = SW_LOG_AUTO;
+	c->log_max_bytes_per_second = 65536;
 	c->listen_replace = true;
 	c->domains_replace = true;
 }

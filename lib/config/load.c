@@ -77,7 +77,7 @@ static bool check_section(struct load *l, const char *s, const char *e)
 		for (size_t i = 0; i < n; i++)
 			name[i] = (ns[i] >= 0x20 && ns[i] < 0x7f) ? ns[i] : '?';
 		name[n] = '\0';
-		record(l, "unknown section [%s] (sections: server, registrar, auth, store, tcp, tls, log)",
+		record(l, "unknown section [%s] (sections: server, registrar, proxy, auth, store, tcp, tls, ban, overload, log)",
 		       name);
 		return false;
 	}

@@ -149,6 +149,9 @@ static const struct sw_cause_info table[SW_CAUSE__COUNT] = {
 	[SW_CAUSE_CALLEE_NO_ANSWER] = { SW_CAUSE_CALLEE_NO_ANSWER, "callee-no-answer", SW_SEV_INFO, S,
 		"The callee's phone rang but nobody answered before the server's ring limit (Timer C): the caller got 408 and the phone a CANCEL.",
 		SW_FIX_NONE, "Nothing is broken: the callee did not pick up. Raise [proxy] timer_c if calls should ring longer, or set up voicemail or forwarding on no answer." },
+	[SW_CAUSE_SERVER_OVERLOADED] = { SW_CAUSE_SERVER_OVERLOADED, "server-overloaded", SW_SEV_WARNING, S,
+		"The server had more new requests than it could take and answered this one 503 Service Unavailable with Retry-After, so that the device tries again later.",
+		SW_FIX_NONE, "Nothing if the device retries after the time it was given; if it happens often, give the server more CPU (workers) or spread the devices' registration times." },
 };
 
 

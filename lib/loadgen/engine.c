@@ -40,6 +40,7 @@ struct worker {
 	uint64_t quota;              /* 0: unlimited */
 	double rate;                 /* per second; 0: no pacing */
 	uint64_t t0, half_ns, last_event, last_start;
+	bool stopping;               /* no more starts: completions no longer count as goodput */
 	struct sw_lg_stats st;
 	struct mmsghdr smsg[BATCH];
 	struct iovec siov[BATCH];
@@ -178,6 +179,7 @@ static int start_one(struct worker *w, uint64_t now)
 	s->user = w->first + (uint32_t)(k % w->nusers) * w->stride;
 	s->provisional = false;
 	s->sends = 1;
+	s->attempt = 0;
 	s->start_ns = s->leg_ns = now;
 	int err = sw__lg_build_first(&w->c, s, i);
 	if (!err)
@@ -206,6 +208,31 @@ static int fire_timers(struct worker *w, uint64_t now)
 			continue;
 		w->st.timeouts++;
 		fail(w, e.slot, now);
+	}
+	while (sw__wait_pop_due(&w->tm, now, &e)) {
+		/* Retry-After has passed: the registration starts again, a new
+		 * transaction (new branch, the next CSeq, the same Call-ID) */
+		struct sw__slot *s = &w->slots[e.slot];
+		if (!s->busy || s->tseq != e.tseq)
+			continue;
+		if (s->attempt == 127) { /* CSeq room: a phone gives up some time */
+			fail(w, e.slot, now);
+			continue;
+		}
+		s->attempt++;
+		s->gen++;
+		s->tseq++;
+		s->provisional = false;
+		s->sends = 1;
+		s->leg_ns = now;
+		w->st.retries_after_503++;
+		int err = sw__lg_build_first(&w->c, s, e.slot);
+		if (!err)
+			err = queue_send(w, s);
+		if (!err)
+			err = arm(w, e.slot, now, true);
+		if (err)
+			return err;
 	}
 	for (unsigned lv = 0; lv < w->tm.nlevels; lv++)
 		while (sw__tq_pop_due(&w->tm.level[lv], now, &e)) {
@@ -247,7 +274,8 @@ static int on_datagram(struct worker *w, const char *buf, size_t len, uint64_t n
 	}
 	unsigned status = w->m.status;
 	uint64_t leg_us = (now - s->leg_ns) / 1000u;
-	enum sw__lg_verdict v = sw__lg_on_response(&w->c, s, i, &w->m);
+	uint32_t retry_s = 0;
+	enum sw__lg_verdict v = sw__lg_on_response(&w->c, s, i, &w->m, &retry_s);
 	switch (v) {
 	case SW__LG_IGNORE:
 		return 0;
@@ -256,8 +284,15 @@ static int on_datagram(struct worker *w, const char *buf, size_t len, uint64_t n
 		sw_hist_add(&w->st.total, (now - s->start_ns) / 1000u);
 		w->st.completed++;
 		sw_lg_timeline_add(&w->st, now - w->t0, true, 1);
+		if (!w->stopping)
+			w->st.completed_load++;
 		finish(w, i, now);
 		return 0;
+	case SW__LG_RETRY_AFTER:
+		w->st.overloaded++;
+		s->tseq++; /* its retransmission and Timer F are off */
+		w->last_event = now;
+		return sw__wait_push(&w->tm, now + (uint64_t)retry_s * 1000000000u, i, s->tseq);
 	case SW__LG_FAIL:
 		sw_hist_add(&w->st.leg[s->leg], leg_us);
 		w->st.by_status[status < 700 ? status : 699]++;
@@ -386,7 +421,7 @@ static void *worker_main(void *arg)
 				break;
 			if ((w->quota && w->st.started >= w->quota) || now - w->t0 >= dur_ns ||
 			    (w->stop && *w->stop)) {
-				stopping = true;
+				stopping = w->stopping = true;
 				stop_at = now;
 				if (w->stop && *w->stop && drain_ns > 1000000000u)
 					drain_ns = 1000000000u;

@@ -37,12 +37,19 @@ struct sw__timers {
 	unsigned nlevels;
 	struct sw__tq level[SW__TQ_MAX];
 	struct sw__tq f;
+	/* waits of any length (Retry-After): a binary min-heap by due_ns */
+	struct sw__tq_ent *wait;
+	size_t nwait, capwait;
 };
 void sw__timers_init(struct sw__timers *t, uint32_t t1_ms);
 void sw__timers_free(struct sw__timers *t);
 /* Queue index for the wait after the n-th transmission. */
 unsigned sw__timers_level(const struct sw__timers *t, unsigned n, bool provisional);
 uint64_t sw__timers_next(const struct sw__timers *t);
+/* Arms a wait of delay_ns for slot (Retry-After). 0 or SW_ENOMEM. */
+int sw__wait_push(struct sw__timers *t, uint64_t due_ns, uint32_t slot, uint32_t tseq);
+/* The earliest wait if it is due at now_ns: 1 and *e, else 0. */
+int sw__wait_pop_due(struct sw__timers *t, uint64_t now_ns, struct sw__tq_ent *e);
 
 /* ---- one registration in flight (scenario.c, engine.c) ------------------ */
 
@@ -55,6 +62,7 @@ struct sw__slot {
 	bool provisional;            /* a 1xx arrived for the current leg */
 	uint8_t leg;                 /* 0 first request, 1 the digest answer */
 	uint8_t sends;               /* transmissions of the current request */
+	uint8_t attempt;             /* restarts after 503 + Retry-After (CSeq goes on) */
 	uint32_t user;
 	uint64_t seq;                /* registration number of this thread */
 	uint64_t start_ns, leg_ns;
@@ -84,11 +92,12 @@ enum sw__lg_verdict {
 	SW__LG_NEXT,                 /* s->req holds the next leg's request */
 	SW__LG_FAIL,                 /* a final failure status */
 	SW__LG_AUTH_ERROR,           /* a challenge we could not answer */
+	SW__LG_RETRY_AFTER,          /* 503 with Retry-After: wait, then start again */
 };
 /* Handles a final or provisional response m for slot s (already matched by
- * branch). */
+ * branch). SW__LG_RETRY_AFTER puts the seconds to wait in *retry_s. */
 enum sw__lg_verdict sw__lg_on_response(struct sw__lg_ctx *c, struct sw__slot *s, uint32_t slot_idx,
-				       const struct sw_msg *m);
+				       const struct sw_msg *m, uint32_t *retry_s);
 /* Decodes our branch: 1 with the slot index and generation, 0 when it is
  * not one of ours (another run or thread). */
 int sw__lg_branch_decode(const struct sw__lg_ctx *c, sw_str branch, uint32_t *slot,

@@ -28,6 +28,9 @@ void sw_lg_stats_merge(struct sw_lg_stats *a, const struct sw_lg_stats *b)
 	a->malformed += b->malformed;
 	a->auth_errors += b->auth_errors;
 	a->behind += b->behind;
+	a->overloaded += b->overloaded;
+	a->retries_after_503 += b->retries_after_503;
+	a->completed_load += b->completed_load;
 	a->retx_half[0] += b->retx_half[0];
 	a->retx_half[1] += b->retx_half[1];
 	sw_hist_merge(&a->total, &b->total);
@@ -125,6 +128,14 @@ void sw_lg_report_text(struct sw_buf *b, const struct sw_lg_cfg *cfg, const stru
 	if (st->malformed)
 		sw_buf_addf(b, ", %llu unparsable datagrams", (unsigned long long)st->malformed);
 	sw_buf_addc(b, '\n');
+	if (st->overloaded)
+		sw_buf_addf(b, "503 with Retry-After (server overloaded): %llu, honoured: waited, then started "
+			    "again %llu times; not failures\n",
+			    (unsigned long long)st->overloaded, (unsigned long long)st->retries_after_503);
+	if (st->send_s > 0)
+		sw_buf_addf(b, "goodput while starting: %llu completed in %.2f s = %.0f/s\n",
+			    (unsigned long long)st->completed_load, st->send_s,
+			    (double)st->completed_load / st->send_s);
 	if (st->failed) {
 		sw_buf_adds(b, "failures:");
 		for (unsigned s = 0; s < 700; s++)
@@ -192,6 +203,11 @@ void sw_lg_report_json(struct sw_buf *b, const struct sw_lg_cfg *cfg, const stru
 		    st->rate, st->target_rate, st->start_rate, st->rate_held ? "true" : "false");
 	sw_buf_addf(b, ",\"inflight_limit_hits\":%llu,\"elapsed_s\":%.3f",
 		    (unsigned long long)st->behind, st->elapsed_s);
+	sw_buf_addf(b, ",\"overloaded_503\":%llu,\"retries_after_503\":%llu,\"completed_while_starting\":%llu,"
+		    "\"send_s\":%.3f,\"goodput\":%.1f",
+		    (unsigned long long)st->overloaded, (unsigned long long)st->retries_after_503,
+		    (unsigned long long)st->completed_load, st->send_s,
+		    st->send_s > 0 ? (double)st->completed_load / st->send_s : 0.0);
 	sw_buf_adds(b, ",\"latency_ms\":");
 	json_hist(b, &st->total);
 	sw_buf_adds(b, ",\"legs\":[");

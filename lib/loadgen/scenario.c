@@ -146,7 +146,7 @@ static int build(struct sw__lg_ctx *c, struct sw__slot *s, uint32_t slot_idx, sw
 	sw_buf_addf(&b, "To: <sip:%s@%s>\r\n", u->user, u->domain);
 	sw_buf_addf(&b, "Call-ID: %s-%u-%llu@bench.sipwarden\r\n", c->run_id, c->thread,
 		    (unsigned long long)s->seq);
-	sw_buf_addf(&b, "CSeq: %u %s\r\n", s->leg + 1u, options ? "OPTIONS" : "REGISTER");
+	sw_buf_addf(&b, "CSeq: %u %s\r\n", s->attempt * 2u + s->leg + 1u, options ? "OPTIONS" : "REGISTER");
 	if (!options) {
 		/* no port: the same binding whoever (thread, run) registers it */
 		sw_buf_addf(&b, "Contact: <sip:%s@%s>\r\n", u->user, c->contact_host);
@@ -201,7 +201,7 @@ static int answer(struct sw__lg_ctx *c, struct sw__slot *s, const struct sw_msg 
 }
 
 enum sw__lg_verdict sw__lg_on_response(struct sw__lg_ctx *c, struct sw__slot *s, uint32_t slot_idx,
-				       const struct sw_msg *m)
+				       const struct sw_msg *m, uint32_t *retry_s)
 {
 	if (m->status < 200) {
 		s->provisional = true;
@@ -209,6 +209,10 @@ enum sw__lg_verdict sw__lg_on_response(struct sw__lg_ctx *c, struct sw__slot *s,
 	}
 	if (m->status < 300)
 		return SW__LG_DONE;
+	/* RFC 3261 §21.5.4: as a phone, wait Retry-After and try again; a 503
+	 * without it is a 500 */
+	if (m->status == 503 && sw_msg_retry_after(m, retry_s, NULL) == 0)
+		return SW__LG_RETRY_AFTER;
 	if (c->cfg->scenario != SW_LG_REGISTER_AUTH || s->leg != 0 ||
 	    (m->status != 401 && m->status != 407))
 		return SW__LG_FAIL;

@@ -51,6 +51,22 @@ void sw__event_record(struct sw_req *q, const char *aor, sw_str auth_user, sw_st
 	ev.id = 0;
 	ev.time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	sw_sockaddr_host((const struct sockaddr *)&q->from->addr, ev.source_addr, sizeof(ev.source_addr));
+	/* a line only for the first decision of its kind from this address in
+	 * this second (logcap.c); a 503 of overload is an event only then too:
+	 * under overload the event writer must not grow with the flood */
+	bool quiet = cause == SW_CAUSE_NO_CREDENTIALS && !atomic_load(&r->log_first_challenges);
+	bool first = quiet || sw__logcap_first(r, ev.source_addr, cause, (int64_t)ts.tv_sec);
+	if (cause == SW_CAUSE_SERVER_OVERLOADED && !first)
+		return;
+	char to_aor[SW_STORE_AOR_MAX + 1];
+	if (!aor) { /* the To AOR, worked out only for a decision recorded */
+		struct sw_addr to;
+		to_aor[0] = '\0';
+		if (sw_msg_to(q->m, &to, NULL) == 0 && to.uri.user.p)
+			snprintf(to_aor, sizeof(to_aor), "%.*s@%.*s", (int)to.uri.user.len, to.uri.user.p,
+				 (int)to.uri.host.len, to.uri.host.p);
+		aor = to_aor;
+	}
 	ev.source_port = (uint16_t)sw_sockaddr_port((const struct sockaddr *)&q->from->addr);
 	const char *tp = q->from->tp == SW_TP_UDP ? "udp" : q->from->tp == SW_TP_TCP ? "tcp" : "tls";
 	memcpy(ev.transport, tp, 4);
@@ -66,7 +82,7 @@ void sw__event_record(struct sw_req *q, const char *aor, sw_str auth_user, sw_st
 	sw_store_event_record(r->st, &ev);
 	sw_metrics_auth(q->m->method_id, cause);
 
-	if (!r->cfg.log && !r->cfg.log_journal)
+	if ((!r->cfg.log && !r->cfg.log_journal) || quiet || !first)
 		return;
 	char line[2048];
 	struct sw_buf b;
@@ -111,9 +127,7 @@ void sw__event_record(struct sw_req *q, const char *aor, sw_str auth_user, sw_st
 		return;
 	}
 	b.p[b.len++] = '\n';
-	pthread_mutex_lock(&r->log_lock);
-	fwrite(b.p, 1, b.len, r->cfg.log); /* flushed by sw_registrar_flush_log() */
-	pthread_mutex_unlock(&r->log_lock);
+	sw__logcap_write(r, b.p, b.len, (int64_t)ts.tv_sec);
 }
 
 void sw__event(struct sw_req *q, const char *aor, sw_str auth_user, sw_str realm, enum sw_cause cause,
@@ -128,6 +142,7 @@ void sw_registrar_flush_log(struct sw_registrar *r)
 {
 	if (!r->cfg.log)
 		return;
+	sw__logcap_tick(r, (int64_t)time(NULL));
 	pthread_mutex_lock(&r->log_lock);
 	fflush(r->cfg.log);
 	pthread_mutex_unlock(&r->log_lock);

@@ -13,6 +13,7 @@
 
 #define SW_REG_MAX_OPS 32u       /* contacts in one REGISTER */
 #define SW_REG_MAX_EXISTING 64u  /* bindings of one AOR considered */
+#define SW_REG_LAG_RING 16384u   /* durable writes in flight whose age is known */
 
 /* The credential cache (credcache.c). */
 struct sw_credcache;
@@ -37,6 +38,9 @@ struct sw_registrar {
 	struct sw_location *loc;
 	struct sw_credcache *creds;
 	pthread_mutex_t log_lock;
+	struct sw__logcap *logcap;    /* aggregation and ceiling (logcap.c), under log_lock */
+	_Atomic uint32_t log_max_bytes;
+	_Atomic bool log_first_challenges;
 	/* what a reload may change while workers run */
 	_Atomic uint32_t min_expires, max_expires, default_expires, max_contacts;
 	_Atomic bool allow_register_others;
@@ -45,7 +49,7 @@ struct sw_registrar {
 	_Atomic uint32_t timer_c_ms;
 	struct sw_calls *calls;       /* recent calls (proxy/calls.c) */
 	_Atomic uint64_t requests, responses_dropped, parse_errors, retransmissions,
-		registrations_ok, challenges, refusals, store_errors;
+		registrations_ok, challenges, refusals, store_errors, shed, log_suppressed;
 };
 
 struct sw_registrar_worker {
@@ -54,6 +58,12 @@ struct sw_registrar_worker {
 	struct sw_txn_table *txn;
 	struct sw_proxy_worker *pw;   /* the proxy's state on this worker */
 	uint64_t rng;                 /* xorshift state for tags */
+	uint64_t ovl_logged_ns;       /* the overload second last logged (shed.c) */
+	/* durable writes in flight, oldest first (they complete in order): when
+	 * each was submitted, for the age of the oldest (shed.c); past the ring,
+	 * only counted */
+	uint64_t lag_ms[SW_REG_LAG_RING];
+	unsigned lag_head, lag_len, lag_over;
 	/* what the credential lookup of the current request found */
 	bool cred_found, cred_disabled;
 	struct sw_subscriber sub;
@@ -100,7 +110,8 @@ void sw__reply_simple(struct sw_req *q, unsigned status, const char *reason);
  * more event, source-banned). */
 void sw__event(struct sw_req *q, const char *aor, sw_str auth_user, sw_str realm, enum sw_cause cause,
 	       const char *detail);
-/* Logs and records one event, nothing else (events.c). */
+/* Logs and records one event, nothing else (events.c); aor NULL: the To
+ * header's. */
 void sw__event_record(struct sw_req *q, const char *aor, sw_str auth_user, sw_str realm,
 		      enum sw_cause cause, const char *detail);
 
@@ -116,6 +127,32 @@ const char *sw__ban_hint(struct sw_req *q, enum sw_cause cause, const char *deta
 /* Feeds the decision to the ban table; records the event of a ban it starts. */
 void sw__ban_observe(struct sw_req *q, const char *aor, sw_str auth_user, sw_str realm,
 		     enum sw_cause cause);
+
+/* The bounded log (logcap.c). first: whether this decision is the first
+ * with its cause from addr in second now (false: counted for the summary
+ * line instead). write: one line within the bytes-per-second ceiling.
+ * tick: a new second's summaries without waiting for the next line. */
+struct sw__logcap;
+int sw__logcap_new(struct sw__logcap **out);
+void sw__logcap_free(struct sw__logcap *c);
+bool sw__logcap_first(struct sw_registrar *r, const char *addr, enum sw_cause cause, int64_t now);
+void sw__logcap_write(struct sw_registrar *r, const char *line, size_t len, int64_t now);
+void sw__logcap_tick(struct sw_registrar *r, int64_t now);
+
+/* Overload (shed.c): a new request the server marked for shedding is
+ * answered 503 + Retry-After, unless it is a retransmission of a
+ * transaction the registrar knows (false: handle it as usual). */
+bool sw__shed(struct sw_req *q, uint32_t retry_after);
+/* A durable write was submitted / completed (register.c), for the age of
+ * the oldest in flight. */
+void sw__lag_push(struct sw_registrar_worker *rw, uint64_t now_ms);
+void sw__lag_pop(struct sw_registrar_worker *rw);
+/* Whether a request that passed the worker's own check is new work to
+ * shed because this worker's durable writes lag (the socket queue can be
+ * short while the writes queue up); sets the Retry-After in *retry. */
+bool sw__backlogged(struct sw_req *q, uint32_t *retry);
+/* Once a second on each worker: a log line when it shed anything. */
+void sw__overload_tick(struct sw_registrar_worker *rw, struct sw_worker *w);
 
 void sw__register(struct sw_req *q);
 /* sw_auth_cfg.uri_is_ours for the verifiers: one of our domains, or an

@@ -193,6 +193,7 @@ static void register_done(struct sw_worker *w, void *arg)
 			reply_ok(&q, p->aor);
 		}
 	}
+	sw__lag_pop(rw);
 	pending_put(rw, p);
 }
 
@@ -442,6 +443,8 @@ void sw__register(struct sw_req *q)
 	p->queued_ns = sw_metrics_now_ns();
 	sw_metrics_gauge_add(SW_G_PENDING_WRITES, 1);
 	int rc = sw_store_bindings_submit(r->st, p->ops, nops, store_done, p);
+	if (!rc)
+		sw__lag_push(rw, q->now_ms);
 	if (rc) {
 		sw_metrics_gauge_add(SW_G_PENDING_WRITES, -1);
 		pending_put(rw, p);

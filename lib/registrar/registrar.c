@@ -42,6 +42,8 @@ int sw_registrar_new(struct sw_registrar **out, const struct sw_registrar_cfg *c
 	if (!rc)
 		rc = sw_credcache_new(&r->creds, st);
 	if (!rc)
+		rc = sw__logcap_new(&r->logcap);
+	if (!rc)
 		rc = sw_location_load(r->loc, st, (int64_t)time(NULL));
 	if (rc) {
 		snprintf(why, why_cap, "cannot set up the registrar: %s", sw_strerror(rc));
@@ -62,6 +64,8 @@ void sw_registrar_reconfigure(struct sw_registrar *r, const struct sw_registrar_
 	r->accept_foreign_callers = cfg->accept_foreign_callers;
 	r->reveal_unknown_callee = cfg->reveal_unknown_callee;
 	r->timer_c_ms = (cfg->timer_c ? cfg->timer_c : 180u) * 1000u;
+	r->log_first_challenges = cfg->log_first_challenges;
+	r->log_max_bytes = cfg->log_max_bytes;
 }
 
 void sw_registrar_free(struct sw_registrar *r)
@@ -72,6 +76,7 @@ void sw_registrar_free(struct sw_registrar *r)
 	sw_location_free(r->loc);
 	sw_calls_free(r->calls);
 	sw_credcache_free(r->creds);
+	sw__logcap_free(r->logcap);
 	pthread_mutex_destroy(&r->log_lock);
 	free(r);
 }
@@ -184,8 +189,10 @@ static uint64_t next_rand(struct sw_registrar_worker *rw)
 
 int sw__reply_start(struct sw_req *q, struct sw_buf *b, unsigned status, const char *reason)
 {
-	char tag[17];
-	snprintf(tag, sizeof(tag), "%016llx", (unsigned long long)next_rand(q->rw));
+	char tag[16];
+	uint64_t rnd = next_rand(q->rw);
+	for (unsigned i = 0; i < 16; i++, rnd >>= 4)
+		tag[15 - i] = "0123456789abcdef"[rnd & 15];
 	sw_buf_init(b, q->rw->out, sizeof(q->rw->out));
 	/* tell the client where its request came from (RFC 3261 §18.2.1, RFC 3581) */
 	char addr[64];
@@ -204,7 +211,7 @@ int sw__reply_start(struct sw_req *q, struct sw_buf *b, unsigned status, const c
 	}
 	int rc = sw_print_response_start_via(b, q->m, status, reason, sw_str_from(tag, 16), received, rport);
 	if (!rc && q->rw->r->cfg.server_name)
-		sw_print_headerf(b, "Server", "%s", q->rw->r->cfg.server_name);
+		sw_print_header(b, "Server", sw_str_from(q->rw->r->cfg.server_name, strlen(q->rw->r->cfg.server_name)));
 	return rc;
 }
 
@@ -344,6 +351,10 @@ static void on_message(void *app, struct sw_worker *w, const struct sw_peer *fro
 		}
 		return;
 	}
+	/* overload: 503 + Retry-After (shed.c), before the full check */
+	uint32_t retry = from->retry_after;
+	if (rc == 0 && (from->shed || sw__backlogged(&q, &retry)) && sw__shed(&q, retry))
+		return;
 	if (rc == 0)
 		rc = sw_msg_check(m, &err);
 	if (rc) {
@@ -419,6 +430,7 @@ void sw_registrar_on_tick(void *app, struct sw_worker *w, uint64_t now_ms)
 	struct sw_registrar_worker *rw = sw_worker_data(w);
 	sw_txn_expire(rw->txn, now_ms);
 	sw__proxy_tick(rw, w, now_ms);
+	sw__overload_tick(rw, w);
 }
 
 void sw_registrar_on_idle(void *app, struct sw_worker *w)
@@ -445,6 +457,8 @@ void sw_registrar_stats(struct sw_registrar *r, struct sw_registrar_stats *out)
 	out->challenges = r->challenges;
 	out->refusals = r->refusals;
 	out->store_errors = r->store_errors;
+	out->shed = r->shed;
+	out->log_suppressed = r->log_suppressed;
 }
 
 int sw_registrar_calls_snapshot(struct sw_registrar *r, const char *path)

@@ -48,11 +48,27 @@ static const char *tp_name(enum sw_transport tp)
 	return tp == SW_TP_UDP ? "udp" : tp == SW_TP_TCP ? "tcp" : "tls";
 }
 
+/* What overload control reads per datagram: its receive time and the
+ * socket's drop counter (best effort: without them nothing is shed). A
+ * larger receive buffer as root (SO_RCVBUFFORCE passes net.core.rmem_max),
+ * so that a standing queue is judged here rather than cut by the kernel. */
+static void udp_overload_opts(int fd)
+{
+	int one = 1, size = 8 << 20;
+	setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size));
+}
+
 static int worker_init(struct sw_server *s, struct sw_worker *w, unsigned index, char *why, size_t cap)
 {
 	unsigned n = s->cfg.nlisten;
 	w->srv = s;
 	w->index = index;
+	uint64_t seed;
+	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+		seed = sw__now_ms() ^ ((uint64_t)index << 32);
+	sw__ovl_init(&w->ovl, &s->cfg, seed);
 	w->ep = epoll_create1(EPOLL_CLOEXEC);
 	w->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	w->udp = malloc(n * sizeof(int));
@@ -76,6 +92,8 @@ static int worker_init(struct sw_server *s, struct sw_worker *w, unsigned index,
 		int rc = 0;
 		if (l->tp == SW_TP_UDP) {
 			rc = sw_udp_open(l, true, &w->udp[i]);
+			if (!rc && s->cfg.overload_enabled)
+				udp_overload_opts(w->udp[i]);
 			if (!rc)
 				rc = sw__add_fd(w, w->udp[i], EPOLLIN, EV(EV_UDP, i));
 		} else if (l->tp == SW_TP_TLS && !s->cfg.tls) {
@@ -200,18 +218,43 @@ void sw_worker_set_data(struct sw_server *s, unsigned index, void *data) { s->w[
 void *sw_worker_data(struct sw_worker *w) { return w->data; }
 unsigned sw_worker_index(const struct sw_worker *w) { return w->index; }
 
+/* The receive time (CLOCK_REALTIME ns, 0 when absent) and the drop
+ * counter the kernel attached to datagram k. */
+static void udp_meta(struct sw_worker *w, unsigned k, uint64_t *rx_ns, uint32_t *drops)
+{
+	struct msghdr *h = &w->msgs[k].msg_hdr;
+	*rx_ns = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+		if (c->cmsg_level != SOL_SOCKET)
+			continue;
+		if (c->cmsg_type == SCM_TIMESTAMPNS) {
+			struct timespec ts;
+			memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+			*rx_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+		} else if (c->cmsg_type == SO_RXQ_OVFL) {
+			memcpy(drops, CMSG_DATA(c), sizeof(*drops));
+		}
+	}
+}
+
 static void on_udp(struct sw_worker *w, unsigned li)
 {
 	struct sw_server *s = w->srv;
+	bool ovl = w->ovl.enabled;
 	for (int round = 0; round < 8; round++) {
 		for (unsigned k = 0; k < BATCH; k++) {
 			w->msgs[k].msg_hdr.msg_name = &w->from[k];
 			w->msgs[k].msg_hdr.msg_namelen = sizeof(w->from[k]);
 			w->msgs[k].msg_hdr.msg_flags = 0;
+			w->msgs[k].msg_hdr.msg_control = ovl ? w->ctl[k].b : NULL;
+			w->msgs[k].msg_hdr.msg_controllen = ovl ? sizeof(w->ctl[k].b) : 0;
 		}
 		int n = recvmmsg(w->udp[li], w->msgs, BATCH, MSG_DONTWAIT, NULL);
-		if (n <= 0)
+		if (n <= 0) {
+			if (ovl)
+				sw__ovl_drained(&w->ovl);
 			return;
+		}
 		for (int k = 0; k < n; k++) {
 			w->stats.received++;
 			/* a datagram larger than the cap is handed over cut to the cap and
@@ -225,11 +268,20 @@ static void on_udp(struct sw_worker *w, unsigned li)
 			struct sw_peer p = { .tp = SW_TP_UDP, .addrlen = w->msgs[k].msg_hdr.msg_namelen,
 					     .fd = w->udp[li], .local = &s->listen[li], .truncated = truncated };
 			memcpy(&p.addr, &w->from[k], p.addrlen);
+			if (ovl) {
+				uint64_t rx_ns;
+				uint32_t drops = w->ovl.drops_seen;
+				udp_meta(w, (unsigned)k, &rx_ns, &drops);
+				p.shed = sw__ovl_judge(&w->ovl, rx_ns, drops, w->iov[k].iov_base, len, &p.retry_after);
+			}
 			s->on_message(s->app, w, &p, w->iov[k].iov_base, len);
 		}
 		sw__outbox_flush(w);
-		if (n < BATCH)
+		if (n < BATCH) {
+			if (ovl)
+				sw__ovl_drained(&w->ovl);
 			return;
+		}
 	}
 }
 
@@ -392,5 +444,7 @@ void sw_server_stats(const struct sw_server *s, struct sw_server_stats *out)
 		out->tls_handshakes += t->tls_handshakes;
 		out->tls_failed += t->tls_failed;
 		out->tls_handshake_timed_out += t->tls_handshake_timed_out;
+		out->shed += s->w[i].ovl.shed;
+		out->kernel_drops += s->w[i].ovl.kernel_drops;
 	}
 }

@@ -66,6 +66,32 @@ struct conn {
 
 struct post { void (*fn)(struct sw_worker *, void *); void *arg; };
 
+/* A worker's overload control (overload.c). */
+struct sw__ovl {
+	bool enabled, overloaded;
+	uint64_t delay_ns;
+	uint32_t retry_min, retry_max;
+	uint64_t above_since;       /* first datagram over delay_ns since one under it */
+	uint32_t drops_seen;        /* SO_RXQ_OVFL: the kernel's drop counter */
+	uint64_t sec_start_ns;
+	uint32_t sec_new, sec_shed, sec_drops;   /* this second */
+	uint32_t last_shed, last_admitted, last_drops; /* the last whole second */
+	uint32_t ratio_x16;         /* shed per admitted new request, x16, smoothed */
+	uint64_t shed, kernel_drops;
+	uint64_t rng;
+};
+void sw__ovl_init(struct sw__ovl *o, const struct sw_server_cfg *cfg, uint64_t seed);
+/* Whether a request starts new work: not a response, ACK or CANCEL, no
+ * Authorization or Proxy-Authorization, no To tag. On the raw bytes. */
+bool sw__ovl_is_new(const char *buf, size_t len);
+/* For each UDP datagram: rx_ns its kernel receive time (CLOCK_REALTIME; 0
+ * unknown), drops the socket's drop counter. True: shed it, with *retry
+ * seconds of Retry-After. */
+bool sw__ovl_judge(struct sw__ovl *o, uint64_t rx_ns, uint32_t drops, const char *buf, size_t len,
+		   uint32_t *retry);
+/* A read found the socket empty: no standing queue. */
+void sw__ovl_drained(struct sw__ovl *o);
+
 struct sw_worker {
 	struct sw_server *srv;
 	unsigned index;
@@ -85,6 +111,9 @@ struct sw_worker {
 	struct iovec iov[BATCH];
 	struct sockaddr_storage from[BATCH];
 	char *rbuf;
+	/* per datagram: its receive timestamp and the socket's drop counter */
+	union { struct cmsghdr align; char b[96]; } ctl[BATCH];
+	struct sw__ovl ovl;
 	/* UDP responses gathered for one sendmmsg per batch (one socket) */
 	struct mmsghdr out[BATCH];
 	struct iovec out_iov[BATCH];

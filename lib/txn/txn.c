@@ -247,6 +247,12 @@ enum sw_txn_state sw_txn_begin(struct sw_txn_table *t, const struct sw_txn_key *
 	return SW_TXN_NEW;
 }
 
+enum sw_txn_state sw_txn_peek(struct sw_txn_table *t, const struct sw_txn_key *key, uint64_t now_ms)
+{
+	const struct slot *e = find(t, key);
+	return e && e->until_ms > now_ms ? (enum sw_txn_state)e->state : SW_TXN_NEW;
+}
+
 int sw_txn_complete(struct sw_txn_table *t, const struct sw_txn_key *key, const char *resp, size_t len,
 		    uint64_t now_ms, uint32_t linger_ms)
 {

@@ -242,6 +242,20 @@ static void timer_queues(void **state)
 	assert_int_equal(sw__timers_next(&t), 32000000000u);
 	assert_int_equal(sw__tq_pop_due(&t.f, 32000000000u, &e), 1);
 	assert_int_equal(e.slot, 7);
+	/* Retry-After waits of any length come out earliest first */
+	uint64_t due[] = { 9, 3, 7, 3, 1, 8, 2, 6, 5, 4 };
+	for (uint32_t i = 0; i < 2000; i++)
+		assert_int_equal(sw__wait_push(&t, due[i % 10] * 1000000000ull + i, i, 1), 0);
+	assert_true(sw__timers_next(&t) == 1000000000ull + 4);
+	assert_int_equal(sw__wait_pop_due(&t, 999999999ull, &e), 0);
+	uint64_t last = 0;
+	for (uint32_t i = 0; i < 2000; i++) {
+		assert_int_equal(sw__wait_pop_due(&t, UINT64_MAX, &e), 1);
+		uint64_t d = e.due_ns;
+		assert_true(d >= last);
+		last = d;
+	}
+	assert_int_equal(sw__wait_pop_due(&t, UINT64_MAX, &e), 0);
 	sw__timers_free(&t);
 }
 
@@ -380,12 +394,29 @@ static void request_and_branch(void **state)
 			   "WWW-Authenticate: Digest realm=\"127.0.0.1\", nonce=\"abc\", qop=\"auth\", algorithm=MD5\r\n"
 			   "Content-Length: 0\r\n\r\n";
 	assert_int_equal(sw_msg_parse(m, resp, strlen(resp), NULL, NULL), 0);
-	assert_int_equal(sw__lg_on_response(&c, s, 4321, m), SW__LG_NEXT);
+	uint32_t retry = 0;
+	assert_int_equal(sw__lg_on_response(&c, s, 4321, m, &retry), SW__LG_NEXT);
 	assert_int_equal(s->leg, 1);
 	assert_non_null(strstr(s->req, "CSeq: 2 REGISTER\r\n"));
 	assert_non_null(strstr(s->req, "Authorization: Digest username=\"user00007\", realm=\"127.0.0.1\", nonce=\"abc\", uri=\"sip:127.0.0.1\""));
 	/* a second 401 is a failure */
-	assert_int_equal(sw__lg_on_response(&c, s, 4321, m), SW__LG_FAIL);
+	assert_int_equal(sw__lg_on_response(&c, s, 4321, m, &retry), SW__LG_FAIL);
+	/* 503 with Retry-After: wait and start again (RFC 3261 §21.5.4); the
+	 * restart takes the next CSeq; a 503 without it is a failure */
+	const char *busy = "SIP/2.0 503 Service Unavailable\r\nVia: SIP/2.0/UDP 127.0.0.1:5555;branch=x\r\n"
+			   "From: <sip:a@b>;tag=1\r\nTo: <sip:a@b>;tag=2\r\nCall-ID: c\r\nCSeq: 1 REGISTER\r\n"
+			   "Retry-After: 7\r\nContent-Length: 0\r\n\r\n";
+	assert_int_equal(sw_msg_parse(m, busy, strlen(busy), NULL, NULL), 0);
+	assert_int_equal(sw__lg_on_response(&c, s, 4321, m, &retry), SW__LG_RETRY_AFTER);
+	assert_int_equal(retry, 7);
+	s->attempt = 1;
+	assert_int_equal(sw__lg_build_first(&c, s, 4321), 0);
+	assert_non_null(strstr(s->req, "CSeq: 3 REGISTER\r\n"));
+	const char *busy2 = "SIP/2.0 503 Service Unavailable\r\nVia: SIP/2.0/UDP 127.0.0.1:5555;branch=x\r\n"
+			    "From: <sip:a@b>;tag=1\r\nTo: <sip:a@b>;tag=2\r\nCall-ID: c\r\nCSeq: 3 REGISTER\r\n"
+			    "Content-Length: 0\r\n\r\n";
+	assert_int_equal(sw_msg_parse(m, busy2, strlen(busy2), NULL, NULL), 0);
+	assert_int_equal(sw__lg_on_response(&c, s, 4321, m, &retry), SW__LG_FAIL);
 	sw_lg_users_free(&u);
 	free(s);
 	free(m);
