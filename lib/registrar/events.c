@@ -120,6 +120,8 @@ void sw__event_record(struct sw_req *q, const char *aor, sw_str auth_user, sw_st
 	if (b.overflow)
 		b.len = sizeof(line) - 1;
 	if (r->cfg.log_journal) {
+		if (!sw__logcap_admit(r, b.len + 1, (int64_t)ts.tv_sec))
+			return; /* over the ceiling: counted, said once a second */
 		struct sw_journal_entry je;
 		b.p[b.len] = '\0';
 		sw__journal_build(&je, &ev, b.p);

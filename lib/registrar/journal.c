@@ -69,6 +69,16 @@ int sw__journal_send(const struct sw_journal_entry *e)
 	return sd_journal_sendv(e->iov, (int)e->n) < 0 ? SW_EIO : 0;
 }
 
+int sw__journal_note(const char *message, size_t len)
+{
+	while (len && (message[len - 1] == '\n' || message[len - 1] == '\r'))
+		len--;
+	return sd_journal_send("MESSAGE=%.*s", (int)len, message, "PRIORITY=5", "SYSLOG_IDENTIFIER=sipwarden",
+			       NULL) < 0
+		       ? SW_EIO
+		       : 0;
+}
+
 bool sw_journal_stream_is(int fd)
 {
 	/* systemd sets JOURNAL_STREAM=<device>:<inode> of the stream it

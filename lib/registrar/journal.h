@@ -27,5 +27,8 @@ struct sw_journal_entry {
 void sw__journal_build(struct sw_journal_entry *e, const struct sw_auth_event *ev, const char *message);
 /* Sends e to journald's socket (sd_journal_sendv); 0 or SW_EIO. */
 int sw__journal_send(const struct sw_journal_entry *e);
+/* A line of the log's own (the bounded log's summaries) as a journal entry
+ * of priority notice; a trailing newline is dropped. 0 or SW_EIO. */
+int sw__journal_note(const char *message, size_t len);
 
 #endif

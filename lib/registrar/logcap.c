@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "journal.h"
 #include "reg_int.h"
 
 #define SLOTS 1024u
@@ -59,17 +60,33 @@ static void stamp(struct sw_buf *b, bool json, int64_t sec)
 }
 
 /* Under the lock: writes one line within the ceiling, or counts it. */
-static void put(struct sw_registrar *r, const char *line, size_t len)
+/* A line of the log's own to the log, or to the journal when that is the log. */
+static void emit(struct sw_registrar *r, const char *line, size_t len)
+{
+	if (r->cfg.log_journal)
+		sw__journal_note(line, len);
+	else if (r->cfg.log)
+		fwrite(line, 1, len, r->cfg.log); /* flushed by sw_registrar_flush_log() */
+}
+
+/* Within the ceiling: counts len and says true; past it counts the line as
+ * left out and says false. */
+static bool within(struct sw_registrar *r, size_t len)
 {
 	if (r->logcap->bytes + len > max_bytes(r)) {
 		r->logcap->over_lines++;
 		r->logcap->over_bytes += len;
 		r->log_suppressed++;
-		return;
+		return false;
 	}
 	r->logcap->bytes += len;
-	if (r->cfg.log)
-		fwrite(line, 1, len, r->cfg.log); /* flushed by sw_registrar_flush_log() */
+	return true;
+}
+
+static void put(struct sw_registrar *r, const char *line, size_t len)
+{
+	if (within(r, len))
+		emit(r, line, len);
 }
 
 static void summary(struct sw_registrar *r, struct agg *a)
@@ -113,9 +130,9 @@ static void roll(struct sw_registrar *r, int64_t now)
 			sw_buf_addf(&b, " log: %llu lines (%llu bytes) over the ceiling of %u bytes per second not "
 				    "written", (unsigned long long)c->over_lines,
 				    (unsigned long long)c->over_bytes, max_bytes(r));
-		if (!b.overflow && r->cfg.log) {
+		if (!b.overflow) {
 			b.p[b.len++] = '\n';
-			fwrite(b.p, 1, b.len, r->cfg.log);
+			emit(r, b.p, b.len);
 		}
 	}
 	c->sec = now;
@@ -162,6 +179,15 @@ void sw__logcap_write(struct sw_registrar *r, const char *line, size_t len, int6
 	roll(r, now);
 	put(r, line, len);
 	pthread_mutex_unlock(&r->log_lock);
+}
+
+bool sw__logcap_admit(struct sw_registrar *r, size_t len, int64_t now)
+{
+	pthread_mutex_lock(&r->log_lock);
+	roll(r, now);
+	bool ok = within(r, len);
+	pthread_mutex_unlock(&r->log_lock);
+	return ok;
 }
 
 void sw__logcap_tick(struct sw_registrar *r, int64_t now)

@@ -138,6 +138,9 @@ void sw__logcap_free(struct sw__logcap *c);
 bool sw__logcap_first(struct sw_registrar *r, const char *addr, enum sw_cause cause, int64_t now);
 void sw__logcap_write(struct sw_registrar *r, const char *line, size_t len, int64_t now);
 void sw__logcap_tick(struct sw_registrar *r, int64_t now);
+/* For a decision sent elsewhere (the journal): whether its len bytes fit
+ * this second's ceiling (counted as written), else counted as left out. */
+bool sw__logcap_admit(struct sw_registrar *r, size_t len, int64_t now);
 
 /* Overload (shed.c): a new request the server marked for shedding is
  * answered 503 + Retry-After, unless it is a retransmission of a

@@ -147,7 +147,20 @@ sw_start forced --config "$T/journal.conf" || exit 1
 "$REAL" user add alice@127.0.0.1 --password secret --db "$SW_DB" >/dev/null
 "${SIPCAT[@]}" 127.0.0.1 "$SW_PORT" register --user alice --domain 127.0.0.1 --password wrong >/dev/null
 for _ in $(seq 1 30); do [ "$(wc -l <"$JLOG")" -gt "$before" ] && break; sleep 0.1; done
-sw_stop
 expect_match "format = journal: the entry is in the journal" "$(tail -n 1 "$JLOG")" '"CAUSE": "wrong-password"'
+# the bounded log holds for the journal too: repeats from one source are one
+# entry a second, then a note says how many more there were
+before=$(wc -l <"$JLOG")
+for i in 1 2 3 4 5 6; do
+	"${SIPCAT[@]}" 127.0.0.1 "$SW_PORT" register --user alice --domain 127.0.0.1 --password "wrong$i" >/dev/null
+done
+for _ in $(seq 1 40); do grep -q 'more like this' "$JLOG" && break; sleep 0.1; done
+sw_stop
+n=$(tail -n +"$((before + 1))" "$JLOG" | grep -c '"CAUSE": "wrong-password"')
+# (the first of the second may be the one just before)
+[ "$n" -lt 6 ] && ok "six wrong passwords from one source: $n journal entries of their own" ||
+	not_ok "six wrong passwords from one source: $n journal entries (wanted fewer than 6)"
+expect_match "... and a note with how many more" "$(grep 'more like this' "$JLOG" | tail -n 1)" \
+	'"MESSAGE": "[^"]*cause=wrong-password: [0-9]+ more like this from 127\.0\.0\.1 in the last second".*"PRIORITY": "5"'
 expect_match "... and not on standard output" "$(wc -c <"$T/forced.log")" '^0$'
 finish
