@@ -3,6 +3,7 @@
 #ifndef SIPWARDEN_LG_INT_H
 #define SIPWARDEN_LG_INT_H
 
+#include "sipwarden/dueheap.h"
 #include "sipwarden/loadgen.h"
 #include "sipwarden/msg.h"
 
@@ -37,9 +38,7 @@ struct sw__timers {
 	unsigned nlevels;
 	struct sw__tq level[SW__TQ_MAX];
 	struct sw__tq f;
-	/* waits of any length (Retry-After): a binary min-heap by due_ns */
-	struct sw__tq_ent *wait;
-	size_t nwait, capwait;
+	struct sw_dueheap wait;      /* waits of any length (Retry-After): id slot, gen tseq */
 };
 void sw__timers_init(struct sw__timers *t, uint32_t t1_ms);
 void sw__timers_free(struct sw__timers *t);

@@ -92,56 +92,23 @@ void sw__timers_init(struct sw__timers *t, uint32_t t1_ms)
 	t->f.delay_ns = (uint64_t)t->retx.f_ms * 1000000u;
 }
 
-/* The wait heap: parent of i is (i - 1) / 2. */
-static void wait_swap(struct sw__tq_ent *v, size_t a, size_t b)
-{
-	struct sw__tq_ent x = v[a];
-	v[a] = v[b];
-	v[b] = x;
-}
-
 int sw__wait_push(struct sw__timers *t, uint64_t due_ns, uint32_t slot, uint32_t tseq)
 {
-	if (t->nwait == t->capwait) {
-		size_t ncap = t->capwait ? t->capwait * 2 : 1024;
-		struct sw__tq_ent *v = realloc(t->wait, ncap * sizeof(*v));
-		if (!v)
-			return SW_ENOMEM;
-		t->wait = v;
-		t->capwait = ncap;
-	}
-	size_t i = t->nwait++;
-	t->wait[i] = (struct sw__tq_ent){ due_ns, slot, tseq };
-	while (i && t->wait[(i - 1) / 2].due_ns > t->wait[i].due_ns) {
-		wait_swap(t->wait, i, (i - 1) / 2);
-		i = (i - 1) / 2;
-	}
-	return 0;
+	return sw_dueheap_push(&t->wait, (struct sw_due){ due_ns, slot, tseq });
 }
 
 int sw__wait_pop_due(struct sw__timers *t, uint64_t now_ns, struct sw__tq_ent *e)
 {
-	if (!t->nwait || t->wait[0].due_ns > now_ns)
+	struct sw_due d;
+	if (!sw_dueheap_pop_due(&t->wait, now_ns, &d))
 		return 0;
-	*e = t->wait[0];
-	t->wait[0] = t->wait[--t->nwait];
-	for (size_t i = 0;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i;
-		if (l < t->nwait && t->wait[l].due_ns < t->wait[m].due_ns)
-			m = l;
-		if (r < t->nwait && t->wait[r].due_ns < t->wait[m].due_ns)
-			m = r;
-		if (m == i)
-			break;
-		wait_swap(t->wait, i, m);
-		i = m;
-	}
+	*e = (struct sw__tq_ent){ d.due, d.id, d.gen };
 	return 1;
 }
 
 void sw__timers_free(struct sw__timers *t)
 {
-	free(t->wait);
+	sw_dueheap_free(&t->wait);
 	for (unsigned i = 0; i < t->nlevels; i++)
 		sw__tq_free(&t->level[i]);
 	sw__tq_free(&t->f);
@@ -157,8 +124,8 @@ unsigned sw__timers_level(const struct sw__timers *t, unsigned n, bool provision
 uint64_t sw__timers_next(const struct sw__timers *t)
 {
 	uint64_t m = sw__tq_next(&t->f);
-	if (t->nwait && t->wait[0].due_ns < m)
-		m = t->wait[0].due_ns;
+	if (t->wait.n && t->wait.v[0].due < m)
+		m = t->wait.v[0].due;
 	for (unsigned i = 0; i < t->nlevels; i++) {
 		uint64_t v = sw__tq_next(&t->level[i]);
 		if (v < m)

@@ -5,12 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "proxy/ptx.h"
+#include "sipwarden/dueheap.h"
 #include "sipwarden/metrics.h"
-
-struct heap_ent {
-	uint64_t due;
-	uint32_t id, gen;
-};
 
 struct sw_px {
 	struct sw_px_io io;
@@ -21,8 +17,7 @@ struct sw_px {
 	unsigned size, capacity, nfree, count; /* size: slots now; capacity: at most */
 	struct sw_ptx **bucket;    /* by key hash */
 	unsigned nbuckets;
-	struct heap_ent *heap;     /* earliest due first; stale entries skipped */
-	size_t nheap, cap_heap;
+	struct sw_dueheap heap;    /* the transactions' next timers; stale entries skipped */
 };
 
 char *sw__px_dup(const char *p, size_t n)
@@ -42,7 +37,7 @@ unsigned sw_px_count(const struct sw_px *px) { return px->count; }
 size_t sw_px_memory(const struct sw_px *px)
 {
 	return px->size * (sizeof(*px->slot) + sizeof(*px->gens) + sizeof(*px->free_ids) + sizeof(*px->bucket)) +
-	       px->cap_heap * sizeof(*px->heap);
+	       px->heap.cap * sizeof(*px->heap.v);
 }
 
 /* Doubles the slots (up to capacity) and the key buckets with them. */
@@ -159,7 +154,7 @@ void sw_px_free(struct sw_px *px)
 	free(px->gens);
 	free(px->free_ids);
 	free(px->bucket);
-	free(px->heap);
+	sw_dueheap_free(&px->heap);
 	free(px);
 }
 
@@ -190,21 +185,12 @@ struct sw_ptx *sw_px_find(struct sw_px *px, const struct sw_txn_key *key)
 	return NULL;
 }
 
-static void sift_down(struct sw_px *px, size_t i, struct heap_ent e)
+/* An entry is live while its transaction exists and still waits for that
+ * time; the others come due and are skipped, or go at a compaction. */
+static bool live_entry(void *arg, const struct sw_due *e)
 {
-	for (size_t n = px->nheap;;) {
-		size_t c = 2 * i + 1;
-		if (c >= n)
-			break;
-		if (c + 1 < n && px->heap[c + 1].due < px->heap[c].due)
-			c++;
-		if (e.due <= px->heap[c].due)
-			break;
-		px->heap[i] = px->heap[c];
-		i = c;
-	}
-	if (i < px->nheap)
-		px->heap[i] = e;
+	const struct sw_ptx *t = sw__px_by_id(arg, e->id, e->gen);
+	return t && t->due == e->due;
 }
 
 /* Drops the stale entries (a transaction ended or rescheduled: Timer C's
@@ -212,54 +198,15 @@ static void sift_down(struct sw_px *px, size_t i, struct heap_ent e)
  * gives back the room they took: the heap follows the live transactions. */
 static void heap_compact(struct sw_px *px)
 {
-	size_t n = 0;
-	for (size_t i = 0; i < px->nheap; i++) {
-		struct heap_ent e = px->heap[i];
-		const struct sw_ptx *t = sw__px_by_id(px, e.id, e.gen);
-		if (t && t->due == e.due)
-			px->heap[n++] = e;
-	}
-	px->nheap = n;
-	for (size_t i = n / 2; i-- > 0;)
-		sift_down(px, i, px->heap[i]);
-	size_t cap = 1024;
-	while (cap < 2 * n)
-		cap *= 2;
-	struct heap_ent *h = cap < px->cap_heap ? realloc(px->heap, cap * sizeof(*h)) : NULL;
-	if (h) {
-		px->heap = h;
-		px->cap_heap = cap;
-	}
+	sw_dueheap_filter(&px->heap, live_entry, px);
 }
 
 static void heap_push(struct sw_px *px, uint64_t due, uint32_t id, uint32_t gen)
 {
-	if (px->nheap == px->cap_heap && px->nheap >= 1024 && px->nheap / 2 > px->count)
+	if (px->heap.n == px->heap.cap && px->heap.n >= 1024 && px->heap.n / 2 > px->count)
 		heap_compact(px); /* more than half of it stale: at most one live entry per transaction */
-	if (px->nheap == px->cap_heap) {
-		size_t cap = px->cap_heap ? px->cap_heap * 2 : 1024;
-		struct heap_ent *h = realloc(px->heap, cap * sizeof(*h));
-		if (!h)
-			return; /* the transaction then ends at the table's next eviction */
-		px->heap = h;
-		px->cap_heap = cap;
-	}
-	size_t i = px->nheap++;
-	while (i > 0) {
-		size_t p = (i - 1) / 2;
-		if (px->heap[p].due <= due)
-			break;
-		px->heap[i] = px->heap[p];
-		i = p;
-	}
-	px->heap[i] = (struct heap_ent){ due, id, gen };
-}
-
-static struct heap_ent heap_pop(struct sw_px *px)
-{
-	struct heap_ent top = px->heap[0], last = px->heap[--px->nheap];
-	sift_down(px, 0, last);
-	return top;
+	/* out of memory: the transaction then ends at the table's next eviction */
+	sw_dueheap_push(&px->heap, (struct sw_due){ due, id, gen });
 }
 
 static uint64_t earliest(uint64_t a, uint64_t b)
@@ -444,10 +391,10 @@ static void server_timers(struct sw_px *px, struct sw_ptx *t, uint64_t now)
 
 void sw_px_tick(struct sw_px *px, uint64_t now)
 {
-	if (px->nheap > 1024 && px->nheap / 4 > px->count)
+	if (px->heap.n > 1024 && px->heap.n / 4 > px->count)
 		heap_compact(px); /* after a busy spell: give the room back */
-	while (px->nheap && px->heap[0].due <= now) {
-		struct heap_ent e = heap_pop(px);
+	struct sw_due e;
+	while (sw_dueheap_pop_due(&px->heap, now, &e)) {
 		struct sw_ptx *t = sw__px_by_id(px, e.id, e.gen);
 		if (!t || t->due != e.due)
 			continue; /* ended, or rescheduled since */
