@@ -142,9 +142,11 @@ void sw__event(struct sw_req *q, const char *aor, sw_str auth_user, sw_str realm
 
 void sw_registrar_flush_log(struct sw_registrar *r)
 {
+	if (!r->cfg.log && !r->cfg.log_journal)
+		return;
+	sw__logcap_tick(r, (int64_t)time(NULL)); /* the last second's summaries, also to the journal */
 	if (!r->cfg.log)
 		return;
-	sw__logcap_tick(r, (int64_t)time(NULL));
 	pthread_mutex_lock(&r->log_lock);
 	fflush(r->cfg.log);
 	pthread_mutex_unlock(&r->log_lock);

@@ -68,12 +68,10 @@ bool sw__shed(struct sw_req *q, uint32_t retry_after)
 	if (sw__reply_start(q, &b, 503, "Service Unavailable"))
 		return true;
 	char secs[12];
-	unsigned n = 0, v = retry_after;
-	do {
-		secs[sizeof(secs) - 1 - n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v && n < sizeof(secs));
-	sw_str ra = sw_str_from(secs + sizeof(secs) - n, n);
+	struct sw_buf sb;
+	sw_buf_init(&sb, secs, sizeof(secs));
+	sw_buf_add_uint(&sb, retry_after);
+	sw_str ra = sw_str_from(secs, sb.len);
 	sw_print_header(&b, "Retry-After", ra);
 	sw_print_end(&b, SW_STR_NULL);
 	sw__reply_send(q, &b);
@@ -97,7 +95,7 @@ void sw__overload_tick(struct sw_registrar_worker *rw, struct sw_worker *w)
 	if (o.second_ns == rw->ovl_logged_ns || (!o.shed && !o.kernel_drops))
 		return;
 	rw->ovl_logged_ns = o.second_ns;
-	if (!r->cfg.log)
+	if (!r->cfg.log && !r->cfg.log_journal)
 		return;
 	char line[400];
 	struct sw_buf b;
