@@ -9,10 +9,7 @@
 . "$(dirname "$0")/serve_lib.sh"
 PX_LOW=32200 PX_HIGH=32999
 . "$TOOLS/proxy_lib.sh"
-if ! command -v sipp >/dev/null; then
-	echo "# SKIP: sipp not installed (scripts/deps.sh installs sip-tester)"
-	finish; exit
-fi
+px_need_sipp
 SW_DB="$T/fork.db"
 APW='al1ce-Pass'
 sw_user add alice@127.0.0.1 --password "$APW" >/dev/null

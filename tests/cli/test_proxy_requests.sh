@@ -10,10 +10,7 @@
 . "$(dirname "$0")/serve_lib.sh"
 PX_LOW=31800 PX_HIGH=32199
 . "$TOOLS/proxy_lib.sh"
-if ! command -v sipp >/dev/null; then
-	echo "# SKIP: sipp not installed (scripts/deps.sh installs sip-tester)"
-	finish; exit
-fi
+px_need_sipp
 SW_DB="$T/req.db"
 APW='al1ce-Pass'
 sw_user add alice@127.0.0.1 --password "$APW" >/dev/null

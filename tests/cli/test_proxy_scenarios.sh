@@ -10,10 +10,7 @@
 . "$(dirname "$0")/serve_lib.sh"
 PX_LOW=30000 PX_HIGH=30999
 . "$TOOLS/proxy_lib.sh"
-if ! command -v sipp >/dev/null; then
-	echo "# SKIP: sipp not installed (scripts/deps.sh installs sip-tester)"
-	finish; exit
-fi
+px_need_sipp
 SW_DB="$T/scen.db"
 sw_user add bob@127.0.0.1 --password 'b0b-Pass' >/dev/null
 SW_PORT=$(px_port)

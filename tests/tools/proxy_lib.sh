@@ -14,6 +14,13 @@ declare -A PX_PID PX_PORT PX_RC
 #   media  an even P with P and P+2 free for UDP (sipp binds audio on -mp P, video on P+2)
 #   block  a P with P .. P+N-1 all free for UDP and TCP
 #   eblock the same with P even (baresip rounds the start of its rtp_ports down to even)
+# px_need_sipp: skips the rest of the test (exit 0) without sipp
+px_need_sipp() {
+	command -v sipp >/dev/null && return
+	echo "# SKIP: sipp not installed (scripts/deps.sh installs sip-tester)"
+	finish; exit
+}
+
 px_pick() {
 	python3 - "$PX_LOW" "$PX_HIGH" "$T/ports.used" "$1" "${2:-1}" <<'PY'
 import os, random, socket, sys
