@@ -105,25 +105,7 @@ struct sw_hdr {
 };
 #define SW_HDR_NONE 0xffffu
 
-struct sw_msg {
-	const char *buf;
-	size_t len;           /* bytes of this message, headers + body */
-	bool is_request;
-	/* request line */
-	sw_str method;
-	enum sw_method method_id;
-	sw_str ruri;
-	/* status line */
-	unsigned status;
-	sw_str reason;
-	sw_str version;       /* "SIP/2.0" */
-	sw_str body;
-	bool has_content_length;
-	unsigned nhdrs;
-	uint16_t first[SW_HDR__COUNT];  /* first header of each id, or SW_HDR_NONE */
-	uint16_t count[SW_HDR__COUNT];  /* header lines of each id */
-	struct sw_hdr hdrs[SW_MSG_MAX_HEADERS];
-};
+struct sw_msg; /* below, after the typed headers it keeps */
 
 /* ---- whole messages ---------------------------------------------------- */
 
@@ -237,6 +219,35 @@ struct sw_cseq {
 	sw_str method;
 	enum sw_method method_id;
 };
+
+struct sw_msg {
+	const char *buf;
+	size_t len;           /* bytes of this message, headers + body */
+	bool is_request;
+	/* request line */
+	sw_str method;
+	enum sw_method method_id;
+	sw_str ruri;
+	/* status line */
+	unsigned status;
+	sw_str reason;
+	sw_str version;       /* "SIP/2.0" */
+	sw_str body;
+	bool has_content_length;
+	unsigned nhdrs;
+	uint16_t first[SW_HDR__COUNT];  /* first header of each id, or SW_HDR_NONE */
+	uint16_t count[SW_HDR__COUNT];  /* header lines of each id */
+	struct sw_hdr hdrs[SW_MSG_MAX_HEADERS];
+	/* The top Via, From, To and Request-URI as the accessors below parsed
+	 * them: a proxy asks for each many times per message, and each is
+	 * parsed once (a failure is not kept, so a later call fills its err
+	 * too). Bits SW_MSG_MEMO_*; sw_msg_parse clears them. */
+	unsigned memo;
+	struct sw_via memo_via;
+	struct sw_addr memo_from, memo_to;
+	struct sw_uri memo_ruri;
+};
+enum { SW_MSG_MEMO_VIA = 1u, SW_MSG_MEMO_FROM = 2u, SW_MSG_MEMO_TO = 4u, SW_MSG_MEMO_RURI = 8u };
 
 /* Authorization / Proxy-Authorization / WWW-Authenticate /
  * Proxy-Authenticate (RFC 3261 §25, RFC 7616). Quoted values are given

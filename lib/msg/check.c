@@ -42,8 +42,8 @@ static int check_list(const struct sw_msg *m, enum sw_hdr_id id, struct sw_perr 
 		if (e.len == 0)
 			return fail_hdr(m, err, SW_EPARSE, 400, h, e.p, "empty element in the list (stray ',')");
 		if (id == SW_HDR_VIA) {
-			struct sw_via v;
-			if (sw_via_parse(&v, e, err))
+			struct sw_via v; /* the top one through the memo */
+			if (n == 1 ? sw_msg_top_via(m, &v, err) : sw_via_parse(&v, e, err))
 				return failed(m, err, h);
 		} else {
 			struct sw_addr a;
@@ -74,7 +74,7 @@ int sw_msg_check(const struct sw_msg *m, struct sw_perr *err)
 				"unsupported SIP version (only SIP/2.0)");
 	if (m->is_request) {
 		struct sw_uri u;
-		if (sw_uri_parse(&u, m->ruri, err))
+		if (sw_msg_ruri(m, &u, err))
 			return failed(m, err, NULL);
 		if (u.headers.p && (u.scheme == SW_URI_SIP || u.scheme == SW_URI_SIPS))
 			return fail_hdr(m, err, SW_EPARSE, 400, NULL, u.headers.p - 1,

@@ -309,23 +309,50 @@ static int missing(const struct sw_msg *m, enum sw_hdr_id id, struct sw_perr *er
 	return SW_ENOTFOUND;
 }
 
+/* The memo (msg.h) is a cache: writing it through a const message changes
+ * nothing a caller sees, and messages are never const objects. */
+static struct sw_msg *memo_of(const struct sw_msg *m)
+{
+	return (struct sw_msg *)m;
+}
+
 int sw_msg_top_via(const struct sw_msg *m, struct sw_via *v, struct sw_perr *err)
 {
+	if (m->memo & SW_MSG_MEMO_VIA) {
+		*v = m->memo_via;
+		return 0;
+	}
 	struct sw_hdr_iter it;
 	sw_str e;
 	const struct sw_hdr *h = NULL;
 	sw_hdr_iter_init(&it, m, SW_HDR_VIA);
 	if (!sw_hdr_iter_next(&it, &e, &h))
 		return missing(m, SW_HDR_VIA, err);
-	return locate(m, h, err, sw_via_parse(v, e, err));
+	int rc = sw_via_parse(v, e, err);
+	if (!rc) {
+		memo_of(m)->memo_via = *v;
+		memo_of(m)->memo |= SW_MSG_MEMO_VIA;
+	}
+	return locate(m, h, err, rc);
 }
 
 static int one_addr(const struct sw_msg *m, enum sw_hdr_id id, struct sw_addr *a, struct sw_perr *err)
 {
+	unsigned bit = id == SW_HDR_FROM ? SW_MSG_MEMO_FROM : SW_MSG_MEMO_TO;
+	struct sw_addr *memo = id == SW_HDR_FROM ? &memo_of(m)->memo_from : &memo_of(m)->memo_to;
+	if (m->memo & bit) {
+		*a = *memo;
+		return 0;
+	}
 	const struct sw_hdr *h = sw_msg_hdr(m, id);
 	if (!h)
 		return missing(m, id, err);
-	return locate(m, h, err, sw_addr_parse(a, h->value, false, err));
+	int rc = sw_addr_parse(a, h->value, false, err);
+	if (!rc) {
+		*memo = *a;
+		memo_of(m)->memo |= bit;
+	}
+	return locate(m, h, err, rc);
 }
 
 int sw_msg_from(const struct sw_msg *m, struct sw_addr *a, struct sw_perr *err)
@@ -397,8 +424,16 @@ int sw_msg_ruri(const struct sw_msg *m, struct sw_uri *u, struct sw_perr *err)
 {
 	if (!m->is_request)
 		return sw__fail(err, SW_EINVAL, 0, NULL, "a response has no Request-URI");
+	if (m->memo & SW_MSG_MEMO_RURI) {
+		*u = m->memo_ruri;
+		return 0;
+	}
 	int rc = sw_uri_parse(u, m->ruri, err);
-	if (rc && err)
+	if (!rc) {
+		memo_of(m)->memo_ruri = *u;
+		memo_of(m)->memo |= SW_MSG_MEMO_RURI;
+	} else if (err) {
 		sw_perr_locate(err, m->buf, m->len);
+	}
 	return rc;
 }

@@ -14,6 +14,7 @@ static void msg_reset(struct sw_msg *m, const char *buf)
 	m->status = 0;
 	m->has_content_length = false;
 	m->nhdrs = 0;
+	m->memo = 0;
 	memset(m->first, 0xff, sizeof(m->first));
 	memset(m->count, 0, sizeof(m->count));
 }

@@ -90,7 +90,21 @@ const char *sw_sockaddr_host(const struct sockaddr *sa, char *out, size_t cap)
 	if (cap == 0)
 		return out;
 	out[0] = '\0';
-	if (sa->sa_family == AF_INET)
+	if (sa->sa_family == AF_INET && cap >= INET_ADDRSTRLEN) {
+		/* by hand: inet_ntop goes through sprintf, and a proxy formats
+		 * a peer's address several times per message */
+		const unsigned char *b = (const unsigned char *)&((const struct sockaddr_in *)sa)->sin_addr;
+		char *o = out;
+		for (int i = 0; i < 4; i++) {
+			unsigned v = b[i];
+			if (v >= 100)
+				*o++ = (char)('0' + v / 100);
+			if (v >= 10)
+				*o++ = (char)('0' + v / 10 % 10);
+			*o++ = (char)('0' + v % 10);
+			*o++ = i < 3 ? '.' : '\0';
+		}
+	} else if (sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)cap);
 	else if (sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)cap);

@@ -376,10 +376,65 @@ static void test_names(void **state)
 	assert_string_equal(sw_reason_phrase(499), "Client Error");
 }
 
+/* The accessors' memo: a second call gives the same answer without
+ * parsing, a new parse into the same struct forgets the old message, and
+ * a failure is not remembered (its err is filled every time). */
+static void test_memo(void **state)
+{
+	(void)state;
+	static const char a[] = "INVITE sip:bob@b.example SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKa,"
+				"SIP/2.0/TCP x\r\nFrom: <sip:alice@a.example>;tag=1\r\nTo: <sip:bob@b.example>\r\n"
+				"Call-ID: c\r\nCSeq: 1 INVITE\r\n\r\n";
+	static const char b[] = "INVITE sip:carol@c.example SIP/2.0\r\nVia: SIP/2.0/TCP 10.0.0.2;branch=z9hG4bKb\r\n"
+				"From: <sip:dave@d.example>;tag=2\r\nTo: \"Carol\" <sip:carol@c.example>;tag=3\r\n"
+				"Call-ID: c\r\nCSeq: 1 INVITE\r\n\r\n";
+	static const char bad[] = "INVITE sip:bob@b.example SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKa\r\n"
+				  "From: sip:alice@a.example;tag=1\r\nTo: <sip:bob@b.example\r\n"
+				  "Call-ID: c\r\nCSeq: 1 INVITE\r\n\r\n";
+	struct sw_msg *m = test_malloc(sizeof(*m));
+	struct sw_via v;
+	struct sw_addr f, t;
+	struct sw_uri u;
+	assert_int_equal(sw_msg_parse(m, a, sizeof(a) - 1, NULL, NULL), 0);
+	assert_int_equal(sw_msg_check(m, NULL), 0);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(sw_msg_top_via(m, &v, NULL), 0);
+		assert_int_equal(v.port, 5062);
+		assert_true(sw_str_eq(v.branch, "z9hG4bKa"));
+		assert_int_equal(sw_msg_from(m, &f, NULL), 0);
+		assert_true(sw_str_eq(f.uri.user, "alice") && sw_str_eq(f.tag, "1"));
+		assert_int_equal(sw_msg_to(m, &t, NULL), 0);
+		assert_true(sw_str_eq(t.uri.user, "bob") && !t.tag.p);
+		assert_int_equal(sw_msg_ruri(m, &u, NULL), 0);
+		assert_true(sw_str_eq(u.host, "b.example"));
+	}
+	assert_int_equal(sw_msg_parse(m, b, sizeof(b) - 1, NULL, NULL), 0);
+	assert_int_equal(sw_msg_top_via(m, &v, NULL), 0);
+	assert_true(sw_str_eq(v.branch, "z9hG4bKb") && v.port == -1);
+	assert_int_equal(sw_msg_from(m, &f, NULL), 0);
+	assert_true(sw_str_eq(f.uri.user, "dave"));
+	assert_int_equal(sw_msg_to(m, &t, NULL), 0);
+	assert_true(sw_str_eq(t.tag, "3") && sw_str_eq(t.display, "\"Carol\""));
+	assert_int_equal(sw_msg_ruri(m, &u, NULL), 0);
+	assert_true(sw_str_eq(u.user, "carol"));
+	assert_int_equal(sw_msg_parse(m, bad, sizeof(bad) - 1, NULL, NULL), 0);
+	for (int i = 0; i < 2; i++) {
+		struct sw_perr err;
+		memset(&err, 0, sizeof(err));
+		assert_int_not_equal(sw_msg_to(m, &t, &err), 0);
+		assert_non_null(err.what);
+		assert_int_equal(err.line, 4);
+		assert_int_not_equal(sw_msg_check(m, &err), 0);
+		assert_int_equal(err.status, 400);
+	}
+	test_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_via),
+		cmocka_unit_test(test_memo),
 		cmocka_unit_test(test_name_addr),
 		cmocka_unit_test(test_contact_list),
 		cmocka_unit_test(test_cseq_callid_numbers),

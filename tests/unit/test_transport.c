@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <cmocka.h>
 #include "sipwarden/transport.h"
@@ -42,6 +43,32 @@ static void test_listen_parse(void **state)
 	assert_true(sw_sockaddr_equal((struct sockaddr *)&a.addr, (struct sockaddr *)&b.addr));
 	sw_listen_parse("udp:127.0.0.1:5061", &b, NULL, 0);
 	assert_false(sw_sockaddr_equal((struct sockaddr *)&a.addr, (struct sockaddr *)&b.addr));
+}
+
+/* the hand-made IPv4 formatting agrees with inet_ntop on every octet width */
+static void test_host_ipv4(void **state)
+{
+	(void)state;
+	static const char *const addrs[] = { "0.0.0.0", "255.255.255.255", "10.0.100.9", "192.168.1.10",
+					     "1.22.103.99", "127.0.0.1", "100.10.1.0" };
+	for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+		struct sockaddr_in sin = { .sin_family = AF_INET };
+		assert_int_equal(inet_pton(AF_INET, addrs[i], &sin.sin_addr), 1);
+		char text[INET_ADDRSTRLEN];
+		assert_string_equal(sw_sockaddr_host((struct sockaddr *)&sin, text, sizeof(text)), addrs[i]);
+	}
+	for (unsigned v = 0; v < 256; v++) {
+		struct sockaddr_in sin = { .sin_family = AF_INET };
+		sin.sin_addr.s_addr = htonl(v << 24 | v << 16 | (255 - v) << 8 | v);
+		char mine[INET_ADDRSTRLEN], ref[INET_ADDRSTRLEN];
+		inet_ntop(AF_INET, &sin.sin_addr, ref, sizeof(ref));
+		assert_string_equal(sw_sockaddr_host((struct sockaddr *)&sin, mine, sizeof(mine)), ref);
+	}
+	char small[8];
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	sin.sin_addr.s_addr = htonl(0xC0A80101u);
+	sw_sockaddr_host((struct sockaddr *)&sin, small, sizeof(small)); /* too small: never overruns */
+	assert_true(strlen(small) < sizeof(small));
 }
 
 static void test_sockets(void **state)
@@ -134,6 +161,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_listen_parse),
+		cmocka_unit_test(test_host_ipv4),
 		cmocka_unit_test(test_sockets),
 		cmocka_unit_test(test_stream_framing),
 		cmocka_unit_test(test_stream_limits),
