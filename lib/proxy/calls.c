@@ -165,8 +165,20 @@ void sw__px_call_bye(struct sw_proxy_worker *pw, sw_str call_id)
 
 static void add_json(struct sw_buf *b, const char *name, const char *v)
 {
-	sw_buf_addf(b, "\"%s\":", name);
+	sw_buf_addc(b, '"');
+	sw_buf_adds(b, name);
+	sw_buf_adds(b, "\":");
 	sw_buf_add_json_str(b, v, strlen(v));
+}
+
+static void add_ms(struct sw_buf *b, const char *name, int64_t ms)
+{
+	sw_buf_adds(b, name);
+	if (ms < 0) {
+		sw_buf_addc(b, '-');
+		ms = -ms;
+	}
+	sw_buf_add_uint(b, (uint64_t)ms);
 }
 
 int sw_calls_snapshot(struct sw_calls *c, const char *path)
@@ -203,10 +215,15 @@ int sw_calls_snapshot(struct sw_calls *c, const char *path)
 		add_json(&b, "source", k->source);
 		sw_buf_addc(&b, ',');
 		add_json(&b, "state", k->state);
-		sw_buf_addf(&b, ",\"status\":%u,", k->status);
+		sw_buf_adds(&b, ",\"status\":");
+		sw_buf_add_uint(&b, k->status);
+		sw_buf_addc(&b, ',');
 		add_json(&b, "cause", k->cause);
-		sw_buf_addf(&b, ",\"started_ms\":%lld,\"answered_ms\":%lld,\"ended_ms\":%lld}",
-			    (long long)k->started_ms, (long long)k->answered_ms, (long long)k->ended_ms);
+		/* once a second for the whole ring: no printf */
+		add_ms(&b, ",\"started_ms\":", k->started_ms);
+		add_ms(&b, ",\"answered_ms\":", k->answered_ms);
+		add_ms(&b, ",\"ended_ms\":", k->ended_ms);
+		sw_buf_addc(&b, '}');
 	}
 	sw_buf_adds(&b, "\n]\n");
 	c->written = c->changes;

@@ -11,6 +11,8 @@
 #include "registrar/reg_int.h"
 
 #define PX_TOKEN_MAX 96u
+#define PX_TOKEN_LEN 88u          /* hex of a token's body and MAC (route.c) */
+#define PX_TOKEN_CACHE 256u       /* tokens this worker made or verified */
 #define PX_LISTEN_MAX 32u         /* as the server's listen table */
 
 struct sw_proxy_worker {
@@ -20,6 +22,15 @@ struct sw_proxy_worker {
 	struct sw_verifier *ver[SW_REGISTRAR_MAX_DOMAINS]; /* 407 challenges */
 	struct sw_hmac *rr_mac;        /* signs the flow tokens of our Record-Route */
 	char hostport[PX_LISTEN_MAX][300]; /* our host:port per listen address, made on first use */
+	/* Tokens known good: a dialog's ACK and BYE carry the tokens its
+	 * INVITE's Record-Route got, and an equal string needs no second MAC
+	 * (route.c). Direct-mapped by MAC bits; an entry is a token and its
+	 * body. */
+	struct px_token_seen {
+		char hex[PX_TOKEN_LEN];
+		unsigned char body[PX_TOKEN_LEN / 2];
+		bool used;
+	} seen[PX_TOKEN_CACHE];
 };
 
 /* What the TU keeps per proxy transaction (t->user). */

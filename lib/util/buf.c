@@ -95,6 +95,14 @@ void sw_buf_add_json_str(struct sw_buf *b, const char *s, size_t n)
 	const unsigned char *p = (const unsigned char *)s;
 	sw_buf_addc(b, '"');
 	for (size_t i = 0; i < n;) {
+		size_t run = i; /* printable ASCII that needs no escape, copied at once */
+		while (run < n && p[run] >= 0x20 && p[run] < 0x7f && p[run] != '"' && p[run] != '\\')
+			run++;
+		if (run > i) {
+			sw_buf_add(b, p + i, run - i);
+			i = run;
+			continue;
+		}
 		unsigned char c = p[i];
 		if (c == '"' || c == '\\') {
 			char esc[2] = { '\\', (char)c };

@@ -199,6 +199,13 @@ static void test_json(void **state)
 	sw_buf_init(&b, out, sizeof(out));
 	sw_buf_add_json_str(&b, "a\"\\\n\x01\xff\xc3\xa9", 8);
 	assert_string_equal(sw_buf_cstr(&b), "\"a\\\"\\\\\\n\\u0001\\u00ff\xc3\xa9\"");
+	/* runs of plain ASCII between escapes, at the start and the end */
+	sw_buf_init(&b, out, sizeof(out));
+	sw_buf_add_json_str(&b, "plain ~run \"q\" \x7f\tend", 20);
+	assert_string_equal(sw_buf_cstr(&b), "\"plain ~run \\\"q\\\" \\u007f\\tend\"");
+	sw_buf_init(&b, out, 6);
+	sw_buf_add_json_str(&b, "abcdefgh", 8); /* too long: marked, never overrun */
+	assert_true(b.overflow);
 }
 
 /* sw_buf_add_uint writes what "%llu" writes, and marks an overflow. */
