@@ -23,6 +23,11 @@ void sw_buf_addc(struct sw_buf *b, char c);
 /* The decimal digits of v: what "%u" gives, without printf's machinery,
  * for the numbers of every forwarded message. */
 void sw_buf_add_uint(struct sw_buf *b, uint64_t v);
+/* v in lower-case hex, zero-padded to digits (what "%0*llx" gives, digits <= 16). */
+void sw_buf_add_xint(struct sw_buf *b, uint64_t v, unsigned digits);
+/* a, sep, b into out (NUL-terminated, cut at cap like snprintf): the
+ * "user@domain" of every request, without printf's machinery. */
+const char *sw_join(char *out, size_t cap, const char *a, const char *sep, const char *b);
 void sw_buf_addf(struct sw_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void sw_buf_vaddf(struct sw_buf *b, const char *fmt, va_list ap);

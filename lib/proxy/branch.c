@@ -29,8 +29,16 @@ static uint64_t token_of(const struct sw_ptx *t, unsigned bi)
 
 static int branch_id(const struct sw_px *px, const struct sw_ptx *t, unsigned bi, char *out, size_t cap)
 {
-	return snprintf(out, cap, BRANCH_PREFIX "%02x%08x%08x.%u", sw__px_worker((struct sw_px *)px) & 0xffu, t->id,
-			t->gen, bi);
+	struct sw_buf b; /* BRANCH_PREFIX "%02x%08x%08x.%u", for every branch without printf */
+	sw_buf_init(&b, out, cap);
+	sw_buf_adds(&b, BRANCH_PREFIX);
+	sw_buf_add_xint(&b, sw__px_worker((struct sw_px *)px) & 0xffu, 2);
+	sw_buf_add_xint(&b, t->id, 8);
+	sw_buf_add_xint(&b, t->gen, 8);
+	sw_buf_addc(&b, '.');
+	sw_buf_add_uint(&b, bi);
+	sw_buf_cstr(&b);
+	return b.overflow ? (int)cap : (int)b.len;
 }
 
 static bool hex_field(const char *p, unsigned n, uint32_t *out)

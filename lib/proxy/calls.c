@@ -87,8 +87,8 @@ void sw__px_call_begin(struct sw_proxy_worker *pw, struct sw_ptx *t, struct sw_r
 	k->seq = x->call_id = c->seq;
 	sw_str_cpy(k->call_id, sizeof(k->call_id), cid);
 	c->by_cid[cid_bucket(k->call_id, strlen(k->call_id))] = k->seq;
-	snprintf(k->caller, sizeof(k->caller), "%s", x->caller);
-	snprintf(k->callee, sizeof(k->callee), "%s", x->callee);
+	sw_join(k->caller, sizeof(k->caller), x->caller, "", "");
+	sw_join(k->callee, sizeof(k->callee), x->callee, "", "");
 	sw_sockaddr_format((const struct sockaddr *)&q->from->addr, k->source, sizeof(k->source));
 	k->state = "trying";
 	k->cause = "";

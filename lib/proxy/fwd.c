@@ -63,8 +63,12 @@ static void record_route(struct sw_proxy_worker *pw, const struct px_fwd *f, boo
 		/* a sips: request gets sips: routes (§16.6 step 4); else the
 		 * transport parameter says how that side reaches us */
 		bool tls = side[i]->tp == SW_TP_TLS;
-		sw_buf_addf(b, "Record-Route: <%s:%s@%s;lr%s>\r\n", tls && sips ? "sips" : "sip", tok, hp,
-			    side[i]->tp == SW_TP_TCP ? ";transport=tcp" : tls && !sips ? ";transport=tls" : "");
+		sw_buf_adds(b, tls && sips ? "Record-Route: <sips:" : "Record-Route: <sip:");
+		sw_buf_adds(b, tok);
+		sw_buf_addc(b, '@');
+		sw_buf_adds(b, hp);
+		sw_buf_adds(b, side[i]->tp == SW_TP_TCP ? ";lr;transport=tcp>\r\n"
+			       : tls && !sips ? ";lr;transport=tls>\r\n" : ";lr>\r\n");
 	}
 }
 
@@ -164,7 +168,11 @@ void sw__px_forward_stateless(struct sw_proxy_worker *pw, const struct sw_msg *m
 	for (size_t i = 0; i < m->method.len; i++)
 		h = (h ^ (unsigned char)m->method.p[i]) * 1099511628211ull;
 	char branch[40];
-	snprintf(branch, sizeof(branch), "z9hG4bKsws%016llx", (unsigned long long)h);
+	struct sw_buf bb;
+	sw_buf_init(&bb, branch, sizeof(branch));
+	sw_buf_adds(&bb, "z9hG4bKsws");
+	sw_buf_add_xint(&bb, h, 16);
+	sw_buf_cstr(&bb);
 	struct px_fwd f = { .ruri = m->ruri, .to = to, .branch = branch, .pop = pop, .from = from };
 	char buf[65536];
 	struct sw_buf b;

@@ -40,7 +40,12 @@ static int io_build(void *ctx, struct sw_ptx *t, unsigned target, const char *br
 		return SW_EPARSE;
 	const struct sw_px_target *x = &t->targets[target];
 	char br[80];
-	snprintf(br, sizeof(br), "%s-%08x", branch, c->loop_hash);
+	struct sw_buf bb;
+	sw_buf_init(&bb, br, sizeof(br));
+	sw_buf_adds(&bb, branch);
+	sw_buf_addc(&bb, '-');
+	sw_buf_add_xint(&bb, c->loop_hash, 8);
+	sw_buf_cstr(&bb);
 	struct px_fwd f = { .ruri = c->strict_ruri ? sw_str_from(c->strict_ruri, strlen(c->strict_ruri))
 				    : c->keep_ruri ? m.ruri : sw_str_from(x->uri, strlen(x->uri)),
 			    .drop_last_route = c->strict_ruri != NULL, .path = x->path,

@@ -21,14 +21,14 @@ static void make_aor(const struct sw_uri *u, const char *domain, char *out, size
 	if (semi)
 		*semi = '\0';
 	if (domain) {
-		snprintf(out, cap, "%s@%s", user, domain);
+		sw_join(out, cap, user, "@", domain);
 		return;
 	}
 	char host[SW_STORE_DOMAIN_MAX + 1];
 	sw_str_cpy(host, sizeof(host), u->host);
 	for (char *p = host; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
-	snprintf(out, cap, "%s@%s", user, host);
+	sw_join(out, cap, user, "@", host);
 }
 
 /* The loop-detection value of §16.6 item 8 (branch suffix): what a request
@@ -57,7 +57,11 @@ static uint32_t loop_hash(const struct sw_msg *m)
 static bool looped(const struct sw_msg *m, uint32_t lh)
 {
 	char want[16];
-	snprintf(want, sizeof(want), "-%08x", lh);
+	struct sw_buf wb;
+	sw_buf_init(&wb, want, sizeof(want));
+	sw_buf_addc(&wb, '-');
+	sw_buf_add_xint(&wb, lh, 8);
+	sw_buf_cstr(&wb);
 	struct sw_hdr_iter it;
 	sw_str e;
 	sw_hdr_iter_init(&it, m, SW_HDR_VIA);
@@ -196,7 +200,7 @@ static bool authenticate(struct sw_req *q, struct sw_ptx *t, struct px_ctx *c, i
 		return false;
 	}
 	char own[SW_STORE_AOR_MAX + 1];
-	snprintf(own, sizeof(own), "%s@%s", rw->sub.user, rw->sub.domain);
+	sw_join(own, sizeof(own), rw->sub.user, "@", rw->sub.domain);
 	if (strcmp(own, c->caller) != 0 && !rw->r->allow_register_others) {
 		rw->r->refusals++;
 		sw__px_event(q, c, SW_CAUSE_FROM_NOT_ALLOWED, "authenticated as %s but From is %s", own, c->caller);
@@ -372,7 +376,7 @@ void sw__proxy_request(struct sw_req *q)
 	/* §16.5 and the auth gate: local callers authenticate; others may only
 	 * reach our users */
 	if (fd >= 0) {
-		snprintf(c->realm, sizeof(c->realm), "%s", r->domains[fd]);
+		sw_join(c->realm, sizeof(c->realm), r->domains[fd], "", "");
 		if (!authenticate(q, t, c, fd))
 			return;
 	} else if (rd < 0 || !r->accept_foreign_callers) {

@@ -177,16 +177,18 @@ int sw__px_token_parse(struct sw_proxy_worker *pw, sw_str tok, struct sw_flow *f
 	unsigned char b[TOKEN_BODY + TOKEN_MAC], want[32];
 	if (tok.len != 2 * sizeof(b))
 		return SW_EPARSE;
-	for (size_t i = 0; i < sizeof(b); i++) {
-		int hi = unhex(tok.p[2 * i]), lo = unhex(tok.p[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return SW_EPARSE;
-		b[i] = (unsigned char)(hi << 4 | lo);
-	}
 	/* the same string as a token known good is good (compared in constant
 	 * time, as the MAC would be); else the MAC decides */
 	struct px_token_seen *e = slot(pw, tok.p);
-	if (!e->used || CRYPTO_memcmp(e->hex, tok.p, PX_TOKEN_LEN)) {
+	if (e->used && !CRYPTO_memcmp(e->hex, tok.p, PX_TOKEN_LEN)) {
+		memcpy(b, e->body, sizeof(b));
+	} else {
+		for (size_t i = 0; i < sizeof(b); i++) {
+			int hi = unhex(tok.p[2 * i]), lo = unhex(tok.p[2 * i + 1]);
+			if (hi < 0 || lo < 0)
+				return SW_EPARSE;
+			b[i] = (unsigned char)(hi << 4 | lo);
+		}
 		if (mac(pw, b, want) || CRYPTO_memcmp(want, b + TOKEN_BODY, TOKEN_MAC))
 			return SW_EPARSE;
 		remember(pw, tok.p, b);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "sipwarden/buf.h"
 #include "sipwarden/metrics.h"
 #include "sipwarden/txn.h"
 
@@ -68,12 +69,15 @@ int sw_txn_key_make_as(const struct sw_msg *req, sw_str as_method, struct sw_txn
 	int rc;
 	if (v.branch.len > 7 && !memcmp(v.branch.p, "z9hG4bK", 7)) {
 		char port[8];
-		int n = v.port >= 0 ? snprintf(port, sizeof(port), "%d", v.port) : 0;
+		struct sw_buf pb;
+		sw_buf_init(&pb, port, sizeof(port));
+		if (v.port >= 0)
+			sw_buf_add_uint(&pb, (uint64_t)v.port);
 		rc = key_add(key, v.branch);
 		if (!rc)
 			rc = key_add(key, v.host);
 		if (!rc)
-			rc = key_add(key, sw_str_from(port, (size_t)n));
+			rc = key_add(key, sw_str_from(port, pb.len));
 		if (!rc)
 			rc = key_add(key, method);
 	} else {
@@ -82,10 +86,12 @@ int sw_txn_key_make_as(const struct sw_msg *req, sw_str as_method, struct sw_txn
 		char num[16];
 		if (sw_msg_call_id(req, &cid, NULL) || sw_msg_from(req, &from, NULL))
 			return SW_EPARSE;
-		int n = snprintf(num, sizeof(num), "%u", cs.num);
+		struct sw_buf nb;
+		sw_buf_init(&nb, num, sizeof(num));
+		sw_buf_add_uint(&nb, cs.num);
 		rc = key_add(key, cid);
 		if (!rc)
-			rc = key_add(key, sw_str_from(num, (size_t)n));
+			rc = key_add(key, sw_str_from(num, nb.len));
 		if (!rc)
 			rc = key_add(key, method);
 		if (!rc)

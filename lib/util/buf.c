@@ -36,6 +36,32 @@ void sw_buf_add_uint(struct sw_buf *b, uint64_t v)
 	sw_buf_add(b, d + sizeof(d) - n, n);
 }
 
+void sw_buf_add_xint(struct sw_buf *b, uint64_t v, unsigned digits)
+{
+	static const char hex[] = "0123456789abcdef";
+	char d[16];
+	unsigned n = 0;
+	do
+		d[sizeof(d) - ++n] = hex[v & 15];
+	while ((v >>= 4) && n < sizeof(d));
+	while (n < digits && n < sizeof(d))
+		d[sizeof(d) - ++n] = '0';
+	sw_buf_add(b, d + sizeof(d) - n, n);
+}
+
+const char *sw_join(char *out, size_t cap, const char *a, const char *sep, const char *b)
+{
+	if (!cap)
+		return out;
+	size_t len = 0;
+	const char *part[3] = { a, sep, b };
+	for (unsigned i = 0; i < 3; i++)
+		for (const char *s = part[i]; *s && len + 1 < cap; s++)
+			out[len++] = *s;
+	out[len] = '\0';
+	return out;
+}
+
 void sw_buf_vaddf(struct sw_buf *b, const char *fmt, va_list ap)
 {
 	if (b->overflow)

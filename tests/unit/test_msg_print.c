@@ -208,6 +208,29 @@ static void test_json(void **state)
 	assert_true(b.overflow);
 }
 
+/* sw_buf_add_xint writes what "%0*llx" writes; sw_join cuts like snprintf. */
+static void test_add_xint_join(void **state)
+{
+	(void)state;
+	static const struct { uint64_t v; unsigned digits; } c[] = {
+		{ 0, 0 }, { 0, 8 }, { 0xab, 2 }, { 0xab, 8 }, { 0xdeadbeefu, 8 }, { 0x123456789abcdef0ull, 16 },
+		{ 0xffffffffffffffffull, 4 }, { 7, 1 },
+	};
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		char mem[32], want[32];
+		struct sw_buf b;
+		sw_buf_init(&b, mem, sizeof(mem));
+		sw_buf_add_xint(&b, c[i].v, c[i].digits);
+		snprintf(want, sizeof(want), "%0*llx", (int)c[i].digits, (unsigned long long)c[i].v);
+		assert_string_equal(sw_buf_cstr(&b), want);
+	}
+	char out[8];
+	assert_string_equal(sw_join(out, sizeof(out), "bob", "@", "a.b"), "bob@a.b");
+	assert_string_equal(sw_join(out, sizeof(out), "alice", "@", "example.com"), "alice@e");
+	assert_string_equal(sw_join(out, sizeof(out), "", "", ""), "");
+	assert_string_equal(sw_join(out, 1, "x", "@", "y"), "");
+}
+
 /* sw_buf_add_uint writes what "%llu" writes, and marks an overflow. */
 static void test_add_uint(void **state)
 {
@@ -235,6 +258,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_add_uint),
+		cmocka_unit_test(test_add_xint_join),
 		cmocka_unit_test(test_response_from_request),
 		cmocka_unit_test(test_request_from_parts),
 		cmocka_unit_test(test_roundtrip),
