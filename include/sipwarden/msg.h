@@ -120,6 +120,11 @@ int sw_msg_parse(struct sw_msg *m, const char *buf, size_t len,
  * the auth headers parse; CSeq method matches; Request-URI is a URI; the
  * version is SIP/2.0 (else status 505). Returns 0 or SW_EPARSE/SW_EVERSION. */
 int sw_msg_check(const struct sw_msg *m, struct sw_perr *err);
+/* What a proxy needs of a response it relays (RFC 3261 §16.7): as
+ * sw_msg_check, but its Contact, Route and Record-Route values are the
+ * endpoints' business and pass on unread, as other proxies pass them.
+ * A request gets the whole check. */
+int sw_msg_check_relay(const struct sw_msg *m, struct sw_perr *err);
 
 /* Fills err->line and err->col from err->at, for a message buffer. */
 void sw_perr_locate(struct sw_perr *err, const char *buf, size_t len);

@@ -65,7 +65,7 @@ static const enum sw_hdr_id single[] = {
 	SW_HDR_EXPIRES, SW_HDR_MIN_EXPIRES, SW_HDR_CONTENT_TYPE, SW_HDR_DATE,
 };
 
-int sw_msg_check(const struct sw_msg *m, struct sw_perr *err)
+static int check(const struct sw_msg *m, bool relay, struct sw_perr *err)
 {
 	if (err)
 		memset(err, 0, sizeof(*err));
@@ -111,8 +111,9 @@ int sw_msg_check(const struct sw_msg *m, struct sw_perr *err)
 		return fail_hdr(m, err, SW_EPARSE, 400, h, cs.method.p,
 				"the CSeq method does not match the request method");
 	}
-	if (check_list(m, SW_HDR_VIA, err) || check_list(m, SW_HDR_CONTACT, err) ||
-	    check_list(m, SW_HDR_ROUTE, err) || check_list(m, SW_HDR_RECORD_ROUTE, err))
+	if (check_list(m, SW_HDR_VIA, err) ||
+	    (!relay && (check_list(m, SW_HDR_CONTACT, err) || check_list(m, SW_HDR_ROUTE, err) ||
+			check_list(m, SW_HDR_RECORD_ROUTE, err))))
 		return SW_EPARSE;
 
 	uint32_t n;
@@ -160,4 +161,14 @@ const char *sw_perr_format(const struct sw_perr *err, char *out, size_t cap)
 	else
 		sw_buf_cstr(&b);
 	return out;
+}
+
+int sw_msg_check(const struct sw_msg *m, struct sw_perr *err)
+{
+	return check(m, false, err);
+}
+
+int sw_msg_check_relay(const struct sw_msg *m, struct sw_perr *err)
+{
+	return check(m, !m->is_request, err);
 }

@@ -31,6 +31,13 @@ struct sw_proxy_worker {
 		unsigned char body[PX_TOKEN_LEN / 2];
 		bool used;
 	} seen[PX_TOKEN_CACHE];
+	/* The token of a flow, by its body: a phone's calls come on one flow,
+	 * and each INVITE's Record-Route names it again. */
+	struct px_token_made {
+		unsigned char body[PX_TOKEN_LEN / 2];
+		char hex[PX_TOKEN_LEN];
+		bool used;
+	} made[PX_TOKEN_CACHE / 4];
 };
 
 /* What the TU keeps per proxy transaction (t->user). */

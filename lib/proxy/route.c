@@ -156,15 +156,31 @@ void sw__px_token_make(struct sw_proxy_worker *pw, const struct sw_flow *f, char
 		memcpy(b + 18, &a->sin_addr, 4);
 		memcpy(b + 34, &a->sin_port, 2);
 	}
-	if (mac(pw, b, b + TOKEN_BODY))
+	uint32_t h = 2166136261u; /* FNV-1a of the body: its slot among the tokens made */
+	for (unsigned i = 0; i < TOKEN_BODY; i++)
+		h = (h ^ b[i]) * 16777619u;
+	struct px_token_made *k = &pw->made[h % (PX_TOKEN_CACHE / 4)];
+	if (k->used && !memcmp(k->body, b, TOKEN_BODY)) {
+		memcpy(out, k->hex, PX_TOKEN_LEN);
+		out[PX_TOKEN_LEN] = '\0';
+		return;
+	}
+	if (mac(pw, b, b + TOKEN_BODY)) {
 		memset(b + TOKEN_BODY, 0, TOKEN_MAC); /* a token that never verifies */
+		k = NULL;
+	}
 	static const char hex[] = "0123456789abcdef";
 	for (unsigned i = 0; i < TOKEN_BODY + TOKEN_MAC; i++) {
 		out[2 * i] = hex[b[i] >> 4];
 		out[2 * i + 1] = hex[b[i] & 15];
 	}
 	out[2 * (TOKEN_BODY + TOKEN_MAC)] = '\0';
-	remember(pw, out, b);
+	if (k) {
+		memcpy(k->body, b, TOKEN_BODY);
+		memcpy(k->hex, out, PX_TOKEN_LEN);
+		k->used = true;
+		remember(pw, out, b);
+	}
 }
 
 static int unhex(char c)

@@ -343,7 +343,7 @@ static void on_message(void *app, struct sw_worker *w, const struct sw_peer *fro
 	if (rc == 0 && !m->is_request) {
 		/* responses belong to the proxy's client transactions; a malformed
 		 * one is dropped and counted, never forwarded */
-		if (sw_msg_check(m, &err) == 0) {
+		if (sw_msg_check_relay(m, &err) == 0) {
 			sw__proxy_response(rw, w, m, q.now_ms);
 		} else {
 			r->responses_dropped++;

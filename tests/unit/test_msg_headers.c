@@ -430,11 +430,39 @@ static void test_memo(void **state)
 	test_free(m);
 }
 
+/* A relayed response's Contact and Record-Route pass unread; a request's
+ * are checked; a response's Via and CSeq still are. */
+static void test_check_relay(void **state)
+{
+	(void)state;
+	static const char resp[] = "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKa\r\n"
+				   "From: <sip:a@x>;tag=1\r\nTo: <sip:b@x>;tag=2\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n"
+				   "Record-Route: sip:p1;lr\r\nContact: <sip:b@10.0.0.2\r\n\r\n";
+	static const char req[] = "BYE sip:b@x SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKa\r\n"
+				  "From: <sip:a@x>;tag=1\r\nTo: <sip:b@x>;tag=2\r\nCall-ID: c\r\nCSeq: 2 BYE\r\n"
+				  "Route: sip:p1;lr\r\n\r\n";
+	static const char badvia[] = "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP\r\n"
+				     "From: <sip:a@x>;tag=1\r\nTo: <sip:b@x>;tag=2\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n\r\n";
+	struct sw_msg *m = test_malloc(sizeof(*m));
+	struct sw_perr err;
+	assert_int_equal(sw_msg_parse(m, resp, sizeof(resp) - 1, NULL, NULL), 0);
+	assert_int_not_equal(sw_msg_check(m, &err), 0);
+	assert_int_equal(sw_msg_check_relay(m, &err), 0);
+	assert_int_equal(sw_msg_parse(m, req, sizeof(req) - 1, NULL, NULL), 0);
+	assert_int_not_equal(sw_msg_check(m, &err), 0);
+	assert_int_not_equal(sw_msg_check_relay(m, &err), 0);
+	assert_int_equal(err.status, 400);
+	assert_int_equal(sw_msg_parse(m, badvia, sizeof(badvia) - 1, NULL, NULL), 0);
+	assert_int_not_equal(sw_msg_check_relay(m, &err), 0);
+	test_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_via),
 		cmocka_unit_test(test_memo),
+		cmocka_unit_test(test_check_relay),
 		cmocka_unit_test(test_name_addr),
 		cmocka_unit_test(test_contact_list),
 		cmocka_unit_test(test_cseq_callid_numbers),
