@@ -35,8 +35,9 @@ static int io_build(void *ctx, struct sw_ptx *t, unsigned target, const char *br
 {
 	struct sw_proxy_worker *pw = ctx;
 	struct px_ctx *c = t->user;
-	struct sw_msg m;
-	if (sw_msg_parse(&m, t->req, t->req_len, NULL, NULL))
+	struct sw_msg parsed;
+	const struct sw_msg *m = pw->cur_t == t ? pw->cur_m : &parsed;
+	if (m == &parsed && sw_msg_parse(&parsed, t->req, t->req_len, NULL, NULL))
 		return SW_EPARSE;
 	const struct sw_px_target *x = &t->targets[target];
 	char br[80];
@@ -47,11 +48,11 @@ static int io_build(void *ctx, struct sw_ptx *t, unsigned target, const char *br
 	sw_buf_add_xint(&bb, c->loop_hash, 8);
 	sw_buf_cstr(&bb);
 	struct px_fwd f = { .ruri = c->strict_ruri ? sw_str_from(c->strict_ruri, strlen(c->strict_ruri))
-				    : c->keep_ruri ? m.ruri : sw_str_from(x->uri, strlen(x->uri)),
+				    : c->keep_ruri ? m->ruri : sw_str_from(x->uri, strlen(x->uri)),
 			    .drop_last_route = c->strict_ruri != NULL, .path = x->path,
 			    .to = &x->flow, .branch = br, .pop = c->pop, .record_route = c->record_route,
 			    .caller = &c->from_flow, .from = &c->from };
-	return sw__px_print_request(pw, &m, &f, b);
+	return sw__px_print_request(pw, m, &f, b);
 }
 
 /* A struct sw_req for the stored request of t, to answer or log with the

@@ -10,6 +10,17 @@
 #include "proxy/proxy_int.h"
 
 /* "user@domain" (user unescaped, domain lower case) */
+/* The branches of t start; io_build (glue.c) may use the request as
+ * parsed here instead of parsing its copy again. */
+static void start(struct sw_proxy_worker *pw, struct sw_ptx *t, struct sw_req *q)
+{
+	pw->cur_t = t;
+	pw->cur_m = q->m;
+	sw_px_start(pw->px, t, q->now_ms);
+	pw->cur_t = NULL;
+	pw->cur_m = NULL;
+}
+
 static void make_aor(const struct sw_uri *u, const char *domain, char *out, size_t cap)
 {
 	char user[SW_STORE_USER_MAX + 1];
@@ -160,8 +171,8 @@ static void route_onward(struct sw_req *q, struct sw_ptx *t, struct px_ctx *c, c
 		return;
 	}
 	if (t->invite)
-		sw_px_trying(pw->px, t, q->now_ms);
-	sw_px_start(pw->px, t, q->now_ms);
+		sw_px_trying(pw->px, t, q->m, q->now_ms);
+	start(pw, t, q);
 }
 
 /* Authentication of a local caller (§22.3 with 407); true when it may go on. */
@@ -253,10 +264,10 @@ static void to_local_user(struct sw_req *q, struct sw_ptx *t, struct px_ctx *c, 
 		     c->auth_user[0] ? "authenticated" : "from another domain, not challenged", col.n,
 		     col.n == 1 ? "" : "s");
 	if (t->invite) {
-		sw_px_trying(pw->px, t, q->now_ms);
+		sw_px_trying(pw->px, t, q->m, q->now_ms);
 		sw__px_call_begin(pw, t, q);
 	}
-	sw_px_start(pw->px, t, q->now_ms);
+	start(pw, t, q);
 }
 
 void sw__proxy_request(struct sw_req *q)

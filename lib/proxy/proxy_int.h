@@ -38,6 +38,11 @@ struct sw_proxy_worker {
 		char hex[PX_TOKEN_LEN];
 		bool used;
 	} made[PX_TOKEN_CACHE / 4];
+	/* While the branches of a request start from its handler: the request
+	 * as parsed there (the transaction keeps a copy of the same bytes,
+	 * which io_build need not parse again). */
+	const struct sw_ptx *cur_t;
+	const struct sw_msg *cur_m;
 };
 
 /* What the TU keeps per proxy transaction (t->user). */

@@ -257,7 +257,7 @@ struct sw_ptx *sw_px_begin(struct sw_px *px, const struct sw_msg *req, const str
 	*head = t;
 	px->count++;
 	if (trying)
-		sw_px_trying(px, t, now);
+		sw_px_trying(px, t, req, now);
 	return t;
 }
 
@@ -438,7 +438,7 @@ bool sw__px_maybe_end(struct sw_px *px, struct sw_ptx *t)
 	return maybe_end(px, t);
 }
 
-void sw_px_trying(struct sw_px *px, struct sw_ptx *t, uint64_t now)
+void sw_px_trying(struct sw_px *px, struct sw_ptx *t, const struct sw_msg *req, uint64_t now)
 {
 	/* §16.2: 100 Trying at once, so that the client stops retransmitting */
 	if (!t->invite || t->resp_status)
@@ -447,7 +447,8 @@ void sw_px_trying(struct sw_px *px, struct sw_ptx *t, uint64_t now)
 	struct sw_buf b;
 	sw_buf_init(&b, buf, sizeof(buf));
 	struct sw_msg m;
-	if (sw_msg_parse(&m, t->req, t->req_len, NULL, NULL) == 0 &&
-	    sw_print_response_start(&b, &m, 100, NULL, SW_STR_NULL) == 0 && sw_print_end(&b, SW_STR_NULL) == 0)
+	if ((req || sw_msg_parse(&m, t->req, t->req_len, NULL, NULL) == 0) &&
+	    sw_print_response_start(&b, req ? req : &m, 100, NULL, SW_STR_NULL) == 0 &&
+	    sw_print_end(&b, SW_STR_NULL) == 0)
 		sw__px_send_upstream(px, t, 100, b.p, b.len, now);
 }

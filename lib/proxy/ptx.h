@@ -131,8 +131,9 @@ int sw_px_key(const struct sw_msg *req, bool as_invite, struct sw_txn_key *key);
  * Trying goes out at once when trying is set. NULL when out of memory or full. */
 struct sw_ptx *sw_px_begin(struct sw_px *px, const struct sw_msg *req, const struct sw_txn_key *key,
 			   const struct sw_peer *reply_to, bool trying, uint32_t timer_c, uint64_t now);
-/* 100 Trying for an INVITE (once). */
-void sw_px_trying(struct sw_px *px, struct sw_ptx *t, uint64_t now);
+/* 100 Trying for an INVITE (once). req: the request as already parsed, or
+ * NULL (its copy in t is parsed again). */
+void sw_px_trying(struct sw_px *px, struct sw_ptx *t, const struct sw_msg *req, uint64_t now);
 /* A retransmission of the request: the last response again. */
 void sw_px_retransmission(struct sw_px *px, struct sw_ptx *t);
 /* The ACK of a non-2xx final (matched by key): absorbed. */
