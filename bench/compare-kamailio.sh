@@ -29,7 +29,9 @@
 # pv_auth_check over HA1 in an htable (bench/kamailio/proxy.cfg), both driven by
 # `sipwarden bench --scenario call` (INVITE -> 407 -> ACK -> INVITE with digest
 # -> 100/180/200 -> ACK -> BYE -> 200 through the proxy, 16 datagrams; the
-# callees registered by the bench): server CPU µs per call at 1,500 calls/s (the median of three steps),
+# callees registered by the bench): server CPU µs per call at 1,500 calls/s (the median of three
+# steps; the bench reads the server's CPU time once its callees have registered and again before
+# they unregister: `bench --server-pid`; the figure with those registrations is shown too),
 # p99 of the call setup (first INVITE to its 200) at 500 calls/s, and the
 # highest call rate with >= 99.9 % completed (3-s steps from 500/s, doubling,
 # then bisecting). --calls-only runs just this table (about 2 minutes).
@@ -401,16 +403,21 @@ need() { for k in "$@"; do [ -n "${R[$k]:-}" ] || MISSING=$((MISSING + 1)); done
 # call_step NAME RATE SECONDS: one fixed-rate step of calls; sets CS_OK (completed/started),
 # CS_CPU (server CPU µs per completed call), CS_P99 (setup p99, ms), CS_DONE, CS_COUNT
 call_step() {
-	local n=$(($2 * $3)) t0 t1 out
+	local n=$(($2 * $3)) t0 t1 out pids
+	pids=$(server_pids | paste -sd, -)
 	t0=$(cpu_ticks)
 	out=$(bench $(($3 + 60)) --user-pattern 'user%05d@127.0.0.1:pw-user%05d' --users "$CALL_USERS" \
-		--scenario call --count "$n" --rate "$2" --duration $(($3 + 2)))
+		--scenario call --count "$n" --rate "$2" --duration $(($3 + 2)) ${pids:+--server-pid "$pids"})
 	t1=$(cpu_ticks)
 	CS_DONE=$(jget "$out" 'j["completed"]') CS_COUNT=$n
 	CS_OK="${CS_DONE:-0}/$n"
-	CS_CPU="" CS_P99=""
+	CS_CPU="" CS_P99="" CS_CPU_ALL=""
 	if [ -n "$CS_DONE" ] && [ "$CS_DONE" -gt 0 ]; then
-		CS_CPU=$(awk -v t=$((t1 - t0)) -v hz="$HZ" -v n="$CS_DONE" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
+		# the calls alone (the bench reads the server's CPU time after its callees have
+		# registered and before they unregister), and the whole step with those
+		# registrations, as measured before
+		CS_CPU=$(jget "$out" '"%.1f" % j["server_cpu_us_per_call"]')
+		CS_CPU_ALL=$(awk -v t=$((t1 - t0)) -v hz="$HZ" -v n="$CS_DONE" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
 		CS_P99=$(jget "$out" '"%.2f" % j["legs"][0]["p99"]')
 	fi
 }
@@ -424,14 +431,17 @@ run_calls() { # run_calls NAME USERDIR
 	[ "${CS_DONE:-0}" = "$CS_COUNT" ] || { log "$name: $CS_OK calls completed at $CALL_P99_RATE/s"; FAIL=1; }
 	# the CPU step three times, the median kept: one 4-s step moved by up to 25 % from
 	# the next on this shared machine
-	local cpus=() k
+	local cpus=() alls=() k
 	for k in $(seq 1 "$CALL_REPS"); do
 		call_step "$name" "$CALL_RATE" "$CALL_S"
 		cpus+=("${CS_CPU:-0}")
+		alls+=("${CS_CPU_ALL:-0}")
 		[ "${CS_DONE:-0}" = "$CS_COUNT" ] || { log "$name: $CS_OK calls completed at $CALL_RATE/s"; FAIL=1; }
 	done
 	R[$name,ccpu]=$(printf '%s\n' "${cpus[@]}" | sort -g | sed -n "$(((CALL_REPS + 1) / 2))p") R[$name,cok]=$CS_OK
-	log "$name: server CPU µs per call at $CALL_RATE/s, $CALL_REPS step(s): ${cpus[*]} (median ${R[$name,ccpu]})"
+	R[$name,ccpu_all]=$(printf '%s\n' "${alls[@]}" | sort -g | sed -n "$(((CALL_REPS + 1) / 2))p")
+	log "$name: server CPU µs per call at $CALL_RATE/s, $CALL_REPS step(s): ${cpus[*]} (median ${R[$name,ccpu]});" \
+		"with the callees' registrations: ${alls[*]} (median ${R[$name,ccpu_all]})"
 	if [ "$CALL_MAX" = 1 ]; then # doubling from 500/s, then bisecting: >= 99.9 % completed
 		local lo=0 hi=0 r=500 i
 		while [ "$r" -le 64000 ]; do
@@ -466,10 +476,12 @@ call_table() {
 		crow "calls/s (one ${CALL_S}-s step at $(fmtn $CALL_RATE)/s)" "${R[$S,cmax]:-}" "${R[$K,cmax]:-}"
 	fi
 	need "$S,cmax" "$K,cmax"
-	crow "server CPU µs per call at $(fmtn $CALL_RATE) calls/s (completed)" \
+	crow "server CPU µs per call at $(fmtn $CALL_RATE) calls/s, the calls alone (completed)" \
 		"${R[$S,ccpu]:+${R[$S,ccpu]} (${R[$S,cok]})}" "${R[$K,ccpu]:+${R[$K,ccpu]} (${R[$K,cok]})}" \
 		"${R[$S,ccpu]:-}" "${R[$K,ccpu]:-}"
 	need "$S,ccpu" "$K,ccpu"
+	crow "the same with the callees' registrations before and their removal after the calls" \
+		"${R[$S,ccpu_all]:-}" "${R[$K,ccpu_all]:-}"
 	crow "p99 call setup, first INVITE to its 200, at $(fmtn $CALL_P99_RATE) calls/s (ms)" "${R[$S,cp99]:-}" "${R[$K,cp99]:-}"
 	need "$S,cp99" "$K,cp99"
 	echo

@@ -20,7 +20,7 @@ static const char usage_text[] =
 	"                        [--users N])\n"
 	"                       [--count N] [--rate R | --max] [--duration S] [--threads T]\n"
 	"                       [--transport udp|tcp] [--scenario register-auth|register|options|call]\n"
-	"                       [--t1 MS] [--inflight N] [--json] [--html FILE]\n"
+	"                       [--t1 MS] [--inflight N] [--server-pid PID[,PID...]] [--json] [--html FILE]\n"
 	"\n"
 	"Loads a SIP registrar and measures it: completed registrations per second,\n"
 	"failures by status and timeouts, retransmissions, latency percentiles of\n"
@@ -57,6 +57,10 @@ static const char usage_text[] =
 	"                       user i+1: INVITE -> 407 -> ACK -> INVITE with digest ->\n"
 	"                       100/180/200 -> ACK -> BYE along the Record-Route -> 200\n"
 	"                       (--count calls; legs: setup INVITE -> 200, BYE -> 200)\n"
+	"  --server-pid PID[,PID...]  call scenario, server on this machine: read the CPU\n"
+	"                       time of its processes (/proc/PID/stat) just before the first\n"
+	"                       call and after the last, so that its users' registrations\n"
+	"                       are not counted; reported as server CPU per completed call\n"
 	"  --t1 MS              RFC 3261 T1 (default 500): retransmissions after T1, 2T1 ...\n"
 	"                       up to T2 = 4 s, Timer F = 64*T1 ends a transaction\n"
 	"  --inflight N         open registrations per thread at most (default 16384)\n"
@@ -81,6 +85,7 @@ static const char usage_text[] =
 struct opts {
 	const char *target, *users_file, *pattern, *transport, *scenario, *html;
 	unsigned long users, threads, t1, inflight;
+	const char *server_pids;
 	unsigned long long count;
 	double rate, duration, drain;
 	bool max, json, have_users, have_rate;
@@ -131,6 +136,30 @@ static bool parse_ull(const char *s, unsigned long long max, unsigned long long 
 		return false;
 	*out = v;
 	return true;
+}
+
+/* --server-pid PID[,PID...]: processes of this machine */
+static int parse_pids(const char *list, struct sw_lg_cfg *cfg)
+{
+	char item[32];
+	for (const char *p = list; *p;) {
+		size_t n = strcspn(p, ",");
+		unsigned long long v;
+		if (n == 0 || n >= sizeof(item) || cfg->nserver_pids == SW_LG_MAX_PIDS)
+			return usage_error("--server-pid needs up to 64 process ids separated by commas, not '%s'",
+					   list);
+		memcpy(item, p, n);
+		item[n] = '\0';
+		if (!parse_ull(item, 4194304, &v) || !v)
+			return usage_error("--server-pid needs process ids, not '%s'", list);
+		if (kill((pid_t)v, 0) && errno == ESRCH)
+			return usage_error("--server-pid: no process %s on this machine", item);
+		cfg->server_pids[cfg->nserver_pids++] = (int)v;
+		p += n;
+		if (*p == ',' && *++p == '\0')
+			return usage_error("--server-pid needs process ids, not '%s'", list);
+	}
+	return 0;
 }
 
 static bool parse_pos_double(const char *s, double *out)
@@ -193,6 +222,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			if (!parse_ull(val, 10000, &v) || v < 10)
 				return usage_error("--t1 needs milliseconds from 10 to 10000, not '%s'", val);
 			o->t1 = (unsigned long)v;
+		} else if (!strcmp(a, "--server-pid")) {
+			o->server_pids = val;
 		} else if (!strcmp(a, "--inflight")) {
 			if (!parse_ull(val, 1000000, &v) || !v)
 				return usage_error("--inflight needs a number from 1 to 1000000, not '%s'", val);
@@ -454,6 +485,10 @@ int cmd_bench(int argc, char **argv)
 				   o.scenario);
 	if (cfg.scenario == SW_LG_CALL && cfg.tcp)
 		return usage_error("%s", "--scenario call runs over UDP only");
+	if (o.server_pids && cfg.scenario != SW_LG_CALL)
+		return usage_error("%s", "--server-pid goes with --scenario call");
+	if (o.server_pids && (rc = parse_pids(o.server_pids, &cfg)))
+		return rc;
 	if ((rc = resolve(o.target, &cfg)))
 		return rc;
 	if ((rc = load_users(&o, &users)))
@@ -474,6 +509,7 @@ int cmd_bench(int argc, char **argv)
 	cfg.threads = (unsigned)(o.threads ? o.threads : 1);
 	cfg.t1_ms = (uint32_t)o.t1;
 	cfg.max_inflight = (unsigned)o.inflight;
+
 
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigemptyset(&sa.sa_mask);

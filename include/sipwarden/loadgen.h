@@ -120,6 +120,8 @@ struct sw_lg_progress {
 	double elapsed_s;
 };
 
+#define SW_LG_MAX_PIDS 64u
+
 struct sw_lg_cfg {
 	struct sockaddr_storage target;
 	socklen_t target_len;
@@ -134,6 +136,10 @@ struct sw_lg_cfg {
 	uint32_t t1_ms;              /* 0: 500 */
 	uint32_t expires;            /* Expires of each REGISTER; 0: 3600 */
 	bool tcp;                    /* one TCP connection per thread instead of UDP */
+	/* local server processes whose CPU time the call scenario reads around
+	 * its calls (not its users' registrations); none: not read */
+	int server_pids[SW_LG_MAX_PIDS];
+	unsigned nserver_pids;
 	/* called about four times a second, from the thread that called
 	 * sw_lg_run, while the load runs; NULL: never */
 	void (*progress)(void *arg, const struct sw_lg_progress *p);
@@ -156,6 +162,7 @@ struct sw_lg_stats {
 	uint64_t completed_load;     /* completed while registrations were still starting */
 	uint64_t retx_half[2];       /* retransmissions in the first / second half */
 	double elapsed_s;            /* first start to last completion */
+	double server_cpu_s;         /* the server's CPU time during the calls; < 0: not read */
 	double send_s;               /* first start to last start */
 	double target_rate;
 	double start_rate;           /* started / send_s */

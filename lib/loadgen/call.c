@@ -538,6 +538,40 @@ static int run_calls(struct run *r, volatile int *stop)
 	return 0;
 }
 
+/* utime + stime of a local process in seconds (/proc/PID/stat, fields 14
+ * and 15, after the parenthesised name), or -1. */
+static double process_cpu(int pid)
+{
+	char path[64], line[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	size_t n = fread(line, 1, sizeof(line) - 1, f);
+	fclose(f);
+	line[n] = '\0';
+	const char *p = strrchr(line, ')');
+	unsigned long long ut, stime;
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &stime) != 2)
+		return -1;
+	long hz = sysconf(_SC_CLK_TCK);
+	return hz > 0 ? (double)(ut + stime) / (double)hz : -1;
+}
+
+/* The sum over the server's processes, or -1 when none is given or one is
+ * gone. */
+static double server_cpu(const struct sw_lg_cfg *cfg)
+{
+	double sum = 0;
+	for (unsigned i = 0; i < cfg->nserver_pids; i++) {
+		double v = process_cpu(cfg->server_pids[i]);
+		if (v < 0)
+			return -1;
+		sum += v;
+	}
+	return cfg->nserver_pids ? sum : -1;
+}
+
 int sw__lg_call_run(const struct sw_lg_cfg *cfg, volatile int *stop, struct sw_lg_stats *st)
 {
 	if (!cfg->users || cfg->users->n < 2 || cfg->tcp)
@@ -559,7 +593,11 @@ int sw__lg_call_run(const struct sw_lg_cfg *cfg, volatile int *stop, struct sw_l
 		r.freel[r.nfree++] = r.ncalls - 1 - i;
 	if (!err && !(err = register_all(&r, 1))) {
 		st->requests = st->responses = 0; /* the registrations are not the load */
+		double cpu0 = server_cpu(cfg);
 		err = run_calls(&r, stop);
+		double cpu1 = server_cpu(cfg);
+		if (cpu0 >= 0 && cpu1 >= cpu0)
+			st->server_cpu_s = cpu1 - cpu0;
 	}
 	if (!err) { /* not counted either; a server that does not answer leaves them to expire */
 		struct sw_lg_stats keep = *st;

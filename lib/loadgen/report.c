@@ -7,6 +7,7 @@
 void sw_lg_stats_init(struct sw_lg_stats *st)
 {
 	memset(st, 0, sizeof(*st));
+	st->server_cpu_s = -1;
 	sw_hist_init(&st->total);
 	for (unsigned i = 0; i < SW_LG_LEGS; i++)
 		sw_hist_init(&st->leg[i]);
@@ -128,6 +129,9 @@ void sw_lg_report_text(struct sw_buf *b, const struct sw_lg_cfg *cfg, const stru
 	if (st->malformed)
 		sw_buf_addf(b, ", %llu unparsable datagrams", (unsigned long long)st->malformed);
 	sw_buf_addc(b, '\n');
+	if (st->server_cpu_s >= 0 && st->completed)
+		sw_buf_addf(b, "server CPU during the calls: %.3f s = %.1f µs per completed call\n",
+			    st->server_cpu_s, st->server_cpu_s * 1e6 / (double)st->completed);
 	if (st->overloaded)
 		sw_buf_addf(b, "503 with Retry-After (server overloaded): %llu, honoured: waited, then started "
 			    "again %llu times; not failures\n",
@@ -208,6 +212,9 @@ void sw_lg_report_json(struct sw_buf *b, const struct sw_lg_cfg *cfg, const stru
 		    (unsigned long long)st->overloaded, (unsigned long long)st->retries_after_503,
 		    (unsigned long long)st->completed_load, st->send_s,
 		    st->send_s > 0 ? (double)st->completed_load / st->send_s : 0.0);
+	if (st->server_cpu_s >= 0)
+		sw_buf_addf(b, ",\"server_cpu_s\":%.3f,\"server_cpu_us_per_call\":%.1f", st->server_cpu_s,
+			    st->completed ? st->server_cpu_s * 1e6 / (double)st->completed : 0.0);
 	sw_buf_adds(b, ",\"latency_ms\":");
 	json_hist(b, &st->total);
 	sw_buf_adds(b, ",\"legs\":[");

@@ -29,6 +29,10 @@ expect_match "and says which transports there are" "$ERR" 'udp or tcp'
 expect_exit 2 "a pattern with %s is refused" -- B --target 127.0.0.1:5060 --user-pattern 'u%s@d:p'
 expect_exit 2 "unknown scenario: usage error" -- B --target 127.0.0.1:5060 --user-pattern "$PAT" --scenario invite
 expect_exit 2 "--target without a port: usage error" -- B --target 127.0.0.1 --user-pattern "$PAT"
+expect_exit 2 "--server-pid without --scenario call: usage error" -- B --target 127.0.0.1:5060 --user-pattern "$PAT" --server-pid $$
+expect_exit 2 "--server-pid of no process: usage error" -- B --target 127.0.0.1:5060 --user-pattern "$PAT" --scenario call --server-pid 4194303
+expect_match "and names it" "$ERR" 'no process 4194303'
+expect_exit 2 "--server-pid not a number: usage error" -- B --target 127.0.0.1:5060 --user-pattern "$PAT" --scenario call --server-pid "$$,x"
 expect_exit 3 "an unreadable users file: exit 3" -- B --target 127.0.0.1:5060 --users-file "$T/none.csv"
 printf 'alice@127.0.0.1,x\nbroken line\n' >"$T/bad.csv"
 expect_exit 3 "a malformed users file: exit 3 with the line" -- B --target 127.0.0.1:5060 --users-file "$T/bad.csv"
@@ -118,6 +122,13 @@ expect_eq "50 failures by 401" "$(jf '(j["completed"], j["failures_by_status"])'
 expect_exit 0 "options scenario: exit 0" -- B --target "$TGT" --user-pattern "$PAT" --users 300 --count 1000 --rate 1000 --scenario options --json
 expect_eq "1000 OPTIONS completed, one leg" "$(jf '(j["completed"], j["failed"], j["scenario"], j["legs"][0]["n"], j["legs"][1]["n"])')" \
 	"(1000, 0, 'options', 1000, 0)"
+
+# calls with the server's CPU read around them (not its callees' registrations)
+expect_exit 0 "call scenario with --server-pid: exit 0" -- B --target "$TGT" --user-pattern "$PAT" --users 20 --count 40 --rate 200 --scenario call --server-pid "$SW_PID,$SW_PID" --json
+expect_eq "40 calls completed" "$(jf 'j["completed"]')" 40
+expect_eq "the server's CPU time and CPU per call are reported, and agree" "$(jf 'j["server_cpu_s"] >= 0 and abs(j["server_cpu_us_per_call"] - j["server_cpu_s"] * 1e6 / 40) <= 0.1')" True
+expect_exit 0 "and without it: exit 0" -- B --target "$TGT" --user-pattern "$PAT" --users 20 --count 4 --rate 100 --scenario call --json
+expect_eq "no server CPU figure without --server-pid" "$(jf '"server_cpu_s" in j')" False
 
 # two threads
 expect_exit 0 "--threads 2: exit 0" -- B --target "$TGT" --user-pattern "$PAT" --users 300 --count 600 --rate 600 --threads 2 --json
