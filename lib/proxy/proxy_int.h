@@ -24,7 +24,7 @@ struct sw_proxy_worker {
 	char hostport[PX_LISTEN_MAX][300]; /* our host:port per listen address, made on first use */
 	/* Tokens known good: a dialog's ACK and BYE carry the tokens its
 	 * INVITE's Record-Route got, and an equal string needs no second MAC
-	 * (route.c). Direct-mapped by MAC bits; an entry is a token and its
+	 * (route.c). Two-way sets by MAC bits; an entry is a token and its
 	 * body. */
 	struct px_token_seen {
 		char hex[PX_TOKEN_LEN];

@@ -117,21 +117,26 @@ static uint64_t get_u(const unsigned char *p, unsigned n)
 
 _Static_assert(PX_TOKEN_LEN == 2 * (TOKEN_BODY + TOKEN_MAC), "PX_TOKEN_LEN is a token's hex length");
 
-/* The cache slot of a token: bits of its MAC (random to anyone without
- * the key). */
-static struct px_token_seen *slot(struct sw_proxy_worker *pw, const char *hex)
+/* Both caches are two-way: a set of two entries, the most recent first,
+ * so that two hot tokens (a caller's and a callee's flow) that fall in one
+ * set do not evict each other at every call. */
+
+/* The set of a token among those seen: bits of its MAC (random to anyone
+ * without the key). */
+static struct px_token_seen *seen_set(struct sw_proxy_worker *pw, const char *hex)
 {
 	unsigned v = 0;
 	for (unsigned i = 0; i < 3; i++) {
 		char c = hex[2 * TOKEN_BODY + i];
 		v = v << 4 | (unsigned)(c >= 'a' ? c - 'a' + 10 : c - '0');
 	}
-	return &pw->seen[v % PX_TOKEN_CACHE];
+	return &pw->seen[2 * (v % (PX_TOKEN_CACHE / 2))];
 }
 
 static void remember(struct sw_proxy_worker *pw, const char *hex, const unsigned char *body)
 {
-	struct px_token_seen *e = slot(pw, hex);
+	struct px_token_seen *e = seen_set(pw, hex);
+	e[1] = e[0];
 	memcpy(e->hex, hex, PX_TOKEN_LEN);
 	memcpy(e->body, body, TOKEN_BODY + TOKEN_MAC);
 	e->used = true;
@@ -159,12 +164,13 @@ void sw__px_token_make(struct sw_proxy_worker *pw, const struct sw_flow *f, char
 	uint32_t h = 2166136261u; /* FNV-1a of the body: its slot among the tokens made */
 	for (unsigned i = 0; i < TOKEN_BODY; i++)
 		h = (h ^ b[i]) * 16777619u;
-	struct px_token_made *k = &pw->made[h % (PX_TOKEN_CACHE / 4)];
-	if (k->used && !memcmp(k->body, b, TOKEN_BODY)) {
-		memcpy(out, k->hex, PX_TOKEN_LEN);
-		out[PX_TOKEN_LEN] = '\0';
-		return;
-	}
+	struct px_token_made *k = &pw->made[2 * (h % (PX_TOKEN_CACHE / 8))];
+	for (unsigned i = 0; i < 2; i++)
+		if (k[i].used && !memcmp(k[i].body, b, TOKEN_BODY)) {
+			memcpy(out, k[i].hex, PX_TOKEN_LEN);
+			out[PX_TOKEN_LEN] = '\0';
+			return;
+		}
 	if (mac(pw, b, b + TOKEN_BODY)) {
 		memset(b + TOKEN_BODY, 0, TOKEN_MAC); /* a token that never verifies */
 		k = NULL;
@@ -176,6 +182,7 @@ void sw__px_token_make(struct sw_proxy_worker *pw, const struct sw_flow *f, char
 	}
 	out[2 * (TOKEN_BODY + TOKEN_MAC)] = '\0';
 	if (k) {
+		k[1] = k[0];
 		memcpy(k->body, b, TOKEN_BODY);
 		memcpy(k->hex, out, PX_TOKEN_LEN);
 		k->used = true;
@@ -195,9 +202,11 @@ int sw__px_token_parse(struct sw_proxy_worker *pw, sw_str tok, struct sw_flow *f
 		return SW_EPARSE;
 	/* the same string as a token known good is good (compared in constant
 	 * time, as the MAC would be); else the MAC decides */
-	struct px_token_seen *e = slot(pw, tok.p);
-	if (e->used && !CRYPTO_memcmp(e->hex, tok.p, PX_TOKEN_LEN)) {
-		memcpy(b, e->body, sizeof(b));
+	struct px_token_seen *e = seen_set(pw, tok.p);
+	unsigned w = e[0].used && !CRYPTO_memcmp(e[0].hex, tok.p, PX_TOKEN_LEN) ? 0
+		   : e[1].used && !CRYPTO_memcmp(e[1].hex, tok.p, PX_TOKEN_LEN) ? 1 : 2;
+	if (w < 2) {
+		memcpy(b, e[w].body, sizeof(b));
 	} else {
 		for (size_t i = 0; i < sizeof(b); i++) {
 			int hi = unhex(tok.p[2 * i]), lo = unhex(tok.p[2 * i + 1]);
