@@ -225,6 +225,29 @@ struct sw_cseq {
 	enum sw_method method_id;
 };
 
+
+/* Authorization / Proxy-Authorization / WWW-Authenticate /
+ * Proxy-Authenticate (RFC 3261 §25, RFC 7616). Quoted values are given
+ * without their quotes but with any backslash escapes left in place
+ * (sw_str_unquote() removes them); quoted_mask records which were quoted. */
+struct sw_auth {
+	sw_str scheme;        /* "Digest" */
+	bool is_digest;
+	sw_str username, username_ext, realm, domain, nonce, uri, response;
+	sw_str algorithm, cnonce, opaque, qop, nc, stale, userhash, charset;
+	sw_str params;        /* the whole parameter list, for unknown params */
+	sw_str next;          /* further challenges in the same header value */
+	uint32_t quoted_mask; /* bit SW_AUTH_P_* set when that value was quoted */
+	sw_str raw;
+};
+enum {
+	SW_AUTH_P_USERNAME = 1u << 0, SW_AUTH_P_REALM = 1u << 1, SW_AUTH_P_NONCE = 1u << 2,
+	SW_AUTH_P_URI = 1u << 3, SW_AUTH_P_RESPONSE = 1u << 4, SW_AUTH_P_ALGORITHM = 1u << 5,
+	SW_AUTH_P_CNONCE = 1u << 6, SW_AUTH_P_OPAQUE = 1u << 7, SW_AUTH_P_QOP = 1u << 8,
+	SW_AUTH_P_NC = 1u << 9, SW_AUTH_P_STALE = 1u << 10, SW_AUTH_P_DOMAIN = 1u << 11,
+	SW_AUTH_P_USERHASH = 1u << 12, SW_AUTH_P_CHARSET = 1u << 13, SW_AUTH_P_USERNAME_EXT = 1u << 14,
+};
+
 struct sw_msg {
 	const char *buf;
 	size_t len;           /* bytes of this message, headers + body */
@@ -251,30 +274,10 @@ struct sw_msg {
 	struct sw_via memo_via;
 	struct sw_addr memo_from, memo_to;
 	struct sw_uri memo_ruri;
+	struct sw_auth memo_auth[2]; /* the first Authorization, Proxy-Authorization */
 };
-enum { SW_MSG_MEMO_VIA = 1u, SW_MSG_MEMO_FROM = 2u, SW_MSG_MEMO_TO = 4u, SW_MSG_MEMO_RURI = 8u };
-
-/* Authorization / Proxy-Authorization / WWW-Authenticate /
- * Proxy-Authenticate (RFC 3261 §25, RFC 7616). Quoted values are given
- * without their quotes but with any backslash escapes left in place
- * (sw_str_unquote() removes them); quoted_mask records which were quoted. */
-struct sw_auth {
-	sw_str scheme;        /* "Digest" */
-	bool is_digest;
-	sw_str username, username_ext, realm, domain, nonce, uri, response;
-	sw_str algorithm, cnonce, opaque, qop, nc, stale, userhash, charset;
-	sw_str params;        /* the whole parameter list, for unknown params */
-	sw_str next;          /* further challenges in the same header value */
-	uint32_t quoted_mask; /* bit SW_AUTH_P_* set when that value was quoted */
-	sw_str raw;
-};
-enum {
-	SW_AUTH_P_USERNAME = 1u << 0, SW_AUTH_P_REALM = 1u << 1, SW_AUTH_P_NONCE = 1u << 2,
-	SW_AUTH_P_URI = 1u << 3, SW_AUTH_P_RESPONSE = 1u << 4, SW_AUTH_P_ALGORITHM = 1u << 5,
-	SW_AUTH_P_CNONCE = 1u << 6, SW_AUTH_P_OPAQUE = 1u << 7, SW_AUTH_P_QOP = 1u << 8,
-	SW_AUTH_P_NC = 1u << 9, SW_AUTH_P_STALE = 1u << 10, SW_AUTH_P_DOMAIN = 1u << 11,
-	SW_AUTH_P_USERHASH = 1u << 12, SW_AUTH_P_CHARSET = 1u << 13, SW_AUTH_P_USERNAME_EXT = 1u << 14,
-};
+enum { SW_MSG_MEMO_VIA = 1u, SW_MSG_MEMO_FROM = 2u, SW_MSG_MEMO_TO = 4u, SW_MSG_MEMO_RURI = 8u,
+       SW_MSG_MEMO_AUTH = 16u, SW_MSG_MEMO_PAUTH = 32u };
 
 int sw_via_parse(struct sw_via *v, sw_str elem, struct sw_perr *err);
 /* From/To/Contact/Route element. allow_star for Contact. */
@@ -283,6 +286,11 @@ int sw_cseq_parse(struct sw_cseq *c, sw_str value, struct sw_perr *err);
 /* A decimal delta-seconds / count up to max (e.g. 255 for Max-Forwards). */
 int sw_uint_parse(uint32_t *out, sw_str value, uint32_t max, struct sw_perr *err);
 int sw_auth_parse(struct sw_auth *a, sw_str value, struct sw_perr *err);
+/* sw_auth_parse of header h of m (its first value); the first
+ * Authorization and the first Proxy-Authorization of a message are parsed
+ * once (the memo), since the check, the verifier and a proxy's forwarding
+ * each read them. */
+int sw_msg_auth(const struct sw_msg *m, const struct sw_hdr *h, struct sw_auth *a, struct sw_perr *err);
 /* Looks up any parameter (known or not) of a parsed auth header; the value
  * is unquoted as for the named fields. */
 bool sw_auth_param(const struct sw_auth *a, const char *name, sw_str *value);

@@ -329,7 +329,7 @@ enum sw_cause sw_auth_verify(struct sw_verifier *v, const struct sw_msg *req, ui
 	bool have = false, bad = false;
 
 	for (const struct sw_hdr *hd = sw_msg_hdr(req, id); hd; hd = sw_msg_hdr_next(req, hd)) {
-		int err = sw_auth_parse(&tmp, hd->value, NULL);
+		int err = sw_msg_auth(req, hd, &tmp, NULL);
 		/* credentials of another scheme are not for us: the request is
 		 * challenged as if it had none (RFC 4475 §3.3.7) */
 		if (!err && !tmp.is_digest)

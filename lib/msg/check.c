@@ -132,12 +132,11 @@ static int check(const struct sw_msg *m, bool relay, struct sw_perr *err)
 	for (size_t i = 0; i < sizeof(auth) / sizeof(auth[0]); i++)
 		for (h = sw_msg_hdr(m, auth[i]); h; h = sw_msg_hdr_next(m, h)) {
 			struct sw_auth au;
-			sw_str rest = h->value;
-			do {
+			if (sw_msg_auth(m, h, &au, err))
+				return failed(m, err, h);
+			for (sw_str rest = au.next; rest.p; rest = au.next)
 				if (sw_auth_parse(&au, rest, err))
 					return failed(m, err, h);
-				rest = au.next;
-			} while (rest.p);
 		}
 	return 0;
 }

@@ -437,3 +437,20 @@ int sw_msg_ruri(const struct sw_msg *m, struct sw_uri *u, struct sw_perr *err)
 	}
 	return rc;
 }
+
+int sw_msg_auth(const struct sw_msg *m, const struct sw_hdr *h, struct sw_auth *a, struct sw_perr *err)
+{
+	unsigned i = h->id == SW_HDR_AUTHORIZATION ? 0 : h->id == SW_HDR_PROXY_AUTHORIZATION ? 1 : 2;
+	bool first = i < 2 && h == sw_msg_hdr(m, (enum sw_hdr_id)h->id);
+	unsigned bit = i == 0 ? SW_MSG_MEMO_AUTH : SW_MSG_MEMO_PAUTH;
+	if (first && (m->memo & bit)) {
+		*a = m->memo_auth[i];
+		return 0;
+	}
+	int rc = sw_auth_parse(a, h->value, err);
+	if (!rc && first) {
+		memo_of(m)->memo_auth[i] = *a;
+		memo_of(m)->memo |= bit;
+	}
+	return rc;
+}

@@ -8,10 +8,10 @@
 #include <string.h>
 #include "proxy/proxy_int.h"
 
-static bool our_credentials(struct sw_proxy_worker *pw, const struct sw_hdr *h)
+static bool our_credentials(struct sw_proxy_worker *pw, const struct sw_msg *m, const struct sw_hdr *h)
 {
 	struct sw_auth a;
-	if (sw_auth_parse(&a, h->value, NULL) || !a.realm.p)
+	if (sw_msg_auth(m, h, &a, NULL) || !a.realm.p)
 		return false;
 	char realm[SW_STORE_DOMAIN_MAX + 1];
 	int n = sw_str_unquote(a.realm, realm, sizeof(realm) - 1);
@@ -119,7 +119,7 @@ int sw__px_print_request(struct sw_proxy_worker *pw, const struct sw_msg *m, con
 			}
 			break;
 		case SW_HDR_PROXY_AUTHORIZATION:
-			if (!our_credentials(pw, h))
+			if (!our_credentials(pw, m, h))
 				copy_line(b, h);
 			break;
 		case SW_HDR_RECORD_ROUTE:

@@ -427,6 +427,20 @@ static void test_memo(void **state)
 		assert_int_not_equal(sw_msg_check(m, &err), 0);
 		assert_int_equal(err.status, 400);
 	}
+	static const char au[] = "INVITE sip:bob@b.example SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKa\r\n"
+				 "From: <sip:alice@a.example>;tag=1\r\nTo: <sip:bob@b.example>\r\nCall-ID: c\r\n"
+				 "CSeq: 1 INVITE\r\nProxy-Authorization: Digest username=\"alice\", realm=\"a\"\r\n"
+				 "Proxy-Authorization: Digest username=\"carol\", realm=\"c\"\r\n\r\n";
+	assert_int_equal(sw_msg_parse(m, au, sizeof(au) - 1, NULL, NULL), 0);
+	assert_int_equal(sw_msg_check(m, NULL), 0);
+	const struct sw_hdr *h1 = sw_msg_hdr(m, SW_HDR_PROXY_AUTHORIZATION), *h2 = sw_msg_hdr_next(m, h1);
+	for (int i = 0; i < 2; i++) {
+		struct sw_auth x;
+		assert_int_equal(sw_msg_auth(m, h1, &x, NULL), 0);
+		assert_true(sw_str_eq(x.username, "alice") && sw_str_eq(x.realm, "a"));
+		assert_int_equal(sw_msg_auth(m, h2, &x, NULL), 0); /* the second: parsed, not the memo's */
+		assert_true(sw_str_eq(x.username, "carol") && sw_str_eq(x.realm, "c"));
+	}
 	test_free(m);
 }
 
