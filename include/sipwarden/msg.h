@@ -265,19 +265,21 @@ struct sw_msg {
 	unsigned nhdrs;
 	uint16_t first[SW_HDR__COUNT];  /* first header of each id, or SW_HDR_NONE */
 	uint16_t count[SW_HDR__COUNT];  /* header lines of each id */
-	struct sw_hdr hdrs[SW_MSG_MAX_HEADERS];
-	/* The top Via, From, To and Request-URI as the accessors below parsed
-	 * them: a proxy asks for each many times per message, and each is
-	 * parsed once (a failure is not kept, so a later call fills its err
-	 * too). Bits SW_MSG_MEMO_*; sw_msg_parse clears them. */
+	/* The top Via, From, To, Request-URI and first credentials as the
+	 * accessors below parsed them: a proxy asks for each many times per
+	 * message, and each is parsed once (a failure is not kept, so a later
+	 * call fills its err too). Bits SW_MSG_MEMO_*; sw_msg_parse clears
+	 * them. A copy cut after its used headers (lib/trace keeps those) has
+	 * no room for the memo: SW_MSG_MEMO_OFF. */
 	unsigned memo;
+	struct sw_hdr hdrs[SW_MSG_MAX_HEADERS];
 	struct sw_via memo_via;
 	struct sw_addr memo_from, memo_to;
 	struct sw_uri memo_ruri;
 	struct sw_auth memo_auth[2]; /* the first Authorization, Proxy-Authorization */
 };
 enum { SW_MSG_MEMO_VIA = 1u, SW_MSG_MEMO_FROM = 2u, SW_MSG_MEMO_TO = 4u, SW_MSG_MEMO_RURI = 8u,
-       SW_MSG_MEMO_AUTH = 16u, SW_MSG_MEMO_PAUTH = 32u };
+       SW_MSG_MEMO_AUTH = 16u, SW_MSG_MEMO_PAUTH = 32u, SW_MSG_MEMO_OFF = 1u << 31 };
 
 int sw_via_parse(struct sw_via *v, sw_str elem, struct sw_perr *err);
 /* From/To/Contact/Route element. allow_star for Contact. */

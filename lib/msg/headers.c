@@ -310,10 +310,11 @@ static int missing(const struct sw_msg *m, enum sw_hdr_id id, struct sw_perr *er
 }
 
 /* The memo (msg.h) is a cache: writing it through a const message changes
- * nothing a caller sees, and messages are never const objects. */
+ * nothing a caller sees, and messages are never const objects. NULL for a
+ * message without room for it. */
 static struct sw_msg *memo_of(const struct sw_msg *m)
 {
-	return (struct sw_msg *)m;
+	return m->memo & SW_MSG_MEMO_OFF ? NULL : (struct sw_msg *)m;
 }
 
 int sw_msg_top_via(const struct sw_msg *m, struct sw_via *v, struct sw_perr *err)
@@ -329,9 +330,10 @@ int sw_msg_top_via(const struct sw_msg *m, struct sw_via *v, struct sw_perr *err
 	if (!sw_hdr_iter_next(&it, &e, &h))
 		return missing(m, SW_HDR_VIA, err);
 	int rc = sw_via_parse(v, e, err);
-	if (!rc) {
-		memo_of(m)->memo_via = *v;
-		memo_of(m)->memo |= SW_MSG_MEMO_VIA;
+	struct sw_msg *mm = memo_of(m);
+	if (!rc && mm) {
+		mm->memo_via = *v;
+		mm->memo |= SW_MSG_MEMO_VIA;
 	}
 	return locate(m, h, err, rc);
 }
@@ -339,18 +341,18 @@ int sw_msg_top_via(const struct sw_msg *m, struct sw_via *v, struct sw_perr *err
 static int one_addr(const struct sw_msg *m, enum sw_hdr_id id, struct sw_addr *a, struct sw_perr *err)
 {
 	unsigned bit = id == SW_HDR_FROM ? SW_MSG_MEMO_FROM : SW_MSG_MEMO_TO;
-	struct sw_addr *memo = id == SW_HDR_FROM ? &memo_of(m)->memo_from : &memo_of(m)->memo_to;
 	if (m->memo & bit) {
-		*a = *memo;
+		*a = id == SW_HDR_FROM ? m->memo_from : m->memo_to;
 		return 0;
 	}
 	const struct sw_hdr *h = sw_msg_hdr(m, id);
 	if (!h)
 		return missing(m, id, err);
 	int rc = sw_addr_parse(a, h->value, false, err);
-	if (!rc) {
-		*memo = *a;
-		memo_of(m)->memo |= bit;
+	struct sw_msg *mm = memo_of(m);
+	if (!rc && mm) {
+		*(id == SW_HDR_FROM ? &mm->memo_from : &mm->memo_to) = *a;
+		mm->memo |= bit;
 	}
 	return locate(m, h, err, rc);
 }
@@ -429,10 +431,11 @@ int sw_msg_ruri(const struct sw_msg *m, struct sw_uri *u, struct sw_perr *err)
 		return 0;
 	}
 	int rc = sw_uri_parse(u, m->ruri, err);
-	if (!rc) {
-		memo_of(m)->memo_ruri = *u;
-		memo_of(m)->memo |= SW_MSG_MEMO_RURI;
-	} else if (err) {
+	struct sw_msg *mm = memo_of(m);
+	if (!rc && mm) {
+		mm->memo_ruri = *u;
+		mm->memo |= SW_MSG_MEMO_RURI;
+	} else if (rc && err) {
 		sw_perr_locate(err, m->buf, m->len);
 	}
 	return rc;
@@ -448,9 +451,10 @@ int sw_msg_auth(const struct sw_msg *m, const struct sw_hdr *h, struct sw_auth *
 		return 0;
 	}
 	int rc = sw_auth_parse(a, h->value, err);
-	if (!rc && first) {
-		memo_of(m)->memo_auth[i] = *a;
-		memo_of(m)->memo |= bit;
+	struct sw_msg *mm = memo_of(m);
+	if (!rc && first && mm) {
+		mm->memo_auth[i] = *a;
+		mm->memo |= bit;
 	}
 	return rc;
 }

@@ -190,8 +190,10 @@ static void window_out(struct sw_trace *t)
 	if (sw_msg_parse(m, tm->data, tm->len, NULL, NULL) == 0) {
 		/* keep the headers in use only: the table is sized for the worst case */
 		size_t sz = offsetof(struct sw_msg, hdrs) + m->nhdrs * sizeof(m->hdrs[0]);
-		if ((tm->m = malloc(sz)))
+		if ((tm->m = malloc(sz))) {
 			memcpy(tm->m, m, sz);
+			tm->m->memo = SW_MSG_MEMO_OFF; /* no room for it past the headers */
+		}
 	}
 	if (!tm->m)
 		t->st.parse_errors++;
