@@ -51,6 +51,35 @@ static int key_add(struct sw_txn_key *k, sw_str s)
 	return 0;
 }
 
+int sw_txn_key_make_via(const struct sw_via *v, sw_str method, struct sw_txn_key *key)
+{
+	if (v->branch.len <= 7 || memcmp(v->branch.p, "z9hG4bK", 7))
+		return SW_EPARSE;
+	char port[8];
+	size_t n = 0;
+	if (v->port >= 0) { /* the digits, without printf: every shed request makes a key */
+		char d[8];
+		unsigned u = (unsigned)v->port;
+		do
+			d[n++] = (char)('0' + u % 10);
+		while ((u /= 10) && n < sizeof(d));
+		for (size_t i = 0; i < n; i++)
+			port[i] = d[n - 1 - i];
+	}
+	key->len = 0;
+	int rc = key_add(key, v->branch);
+	if (!rc)
+		rc = key_add(key, v->host);
+	if (!rc)
+		rc = key_add(key, sw_str_from(port, n));
+	if (!rc)
+		rc = key_add(key, method);
+	if (rc)
+		return rc;
+	key->hash = fnv1a(key->bytes, key->len);
+	return 0;
+}
+
 int sw_txn_key_make(const struct sw_msg *req, struct sw_txn_key *key)
 {
 	return sw_txn_key_make_as(req, SW_STR_NULL, key);
@@ -65,34 +94,26 @@ int sw_txn_key_make_as(const struct sw_msg *req, sw_str as_method, struct sw_txn
 	key->len = 0;
 	/* ACK belongs to the INVITE transaction it acknowledges (§17.2.3) */
 	sw_str method = as_method.p ? as_method : cs.method_id == SW_METHOD_ACK ? SW_STR_LIT("INVITE") : cs.method;
-	int rc;
-	if (v.branch.len > 7 && !memcmp(v.branch.p, "z9hG4bK", 7)) {
-		char port[8];
-		int n = v.port >= 0 ? snprintf(port, sizeof(port), "%d", v.port) : 0;
-		rc = key_add(key, v.branch);
-		if (!rc)
-			rc = key_add(key, v.host);
-		if (!rc)
-			rc = key_add(key, sw_str_from(port, (size_t)n));
-		if (!rc)
-			rc = key_add(key, method);
-	} else {
-		struct sw_addr from;
-		sw_str cid;
-		char num[16];
-		if (sw_msg_call_id(req, &cid, NULL) || sw_msg_from(req, &from, NULL))
-			return SW_EPARSE;
-		int n = snprintf(num, sizeof(num), "%u", cs.num);
-		rc = key_add(key, cid);
-		if (!rc)
-			rc = key_add(key, sw_str_from(num, (size_t)n));
-		if (!rc)
-			rc = key_add(key, method);
-		if (!rc)
-			rc = key_add(key, from.tag.p ? from.tag : SW_STR_LIT(""));
-		if (!rc)
-			rc = key_add(key, v.raw);
-	}
+	int rc = sw_txn_key_make_via(&v, method, key);
+	if (rc != SW_EPARSE)
+		return rc; /* an RFC 3261 branch: made (or too long) */
+	/* an RFC 2543 client: the fields that tell its transactions apart */
+	struct sw_addr from;
+	sw_str cid;
+	char num[16];
+	if (sw_msg_call_id(req, &cid, NULL) || sw_msg_from(req, &from, NULL))
+		return SW_EPARSE;
+	int n = snprintf(num, sizeof(num), "%u", cs.num);
+	key->len = 0;
+	rc = key_add(key, cid);
+	if (!rc)
+		rc = key_add(key, sw_str_from(num, (size_t)n));
+	if (!rc)
+		rc = key_add(key, method);
+	if (!rc)
+		rc = key_add(key, from.tag.p ? from.tag : SW_STR_LIT(""));
+	if (!rc)
+		rc = key_add(key, v.raw);
 	if (rc)
 		return rc;
 	key->hash = fnv1a(key->bytes, key->len);
