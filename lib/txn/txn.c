@@ -24,7 +24,14 @@ struct slot {
 #define TOMB 0xffu
 #define NIL 0xffffffffu
 
+/* How many live keys have each value of the hash's top PRESENCE_BITS: a
+ * lookup of a key that none has (a flood of new requests, each shed or
+ * started) is answered from this small array, without a probe into the
+ * slots, which is a cache miss at a random place in megabytes. */
+#define PRESENCE_BITS 18u
+
 struct sw_txn_table {
+	uint8_t *presence;  /* saturates at 255: then never decremented */
 	struct slot *s;
 	unsigned size;     /* power of two, >= 2 * capacity */
 	unsigned capacity;
@@ -131,7 +138,10 @@ int sw_txn_table_new(struct sw_txn_table **out, unsigned capacity)
 	while (size < capacity * 2)
 		size <<= 1;
 	t->s = calloc(size, sizeof(*t->s));
-	if (!t->s) {
+	t->presence = calloc(1u << PRESENCE_BITS, 1);
+	if (!t->s || !t->presence) {
+		free(t->s);
+		free(t->presence);
 		free(t);
 		return SW_ENOMEM;
 	}
@@ -150,6 +160,7 @@ void sw_txn_table_free(struct sw_txn_table *t)
 		if (t->s[i].state && t->s[i].state != TOMB)
 			free(t->s[i].blob);
 	sw_metrics_gauge_add(SW_G_TXN_REGISTRAR, -(int64_t)t->count);
+	free(t->presence);
 	free(t->s);
 	free(t);
 }
@@ -159,8 +170,15 @@ static bool live(const struct slot *e)
 	return e->state && e->state != TOMB;
 }
 
+static uint8_t *presence(struct sw_txn_table *t, uint32_t hash)
+{
+	return &t->presence[hash >> (32u - PRESENCE_BITS)];
+}
+
 static struct slot *find(struct sw_txn_table *t, const struct sw_txn_key *k)
 {
+	if (!*presence(t, k->hash))
+		return NULL;
 	for (unsigned i = k->hash & (t->size - 1), n = 0; n < t->size; i = (i + 1) & (t->size - 1), n++) {
 		struct slot *e = &t->s[i];
 		if (!e->state)
@@ -192,6 +210,9 @@ static void erase(struct sw_txn_table *t, struct slot *e)
 		t->s[e->next].prev = e->prev;
 	else
 		t->tail = e->prev;
+	uint8_t *n = presence(t, e->hash);
+	if (*n != 255)
+		(*n)--;
 	free(e->blob);
 	e->blob = NULL;
 	e->state = TOMB;
@@ -263,6 +284,9 @@ enum sw_txn_state sw_txn_begin(struct sw_txn_table *t, const struct sw_txn_key *
 	*e = (struct slot){ .hash = key->hash, .state = SW_TXN_PENDING, .keylen = key->len,
 			    .seq = ++t->seq, .until_ms = now_ms + PENDING_MS, .blob = blob };
 	t->count++;
+	uint8_t *n = presence(t, key->hash);
+	if (*n != 255)
+		(*n)++;
 	sw_metrics_gauge_add(SW_G_TXN_REGISTRAR, 1);
 	link_tail(t, i);
 	return SW_TXN_NEW;
