@@ -19,67 +19,67 @@
 
 static const char *const good[] = {
 	/* what sipwarden bench sends */
-	"REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:40000;branch=z9hG4bKr1.0.1.2.0;rport\r\n"
+	("REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:40000;branch=z9hG4bKr1.0.1.2.0;rport\r\n"
 	"Max-Forwards: 70\r\nFrom: <sip:user00001@127.0.0.1>;tag=r10.1\r\nTo: <sip:user00001@127.0.0.1>\r\n"
 	"Call-ID: r1-0-1@bench.sipwarden\r\nCSeq: 1 REGISTER\r\nContact: <sip:user00001@127.0.0.1>\r\n"
-	"Expires: 3600\r\nUser-Agent: sipwarden-bench\r\nContent-Length: 0\r\n\r\n",
+	"Expires: 3600\r\nUser-Agent: sipwarden-bench\r\nContent-Length: 0\r\n\r\n"),
 	/* the source is the Via host, no rport: the Via copied as it is */
-	"OPTIONS sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP " SRC ":5099;branch=z9hG4bKo1\r\n"
-	"From: <sip:a@example.com>;tag=1\r\nTo: <sip:a@example.com>\r\nCall-ID: o1\r\nCSeq: 7 OPTIONS\r\n\r\n",
+	("OPTIONS sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP " SRC ":5099;branch=z9hG4bKo1\r\n"
+	"From: <sip:a@example.com>;tag=1\r\nTo: <sip:a@example.com>\r\nCall-ID: o1\r\nCSeq: 7 OPTIONS\r\n\r\n"),
 	/* several Vias, in one header and in several, received already there */
-	"REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKa;received=1.1.1.1 ,"
+	("REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKa;received=1.1.1.1 ,"
 	" SIP/2.0/TCP proxy.example.com;branch=z9hG4bKb\r\nVia: SIP/2.0/UDP 10.9.9.9;branch=z9hG4bKc\r\n"
 	"From: \"Alice\" <sip:alice@example.com>;tag=x\r\nTo: \"Alice\" <sip:alice@example.com>\r\n"
-	"Call-ID: abc@10.0.0.1\r\nCSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n",
+	"Call-ID: abc@10.0.0.1\r\nCSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n"),
 	/* compact names, odd spacing, bare LF line ends, folded values */
-	"REGISTER sip:example.com SIP/2.0\nv : SIP/2.0/UDP [2001:db8::1]:5070;rport;branch=z9hG4bKc1\n"
+	("REGISTER sip:example.com SIP/2.0\nv : SIP/2.0/UDP [2001:db8::1]:5070;rport;branch=z9hG4bKc1\n"
 	"f:<sip:bob@example.com>\n ;tag=99\nt:   <sip:bob@example.com>\n\t \ni:\tcid-1\n"
-	"CSeq: 2\n REGISTER\nl: 0\n\n",
+	"CSeq: 2\n REGISTER\nl: 0\n\n"),
 	/* lower-case long names, a body the Content-Length covers, an INVITE */
-	"INVITE sip:bob@example.com SIP/2.0\r\nvia: SIP/2.0/UDP host.example.com;branch=z9hG4bKi1\r\n"
+	("INVITE sip:bob@example.com SIP/2.0\r\nvia: SIP/2.0/UDP host.example.com;branch=z9hG4bKi1\r\n"
 	"from: <sip:alice@example.com>;tag=a\r\nto: sip:bob@example.com\r\ncall-id: i1\r\ncseq: 1 INVITE\r\n"
-	"content-length: 4\r\nContent-Length: 4\r\n\r\nv=0\n",
+	"content-length: 4\r\nContent-Length: 4\r\n\r\nv=0\n"),
 	/* an RFC 2543 branch: still answered (the key is the caller's business) */
-	"OPTIONS sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1\r\nFrom: <sip:a@b>;tag=1\r\n"
-	"To: <sip:c@d>\r\nCall-ID: old\r\nCSeq: 1 OPTIONS\r\n\r\n",
+	("OPTIONS sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1\r\nFrom: <sip:a@b>;tag=1\r\n"
+	"To: <sip:c@d>\r\nCall-ID: old\r\nCSeq: 1 OPTIONS\r\n\r\n"),
 };
 
 static const char *const refused[] = {
 	"", /* empty */
-	"\r\nOPTIONS sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
-	"To: <sip:a@b>\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\n\r\n", /* a keep-alive first */
-	"OPTIONS sip:a SIP/3.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
-	"To: <sip:a@b>\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\n\r\n", /* another version */
-	"OPTIONS sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
-	"To: <sip:a@b>\r\nCSeq: 1 OPTIONS\r\n\r\n", /* no Call-ID */
-	"OPTIONS sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
-	"f: <sip:x@b>;tag=2\r\nTo: <sip:a@b>\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\n\r\n", /* two From */
-	"OPTIONS sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
-	"To: <sip:a@b>\r\n ;tag=9\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\n\r\n", /* a folded To tag */
-	"OPTIONS sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
-	"To: <sip:a@b>\rX\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\n\r\n", /* a bare CR */
-	"OPTIONS sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
-	"To: <sip:a@b>\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\n", /* no empty line */
-	"OPTIONS sip:a SIP/2.0\r\n Via: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
-	"To: <sip:a@b>\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\n\r\n", /* a continuation first */
-	"OPTIONS sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
-	"To: <sip:a@b>\r\nCall-ID: 1\r\nCSeq: one OPTIONS\r\n\r\n", /* a CSeq without a number */
-	"OPTIONS sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=\"z9hG4bK1\"\r\nFrom: <sip:a@b>;tag=1\r\n"
-	"To: <sip:a@b>\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\n\r\n", /* quotes in the Via */
-	"OPTIONS sip:a SIP/2.0\r\nVia: HTTP/1.1 h\r\nFrom: <sip:a@b>;tag=1\r\n"
-	"To: <sip:a@b>\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\n\r\n", /* a Via that does not parse */
-	"OPTIONS sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
-	"To: sip:a@b>\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\n\r\n", /* a To that does not parse */
-	"OPTIONS sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
-	"To: <sip:a@b>\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 10\r\n\r\nshort", /* body short */
-	"OPTIONS sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
-	"To: <sip:a@b>\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\nl: -1\r\n\r\n", /* Content-Length not a number */
-	"OPTIONS sip:a SIP/2.0\r\nFrom: <sip:a@b>;tag=1\r\n"
-	"To: <sip:a@b>\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\n\r\n", /* no Via */
-	"OPTIONS  sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
-	"To: <sip:a@b>\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\n\r\n", /* two spaces in the Request-Line */
-	"OPTIONS sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
-	"To : <sip:a@b>\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\nBad Header: x\r\n\r\n", /* a name with a space */
+	("\r\nOPTIONS sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
+	"To: <sip:a@b>\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\n\r\n"), /* a keep-alive first */
+	("OPTIONS sip:a SIP/3.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
+	"To: <sip:a@b>\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\n\r\n"), /* another version */
+	("OPTIONS sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
+	"To: <sip:a@b>\r\nCSeq: 1 OPTIONS\r\n\r\n"), /* no Call-ID */
+	("OPTIONS sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
+	"f: <sip:x@b>;tag=2\r\nTo: <sip:a@b>\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\n\r\n"), /* two From */
+	("OPTIONS sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
+	"To: <sip:a@b>\r\n ;tag=9\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\n\r\n"), /* a folded To tag */
+	("OPTIONS sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
+	"To: <sip:a@b>\rX\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\n\r\n"), /* a bare CR */
+	("OPTIONS sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
+	"To: <sip:a@b>\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\n"), /* no empty line */
+	("OPTIONS sip:a SIP/2.0\r\n Via: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
+	"To: <sip:a@b>\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\n\r\n"), /* a continuation first */
+	("OPTIONS sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
+	"To: <sip:a@b>\r\nCall-ID: 1\r\nCSeq: one OPTIONS\r\n\r\n"), /* a CSeq without a number */
+	("OPTIONS sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=\"z9hG4bK1\"\r\nFrom: <sip:a@b>;tag=1\r\n"
+	"To: <sip:a@b>\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\n\r\n"), /* quotes in the Via */
+	("OPTIONS sip:a SIP/2.0\r\nVia: HTTP/1.1 h\r\nFrom: <sip:a@b>;tag=1\r\n"
+	"To: <sip:a@b>\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\n\r\n"), /* a Via that does not parse */
+	("OPTIONS sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
+	"To: sip:a@b>\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\n\r\n"), /* a To that does not parse */
+	("OPTIONS sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
+	"To: <sip:a@b>\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 10\r\n\r\nshort"), /* body short */
+	("OPTIONS sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
+	"To: <sip:a@b>\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\nl: -1\r\n\r\n"), /* Content-Length not a number */
+	("OPTIONS sip:a SIP/2.0\r\nFrom: <sip:a@b>;tag=1\r\n"
+	"To: <sip:a@b>\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\n\r\n"), /* no Via */
+	("OPTIONS  sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
+	"To: <sip:a@b>\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\n\r\n"), /* two spaces in the Request-Line */
+	("OPTIONS sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
+	"To : <sip:a@b>\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\nBad Header: x\r\n\r\n"), /* a name with a space */
 };
 
 /* received and rport as sw__reply_start works them out */
