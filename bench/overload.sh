@@ -89,6 +89,7 @@ fi
 timeout $((SECONDS_ + 120)) "${gen[@]}" --rate "$CAP" --count $((CAP * SECONDS_)) --duration "$SECONDS_" \
 	--drain 10 --json >"$tmp/cap.json" || true
 SUST=$(python3 -c 'import json,sys; print("%.0f" % json.load(open(sys.argv[1]))["goodput"])' "$tmp/cap.json")
+SUST503=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["overloaded_503"])' "$tmp/cap.json")
 RATE=$(awk -v c="${OF_SUST:+$SUST}" -v m="$CAP" -v f="$FACTOR" 'BEGIN { printf "%d", (c ? c : m) * f }')
 log0=$(stat -c %s "$tmp/serve.log")
 hz=$(getconf CLK_TCK)
@@ -98,10 +99,10 @@ timeout $((SECONDS_ + 120)) "${gen[@]}" --rate "$RATE" --count $((RATE * SECONDS
 cpu1=$(awk '{print $14 + $15}' "/proc/$server/stat")
 log1=$(stat -c %s "$tmp/serve.log")
 python3 - "$tmp/over.json" "$tmp/serve.log" "$CAP" "$RATE" "$QUOTA" "$SECONDS_" $((log1 - log0)) \
-	$(((cpu1 - cpu0) * 1000 / hz)) "$SUST" <<'EOF'
+	$(((cpu1 - cpu0) * 1000 / hz)) "$SUST" "$SUST503" <<'EOF'
 import json, sys
 j = json.load(open(sys.argv[1]))
-cap, rate, quota, secs, logb, cpu_ms, sust = (float(a) for a in sys.argv[3:10])
+cap, rate, quota, secs, logb, cpu_ms, sust, sust503 = (float(a) for a in sys.argv[3:11])
 shed = admitted = drops = 0
 for line in open(sys.argv[2], errors="replace"):
     if '"overload":' in line:
@@ -109,7 +110,8 @@ for line in open(sys.argv[2], errors="replace"):
         shed += o["shed"]; admitted += o["admitted"]; drops += o["kernel_drops"]
 other = j["failed"] - j["unfinished"]
 print(f"server CPU quota {quota:.0f} % of one core; capacity (bench --max) {cap:.0f} registrations/s; "
-      f"that rate held for {secs:.0f} s completed {sust:.0f}/s (sustained capacity)")
+      f"that rate held for {secs:.0f} s completed {sust:.0f}/s (sustained capacity; {sust503:.0f} 503s "
+      f"in that step: when not 0, it was itself overloaded and understates the capacity)")
 print(f"overload: {rate:.0f} new registrations/s ({rate / cap:.1f} x capacity, {rate / max(sust, 1):.2f} x "
       f"sustained capacity) for {secs:.0f} s: {j['started']} started")
 print(f"goodput while starting: {j['goodput']:.0f}/s = {j['goodput'] / cap:.3f} of capacity, "
