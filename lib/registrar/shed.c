@@ -6,6 +6,9 @@
  * phone waits instead of retransmitting into the queue. Stateless: the 503
  * is not kept in the transaction table (a flood of them would evict the
  * transactions that complete work); a retransmission gets another one.
+ * A marked datagram is answered from its raw bytes (sw__shed_raw, the 503
+ * built by shed_raw.c) once its source's event of the second is out; the
+ * first, and what the raw reader leaves, after the full parse (sw__shed).
  * (The worker's per-second counts call a request shed when it was marked;
  * the registrar's `shed` counts the 503s sent.) */
 #include <stdio.h>
