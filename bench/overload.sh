@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Overload: goodput of `sipwarden serve` at a multiple of its capacity.
-#   bench/overload.sh [--quota PCT] [--factor F] [--seconds S] [--capacity R]
-#                     [--config FILE] [--db-dir DIR] [BINARY]
+#   bench/overload.sh [--quota PCT] [--factor F] [--of-sustained] [--seconds S]
+#                     [--capacity R] [--config FILE] [--db-dir DIR] [BINARY]
 # The server (`serve --workers 1`, [ban] off since every phone is 127.0.0.1,
 # 10,000 users) runs in a cgroup with a CPU quota of PCT % of one core
 # (default 25; cgroup v2 cpu.max or v1 cpu.cfs_quota_us; needs root) pinned
@@ -9,8 +9,10 @@
 # bottleneck. Steps: every user registered once (warm-up); the capacity
 # (`bench --max`, or --capacity R), and what the server completes when that
 # rate is held for S seconds (its sustained capacity); then registrations
-# start at F times that (default 3) for S seconds (default 15), the phones
-# honouring 503 + Retry-After, and the run drains for up to 60 s more. Prints goodput (what
+# start at F times that (default 3; --of-sustained: F times the sustained
+# capacity, which --max's 2-second steps overstate by 10-35 %) for S
+# seconds (default 15), the phones honouring 503 + Retry-After, and the run
+# drains for up to 60 s more. Prints goodput (what
 # completed while registrations were starting, per second) over capacity,
 # the 503s, the failures that are not 503s, what was still in flight at the
 # end, retransmissions, and the server's own counts (shed, kernel drops, log
@@ -19,16 +21,17 @@
 # Loopback only; bounded in time; stops what it starts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-QUOTA=25 FACTOR=3 SECONDS_=15 CAP= CONF= DBDIR= bin=
+QUOTA=25 FACTOR=3 SECONDS_=15 CAP= CONF= DBDIR= OF_SUST= bin=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quota) QUOTA=$2; shift ;;
 	--factor) FACTOR=$2; shift ;;
+	--of-sustained) OF_SUST=1 ;;
 	--seconds) SECONDS_=$2; shift ;;
 	--capacity) CAP=$2; shift ;;
 	--config) CONF=$(realpath "$2"); shift ;;
 	--db-dir) DBDIR=$2; shift ;;
-	-h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,21p' "$0"; exit 0 ;;
 	*) bin=$(realpath "$1") ;;
 	esac
 	shift
@@ -86,7 +89,8 @@ fi
 timeout $((SECONDS_ + 120)) "${gen[@]}" --rate "$CAP" --count $((CAP * SECONDS_)) --duration "$SECONDS_" \
 	--drain 10 --json >"$tmp/cap.json" || true
 SUST=$(python3 -c 'import json,sys; print("%.0f" % json.load(open(sys.argv[1]))["goodput"])' "$tmp/cap.json")
-RATE=$(awk -v c="$CAP" -v f="$FACTOR" 'BEGIN { printf "%d", c * f }')
+SUST503=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["overloaded_503"])' "$tmp/cap.json")
+RATE=$(awk -v c="${OF_SUST:+$SUST}" -v m="$CAP" -v f="$FACTOR" 'BEGIN { printf "%d", (c ? c : m) * f }')
 log0=$(stat -c %s "$tmp/serve.log")
 hz=$(getconf CLK_TCK)
 cpu0=$(awk '{print $14 + $15}' "/proc/$server/stat")
@@ -95,10 +99,10 @@ timeout $((SECONDS_ + 120)) "${gen[@]}" --rate "$RATE" --count $((RATE * SECONDS
 cpu1=$(awk '{print $14 + $15}' "/proc/$server/stat")
 log1=$(stat -c %s "$tmp/serve.log")
 python3 - "$tmp/over.json" "$tmp/serve.log" "$CAP" "$RATE" "$QUOTA" "$SECONDS_" $((log1 - log0)) \
-	$(((cpu1 - cpu0) * 1000 / hz)) "$SUST" <<'EOF'
+	$(((cpu1 - cpu0) * 1000 / hz)) "$SUST" "$SUST503" <<'EOF'
 import json, sys
 j = json.load(open(sys.argv[1]))
-cap, rate, quota, secs, logb, cpu_ms, sust = (float(a) for a in sys.argv[3:10])
+cap, rate, quota, secs, logb, cpu_ms, sust, sust503 = (float(a) for a in sys.argv[3:11])
 shed = admitted = drops = 0
 for line in open(sys.argv[2], errors="replace"):
     if '"overload":' in line:
@@ -106,9 +110,10 @@ for line in open(sys.argv[2], errors="replace"):
         shed += o["shed"]; admitted += o["admitted"]; drops += o["kernel_drops"]
 other = j["failed"] - j["unfinished"]
 print(f"server CPU quota {quota:.0f} % of one core; capacity (bench --max) {cap:.0f} registrations/s; "
-      f"that rate held for {secs:.0f} s completed {sust:.0f}/s (sustained capacity)")
-print(f"overload: {rate:.0f} new registrations/s ({rate / cap:.1f} x capacity) for {secs:.0f} s: "
-      f"{j['started']} started")
+      f"that rate held for {secs:.0f} s completed {sust:.0f}/s (sustained capacity; {sust503:.0f} 503s "
+      f"in that step: when not 0, it was itself overloaded and understates the capacity)")
+print(f"overload: {rate:.0f} new registrations/s ({rate / cap:.1f} x capacity, {rate / max(sust, 1):.2f} x "
+      f"sustained capacity) for {secs:.0f} s: {j['started']} started")
 print(f"goodput while starting: {j['goodput']:.0f}/s = {j['goodput'] / cap:.3f} of capacity, "
       f"{j['goodput'] / max(sust, 1):.3f} of sustained capacity "
       f"({j['completed_while_starting']} completed in {j['send_s']:.2f} s)")

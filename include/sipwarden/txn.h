@@ -24,6 +24,10 @@ int sw_txn_key_make(const struct sw_msg *req, struct sw_txn_key *key);
 /* The same with another method in the key: a CANCEL's key as_method
  * "INVITE" is the key of the INVITE it cancels (§9.2). */
 int sw_txn_key_make_as(const struct sw_msg *req, sw_str as_method, struct sw_txn_key *key);
+/* The key of an RFC 3261 transaction from its top Via (branch with the
+ * magic cookie) and the CSeq method, as sw_txn_key_make builds it; SW_EPARSE
+ * for an older branch (the key then needs Call-ID, CSeq and From tag). */
+int sw_txn_key_make_via(const struct sw_via *v, sw_str method, struct sw_txn_key *key);
 
 struct sw_txn_table;
 

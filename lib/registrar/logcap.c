@@ -173,6 +173,25 @@ bool sw__logcap_first(struct sw_registrar *r, const char *addr, enum sw_cause ca
 	return true;
 }
 
+void sw__logcap_more(struct sw_registrar *r, const char *addr, enum sw_cause cause, int64_t sec, uint32_t n,
+		     int64_t now)
+{
+	struct sw__logcap *c = r->logcap;
+	pthread_mutex_lock(&r->log_lock);
+	r->log_suppressed += n;
+	struct agg *a = &c->slot[hash(addr, (unsigned)cause) % SLOTS];
+	if (a->sec == sec && a->cause == (uint16_t)cause && !strcmp(a->addr, addr)) {
+		a->more += n; /* before the roll, so that this second's summary has them */
+	} else {
+		/* the slot went to another source since: a summary of their own */
+		struct agg own = { .cause = (uint16_t)cause, .sec = sec, .more = n };
+		snprintf(own.addr, sizeof(own.addr), "%s", addr);
+		summary(r, &own);
+	}
+	roll(r, now);
+	pthread_mutex_unlock(&r->log_lock);
+}
+
 void sw__logcap_write(struct sw_registrar *r, const char *line, size_t len, int64_t now)
 {
 	pthread_mutex_lock(&r->log_lock);

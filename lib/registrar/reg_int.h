@@ -14,6 +14,7 @@
 #define SW_REG_MAX_OPS 32u       /* contacts in one REGISTER */
 #define SW_REG_MAX_EXISTING 64u  /* bindings of one AOR considered */
 #define SW_REG_LAG_RING 16384u   /* durable writes in flight whose age is known */
+#define SW_REG_SHED_SOURCES 16u  /* sources a worker's raw 503s are counted for */
 
 /* The credential cache (credcache.c). */
 struct sw_credcache;
@@ -59,6 +60,14 @@ struct sw_registrar_worker {
 	struct sw_proxy_worker *pw;   /* the proxy's state on this worker */
 	uint64_t rng;                 /* xorshift state for tags */
 	uint64_t ovl_logged_ns;       /* the overload second last logged (shed.c) */
+	/* the sources whose 503 of this second is already an event: their next
+	 * 503s take the raw path and are only counted (shed.c) */
+	struct sw_shed_src {
+		uint8_t ip[16];
+		uint16_t family;          /* 0: free */
+		int64_t sec;
+		uint32_t more;            /* 503s since the event, for the log's summary */
+	} shed_src[SW_REG_SHED_SOURCES];
 	/* durable writes in flight, oldest first (they complete in order): when
 	 * each was submitted, for the age of the oldest (shed.c); past the ring,
 	 * only counted */
@@ -138,6 +147,10 @@ void sw__logcap_free(struct sw__logcap *c);
 bool sw__logcap_first(struct sw_registrar *r, const char *addr, enum sw_cause cause, int64_t now);
 void sw__logcap_write(struct sw_registrar *r, const char *line, size_t len, int64_t now);
 void sw__logcap_tick(struct sw_registrar *r, int64_t now);
+/* n more decisions with cause from addr in second sec, counted elsewhere
+ * after the first (shed.c's raw 503s): into that second's summary line. */
+void sw__logcap_more(struct sw_registrar *r, const char *addr, enum sw_cause cause, int64_t sec, uint32_t n,
+		     int64_t now);
 /* For a decision sent elsewhere (the journal): whether its len bytes fit
  * this second's ceiling (counted as written), else counted as left out. */
 bool sw__logcap_admit(struct sw_registrar *r, size_t len, int64_t now);
@@ -146,6 +159,11 @@ bool sw__logcap_admit(struct sw_registrar *r, size_t len, int64_t now);
  * answered 503 + Retry-After, unless it is a retransmission of a
  * transaction the registrar knows (false: handle it as usual). */
 bool sw__shed(struct sw_req *q, uint32_t retry_after);
+/* The same for a datagram the server marked, before any parse: the 503
+ * built from the raw bytes (shed_raw.c) when its source already has this
+ * second's server-overloaded event and the request reads cleanly; false:
+ * take the full path (parse, then sw__shed). */
+bool sw__shed_raw(struct sw_req *q, const char *buf, size_t len);
 /* A durable write was submitted / completed (register.c), for the age of
  * the oldest in flight. */
 void sw__lag_push(struct sw_registrar_worker *rw, uint64_t now_ms);
@@ -154,7 +172,8 @@ void sw__lag_pop(struct sw_registrar_worker *rw);
  * shed because this worker's durable writes lag (the socket queue can be
  * short while the writes queue up); sets the Retry-After in *retry. */
 bool sw__backlogged(struct sw_req *q, uint32_t *retry);
-/* Once a second on each worker: a log line when it shed anything. */
+/* Every tick on each worker: a log line a second when it shed anything,
+ * and the counts of the raw 503s of seconds past to the log's summaries. */
 void sw__overload_tick(struct sw_registrar_worker *rw, struct sw_worker *w);
 
 void sw__register(struct sw_req *q);

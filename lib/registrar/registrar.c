@@ -339,6 +339,8 @@ static void on_message(void *app, struct sw_worker *w, const struct sw_peer *fro
 		reject(&q, &err);
 		return;
 	}
+	if (from->shed && sw__shed_raw(&q, buf, len))
+		return; /* overload: a 503 from the raw bytes, no parse (shed.c) */
 	int rc = sw_msg_parse(m, buf, len, NULL, &err);
 	if (rc == 0 && !m->is_request) {
 		/* responses belong to the proxy's client transactions; a malformed

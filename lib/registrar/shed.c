@@ -6,12 +6,19 @@
  * phone waits instead of retransmitting into the queue. Stateless: the 503
  * is not kept in the transaction table (a flood of them would evict the
  * transactions that complete work); a retransmission gets another one.
+ * A marked datagram is answered from its raw bytes (sw__shed_raw, the 503
+ * built by shed_raw.c) once its source's event of the second is out; the
+ * first, and what the raw reader leaves, after the full parse (sw__shed).
  * (The worker's per-second counts call a request shed when it was marked;
  * the registrar's `shed` counts the 503s sent.) */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include "reg_int.h"
+#include "shed_raw.h"
+#include "sipwarden/metrics.h"
 
 void sw__lag_push(struct sw_registrar_worker *rw, uint64_t now_ms)
 {
@@ -51,6 +58,59 @@ bool sw__backlogged(struct sw_req *q, uint32_t *retry)
 	return sw_worker_shed_backlog(q->w, waiting, retry);
 }
 
+/* The source's address bytes (no port: the log aggregates by address). */
+static size_t src_ip(const struct sw_peer *p, const uint8_t **ip)
+{
+	if (p->addr.ss_family == AF_INET) {
+		*ip = (const uint8_t *)&((const struct sockaddr_in *)&p->addr)->sin_addr;
+		return 4;
+	}
+	if (p->addr.ss_family == AF_INET6) {
+		*ip = (const uint8_t *)&((const struct sockaddr_in6 *)&p->addr)->sin6_addr;
+		return 16;
+	}
+	return 0;
+}
+
+/* The address as text: inet_ntop, but IPv4 without its sprintf (once per
+ * raw 503, for received=). */
+static const char *ip_str(int family, const uint8_t *ip, char *out, size_t cap)
+{
+	if (family != AF_INET)
+		return inet_ntop(family, ip, out, (socklen_t)cap);
+	char *o = out;
+	for (unsigned i = 0; i < 4; i++) {
+		unsigned v = ip[i];
+		if (v >= 100)
+			*o++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*o++ = (char)('0' + v / 10 % 10);
+		*o++ = (char)('0' + v % 10);
+		*o++ = i < 3 ? '.' : '\0';
+	}
+	return out;
+}
+
+static struct sw_shed_src *src_slot(struct sw_registrar_worker *rw, const uint8_t *ip, size_t n)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ ip[i]) * 16777619u;
+	return &rw->shed_src[h % SW_REG_SHED_SOURCES];
+}
+
+/* The raw 503s counted for a source go to the log's summary of their
+ * second (the event and the line went out with the first). */
+static void src_flush(struct sw_registrar_worker *rw, struct sw_shed_src *e, int64_t now)
+{
+	if (!e->more)
+		return;
+	char addr[INET6_ADDRSTRLEN];
+	if (ip_str(e->family, e->ip, addr, sizeof(addr)))
+		sw__logcap_more(rw->r, addr, SW_CAUSE_SERVER_OVERLOADED, e->sec, e->more, now);
+	e->more = 0;
+}
+
 bool sw__shed(struct sw_req *q, uint32_t retry_after)
 {
 	struct sw_registrar_worker *rw = q->rw;
@@ -84,12 +144,93 @@ bool sw__shed(struct sw_req *q, uint32_t retry_after)
 	d.p[d.len] = '\0';
 	sw_str none = SW_STR_NULL;
 	sw__event_record(q, NULL, none, none, SW_CAUSE_SERVER_OVERLOADED, detail);
+	/* this second's event of the source is out (here, or by another
+	 * worker): its next 503s may take the raw path */
+	const uint8_t *ip;
+	size_t n = src_ip(q->from, &ip);
+	if (n) {
+		struct sw_shed_src *e = src_slot(rw, ip, n);
+		src_flush(rw, e, q->now);
+		memcpy(e->ip, ip, n);
+		e->family = q->from->addr.ss_family;
+		e->sec = q->now;
+	}
+	return true;
+}
+
+/* Where the answer goes, as sw__reply_peer says from the parsed Via. */
+static void raw_peer(const struct sw_via *v, const struct sw_peer *from, struct sw_peer *to)
+{
+	*to = *from;
+	if (from->tp != SW_TP_UDP || v->has_rport)
+		return;
+	uint16_t port = htons((uint16_t)(v->port > 0 ? v->port : 5060));
+	if (to->addr.ss_family == AF_INET)
+		((struct sockaddr_in *)&to->addr)->sin_port = port;
+	else if (to->addr.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&to->addr)->sin6_port = port;
+}
+
+bool sw__shed_raw(struct sw_req *q, const char *buf, size_t len)
+{
+	struct sw_registrar_worker *rw = q->rw;
+	const struct sw_peer *from = q->from;
+	const uint8_t *ip;
+	size_t n = src_ip(from, &ip);
+	if (!n)
+		return false;
+	struct sw_shed_src *e = src_slot(rw, ip, n);
+	if (e->family != from->addr.ss_family || e->sec != q->now || memcmp(e->ip, ip, n))
+		return false; /* the first of this second: its event needs the full parse */
+	struct sw_shed_raw raw;
+	if (sw_shed_raw_scan(&raw, buf, len))
+		return false;
+	/* a retransmission of an admitted transaction gets its own answer */
+	enum sw_method mid = sw_method_lookup(raw.method.p, raw.method.len);
+	struct sw_txn_key key;
+	if (mid == SW_METHOD_REGISTER || mid == SW_METHOD_OPTIONS) {
+		int rc = sw_txn_key_make_via(&raw.v, raw.cs.method, &key);
+		if (rc == SW_EPARSE || (rc == 0 && sw_txn_peek(rw->txn, &key, q->now_ms) != SW_TXN_NEW))
+			return false;
+	}
+	/* received and rport as sw__reply_start adds them (RFC 3261 §18.2.1, RFC 3581) */
+	char addr[INET6_ADDRSTRLEN];
+	if (!ip_str(from->addr.ss_family, ip, addr, sizeof(addr)))
+		return false;
+	int rport = raw.v.has_rport && raw.v.rport < 0 ? sw_sockaddr_port((const struct sockaddr *)&from->addr) : -1;
+	sw_str host = raw.v.host;
+	if (host.len >= 2 && host.p[0] == '[')
+		host = sw_str_from(host.p + 1, host.len - 2);
+	sw_str received = rport >= 0 || !sw_str_ieq(host, addr) ? sw_str_from(addr, strlen(addr)) : SW_STR_NULL;
+	char tag[16];
+	rw->rng ^= rw->rng << 13;
+	rw->rng ^= rw->rng >> 7;
+	rw->rng ^= rw->rng << 17;
+	uint64_t rnd = rw->rng;
+	for (unsigned i = 0; i < 16; i++, rnd >>= 4)
+		tag[15 - i] = "0123456789abcdef"[rnd & 15];
+	const char *server = rw->r->cfg.server_name;
+	struct sw_buf b;
+	sw_buf_init(&b, rw->out, sizeof(rw->out));
+	rw->r->shed++;
+	e->more++;
+	if (sw_shed_raw_print(&b, &raw, sw_str_from(tag, 16), received, rport,
+			      server ? sw_str_from(server, strlen(server)) : SW_STR_NULL, from->retry_after))
+		return true; /* larger than a datagram: shed, unanswered, as the full path */
+	struct sw_peer to;
+	raw_peer(&raw.v, from, &to);
+	sw_worker_send(q->w, &to, b.p, b.len);
+	sw_metrics_response_text(b.p, b.len);
 	return true;
 }
 
 void sw__overload_tick(struct sw_registrar_worker *rw, struct sw_worker *w)
 {
 	struct sw_registrar *r = rw->r;
+	int64_t now = (int64_t)time(NULL);
+	for (unsigned i = 0; i < SW_REG_SHED_SOURCES; i++)
+		if (rw->shed_src[i].more && rw->shed_src[i].sec < now)
+			src_flush(rw, &rw->shed_src[i], now);
 	struct sw_overload_second o;
 	sw_worker_overload(w, &o);
 	if (o.second_ns == rw->ovl_logged_ns || (!o.shed && !o.kernel_drops))

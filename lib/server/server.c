@@ -255,6 +255,7 @@ static void on_udp(struct sw_worker *w, unsigned li)
 				sw__ovl_drained(&w->ovl);
 			return;
 		}
+		uint64_t now_ns = ovl ? sw__ovl_now() : 0; /* one clock read per batch */
 		for (int k = 0; k < n; k++) {
 			w->stats.received++;
 			/* a datagram larger than the cap is handed over cut to the cap and
@@ -272,7 +273,7 @@ static void on_udp(struct sw_worker *w, unsigned li)
 				uint64_t rx_ns;
 				uint32_t drops = w->ovl.drops_seen;
 				udp_meta(w, (unsigned)k, &rx_ns, &drops);
-				p.shed = sw__ovl_judge(&w->ovl, rx_ns, drops, w->iov[k].iov_base, len, &p.retry_after);
+				p.shed = sw__ovl_judge(&w->ovl, now_ns, rx_ns, drops, w->iov[k].iov_base, len, &p.retry_after);
 			}
 			s->on_message(s->app, w, &p, w->iov[k].iov_base, len);
 		}

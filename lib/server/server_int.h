@@ -84,10 +84,13 @@ void sw__ovl_init(struct sw__ovl *o, const struct sw_server_cfg *cfg, uint64_t s
 /* Whether a request starts new work: not a response, ACK or CANCEL, no
  * Authorization or Proxy-Authorization, no To tag. On the raw bytes. */
 bool sw__ovl_is_new(const char *buf, size_t len);
-/* For each UDP datagram: rx_ns its kernel receive time (CLOCK_REALTIME; 0
- * unknown), drops the socket's drop counter. True: shed it, with *retry
- * seconds of Retry-After. */
-bool sw__ovl_judge(struct sw__ovl *o, uint64_t rx_ns, uint32_t drops, const char *buf, size_t len,
+/* The clock the judge compares receive times with (CLOCK_REALTIME ns):
+ * read once per batch of datagrams, not for each. */
+uint64_t sw__ovl_now(void);
+/* For each UDP datagram: now from sw__ovl_now(), rx_ns its kernel receive
+ * time (CLOCK_REALTIME; 0 unknown), drops the socket's drop counter. True:
+ * shed it, with *retry seconds of Retry-After. */
+bool sw__ovl_judge(struct sw__ovl *o, uint64_t now, uint64_t rx_ns, uint32_t drops, const char *buf, size_t len,
 		   uint32_t *retry);
 /* A read found the socket empty: no standing queue. */
 void sw__ovl_drained(struct sw__ovl *o);

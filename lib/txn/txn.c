@@ -25,7 +25,14 @@ struct slot {
 #define TOMB 0xffu
 #define NIL 0xffffffffu
 
+/* How many live keys have each value of the hash's top PRESENCE_BITS: a
+ * lookup of a key that none has (a flood of new requests, each shed or
+ * started) is answered from this small array, without a probe into the
+ * slots, which is a cache miss at a random place in megabytes. */
+#define PRESENCE_BITS 18u
+
 struct sw_txn_table {
+	uint8_t *presence;  /* saturates at 255: then never decremented */
 	struct slot *s;
 	unsigned size;     /* power of two, >= 2 * capacity */
 	unsigned capacity;
@@ -52,6 +59,29 @@ static int key_add(struct sw_txn_key *k, sw_str s)
 	return 0;
 }
 
+int sw_txn_key_make_via(const struct sw_via *v, sw_str method, struct sw_txn_key *key)
+{
+	if (v->branch.len <= 7 || memcmp(v->branch.p, "z9hG4bK", 7))
+		return SW_EPARSE;
+	char port[8];
+	struct sw_buf pb; /* the digits, without printf: every shed request makes a key */
+	sw_buf_init(&pb, port, sizeof(port));
+	if (v->port >= 0)
+		sw_buf_add_uint(&pb, (uint64_t)v->port);
+	key->len = 0;
+	int rc = key_add(key, v->branch);
+	if (!rc)
+		rc = key_add(key, v->host);
+	if (!rc)
+		rc = key_add(key, sw_str_from(port, pb.len));
+	if (!rc)
+		rc = key_add(key, method);
+	if (rc)
+		return rc;
+	key->hash = fnv1a(key->bytes, key->len);
+	return 0;
+}
+
 int sw_txn_key_make(const struct sw_msg *req, struct sw_txn_key *key)
 {
 	return sw_txn_key_make_as(req, SW_STR_NULL, key);
@@ -66,39 +96,28 @@ int sw_txn_key_make_as(const struct sw_msg *req, sw_str as_method, struct sw_txn
 	key->len = 0;
 	/* ACK belongs to the INVITE transaction it acknowledges (§17.2.3) */
 	sw_str method = as_method.p ? as_method : cs.method_id == SW_METHOD_ACK ? SW_STR_LIT("INVITE") : cs.method;
-	int rc;
-	if (v.branch.len > 7 && !memcmp(v.branch.p, "z9hG4bK", 7)) {
-		char port[8];
-		struct sw_buf pb;
-		sw_buf_init(&pb, port, sizeof(port));
-		if (v.port >= 0)
-			sw_buf_add_uint(&pb, (uint64_t)v.port);
-		rc = key_add(key, v.branch);
-		if (!rc)
-			rc = key_add(key, v.host);
-		if (!rc)
-			rc = key_add(key, sw_str_from(port, pb.len));
-		if (!rc)
-			rc = key_add(key, method);
-	} else {
-		struct sw_addr from;
-		sw_str cid;
-		char num[16];
-		if (sw_msg_call_id(req, &cid, NULL) || sw_msg_from(req, &from, NULL))
-			return SW_EPARSE;
-		struct sw_buf nb;
-		sw_buf_init(&nb, num, sizeof(num));
-		sw_buf_add_uint(&nb, cs.num);
-		rc = key_add(key, cid);
-		if (!rc)
-			rc = key_add(key, sw_str_from(num, nb.len));
-		if (!rc)
-			rc = key_add(key, method);
-		if (!rc)
-			rc = key_add(key, from.tag.p ? from.tag : SW_STR_LIT(""));
-		if (!rc)
-			rc = key_add(key, v.raw);
-	}
+	int rc = sw_txn_key_make_via(&v, method, key);
+	if (rc != SW_EPARSE)
+		return rc; /* an RFC 3261 branch: made (or too long) */
+	/* an RFC 2543 client: the fields that tell its transactions apart */
+	struct sw_addr from;
+	sw_str cid;
+	char num[16];
+	if (sw_msg_call_id(req, &cid, NULL) || sw_msg_from(req, &from, NULL))
+		return SW_EPARSE;
+	struct sw_buf nb;
+	sw_buf_init(&nb, num, sizeof(num));
+	sw_buf_add_uint(&nb, cs.num);
+	key->len = 0;
+	rc = key_add(key, cid);
+	if (!rc)
+		rc = key_add(key, sw_str_from(num, nb.len));
+	if (!rc)
+		rc = key_add(key, method);
+	if (!rc)
+		rc = key_add(key, from.tag.p ? from.tag : SW_STR_LIT(""));
+	if (!rc)
+		rc = key_add(key, v.raw);
 	if (rc)
 		return rc;
 	key->hash = fnv1a(key->bytes, key->len);
@@ -116,7 +135,10 @@ int sw_txn_table_new(struct sw_txn_table **out, unsigned capacity)
 	while (size < capacity * 2)
 		size <<= 1;
 	t->s = calloc(size, sizeof(*t->s));
-	if (!t->s) {
+	t->presence = calloc(1u << PRESENCE_BITS, 1);
+	if (!t->s || !t->presence) {
+		free(t->s);
+		free(t->presence);
 		free(t);
 		return SW_ENOMEM;
 	}
@@ -135,6 +157,7 @@ void sw_txn_table_free(struct sw_txn_table *t)
 		if (t->s[i].state && t->s[i].state != TOMB)
 			free(t->s[i].blob);
 	sw_metrics_gauge_add(SW_G_TXN_REGISTRAR, -(int64_t)t->count);
+	free(t->presence);
 	free(t->s);
 	free(t);
 }
@@ -144,8 +167,15 @@ static bool live(const struct slot *e)
 	return e->state && e->state != TOMB;
 }
 
+static uint8_t *presence(struct sw_txn_table *t, uint32_t hash)
+{
+	return &t->presence[hash >> (32u - PRESENCE_BITS)];
+}
+
 static struct slot *find(struct sw_txn_table *t, const struct sw_txn_key *k)
 {
+	if (!*presence(t, k->hash))
+		return NULL;
 	for (unsigned i = k->hash & (t->size - 1), n = 0; n < t->size; i = (i + 1) & (t->size - 1), n++) {
 		struct slot *e = &t->s[i];
 		if (!e->state)
@@ -177,6 +207,9 @@ static void erase(struct sw_txn_table *t, struct slot *e)
 		t->s[e->next].prev = e->prev;
 	else
 		t->tail = e->prev;
+	uint8_t *n = presence(t, e->hash);
+	if (*n != 255)
+		(*n)--;
 	free(e->blob);
 	e->blob = NULL;
 	e->state = TOMB;
@@ -248,6 +281,9 @@ enum sw_txn_state sw_txn_begin(struct sw_txn_table *t, const struct sw_txn_key *
 	*e = (struct slot){ .hash = key->hash, .state = SW_TXN_PENDING, .keylen = key->len,
 			    .seq = ++t->seq, .until_ms = now_ms + PENDING_MS, .blob = blob };
 	t->count++;
+	uint8_t *n = presence(t, key->hash);
+	if (*n != 255)
+		(*n)++;
 	sw_metrics_gauge_add(SW_G_TXN_REGISTRAR, 1);
 	link_tail(t, i);
 	return SW_TXN_NEW;

@@ -60,36 +60,36 @@ static void shed_when_standing(void **state)
 	const size_t n = strlen(reg_new);
 	/* fresh datagrams: never shed */
 	for (int i = 0; i < 100; i++)
-		assert_false(sw__ovl_judge(&o, real_now(), drops, reg_new, n, &retry));
+		assert_false(sw__ovl_judge(&o, real_now(), real_now(), drops, reg_new, n, &retry));
 	/* a delay over the target, but not yet for the whole interval: a burst */
 	uint64_t old = real_now() - 50000000ull;
-	assert_false(sw__ovl_judge(&o, old, drops, reg_new, n, &retry));
+	assert_false(sw__ovl_judge(&o, real_now(), old, drops, reg_new, n, &retry));
 	assert_false(o.overloaded);
 	usleep(120000);
 	/* it stood for 100 ms: new work that waited too long is shed... */
 	old = real_now() - 50000000ull;
-	assert_true(sw__ovl_judge(&o, old, drops, reg_new, n, &retry));
+	assert_true(sw__ovl_judge(&o, real_now(), old, drops, reg_new, n, &retry));
 	assert_true(retry >= 4 && retry < 8);
 	/* ...work that completes a registration never is... */
-	assert_false(sw__ovl_judge(&o, old, drops, reg_auth, strlen(reg_auth), &retry));
-	assert_false(sw__ovl_judge(&o, old, drops, "SIP/2.0 180 Ringing\r\n\r\n", 23, &retry));
+	assert_false(sw__ovl_judge(&o, real_now(), old, drops, reg_auth, strlen(reg_auth), &retry));
+	assert_false(sw__ovl_judge(&o, real_now(), old, drops, "SIP/2.0 180 Ringing\r\n\r\n", 23, &retry));
 	/* ...and new work that came in under the target is taken */
-	assert_false(sw__ovl_judge(&o, real_now(), drops, reg_new, n, &retry));
+	assert_false(sw__ovl_judge(&o, real_now(), real_now(), drops, reg_new, n, &retry));
 	assert_true(o.overloaded);
 	assert_int_equal(o.shed, 1);
 	/* the socket was found empty: no standing queue any more */
 	sw__ovl_drained(&o);
-	assert_false(sw__ovl_judge(&o, real_now() - 50000000ull, drops, reg_new, n, &retry));
+	assert_false(sw__ovl_judge(&o, real_now(), real_now() - 50000000ull, drops, reg_new, n, &retry));
 	/* the kernel dropped datagrams: overloaded at once */
-	assert_false(sw__ovl_judge(&o, real_now(), 0, reg_new, n, &retry));
+	assert_false(sw__ovl_judge(&o, real_now(), real_now(), 0, reg_new, n, &retry));
 	assert_false(o.overloaded);
-	assert_true(sw__ovl_judge(&o, real_now() - 30000000ull, 5, reg_new, n, &retry));
+	assert_true(sw__ovl_judge(&o, real_now(), real_now() - 30000000ull, 5, reg_new, n, &retry));
 	assert_true(o.overloaded);
 	assert_int_equal(o.kernel_drops, 5);
 	/* switched off: nothing is shed */
 	cfg.overload_enabled = false;
 	sw__ovl_init(&o, &cfg, 42);
-	assert_false(sw__ovl_judge(&o, 1, 99, reg_new, n, &retry));
+	assert_false(sw__ovl_judge(&o, real_now(), 1, 99, reg_new, n, &retry));
 }
 
 int main(void)
