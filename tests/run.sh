@@ -22,6 +22,7 @@ run_cmocka() {
 		[ -f "$t" ] && [ -x "$t" ] || continue
 		name="$1$(basename "$t")"
 		out="$log/${name//:/_}.out"
+		t0=$SECONDS
 		timeout 600 "$t" >"$out" 2>&1
 		rc=$?
 		p=$(grep -Eo '^\[  PASSED  \] [0-9]+' "$out" | awk '{s+=$4} END {print s+0}')
@@ -29,9 +30,9 @@ run_cmocka() {
 		if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
 		passed=$((passed + p)); failed=$((failed + f))
 		if [ "$f" -ne 0 ]; then
-			failed_names+=("$name"); echo "FAIL $name (exit $rc)"; tail -n 60 "$out"
+			failed_names+=("$name"); echo "FAIL $name (exit $rc, $((SECONDS - t0)) s)"; tail -n 60 "$out"
 		else
-			echo "ok   $name ($p tests)"
+			echo "ok   $name ($p tests, $((SECONDS - t0)) s)"
 		fi
 	done
 }
@@ -44,15 +45,16 @@ for s in tests/cli/test_*.sh; do
 	[ -f "$s" ] || continue
 	name=$(basename "$s" .sh)
 	out="$log/$name.out"
+	t0=$SECONDS
 	timeout 900 bash "$s" >"$out" 2>&1
 	rc=$?
 	p=$(grep -c '^ok ' "$out"); f=$(grep -c '^not ok ' "$out")
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
 	passed=$((passed + p)); failed=$((failed + f))
 	if [ "$f" -ne 0 ]; then
-		failed_names+=("$name"); echo "FAIL $name (exit $rc)"; grep -v '^ok ' "$out" | tail -n 40
+		failed_names+=("$name"); echo "FAIL $name (exit $rc, $((SECONDS - t0)) s)"; grep -v '^ok ' "$out" | tail -n 40
 	else
-		echo "ok   $name ($p checks)"
+		echo "ok   $name ($p checks, $((SECONDS - t0)) s)"
 	fi
 done
 
