@@ -6,63 +6,16 @@
  * ACK -> BYE (both along the Record-Route) -> 200: 16 datagrams through
  * the proxy. One thread; UDP; INVITE and BYE retransmitted (T1 doubling,
  * up to T2 for BYE) until an answer, 64*T1 ends a call as a timeout.
- * Legs: setup (first INVITE to its 200) and hang-up (BYE to 200). */
-#include <errno.h>
-#include <netinet/in.h>
+ * Legs: setup (first INVITE to its 200) and hang-up (BYE to 200). The
+ * callee's side (registration, the UAS) is in callee.c. */
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 #include "sipwarden/transport.h"
-#include "lg_int.h"
-
-#define MSG_CAP 3072u
-#define SDP "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n" \
-	    "m=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
-
-enum cstate { C_FREE = 0, C_INVITE, C_AUTH, C_BYE };
-
-struct call {
-	enum cstate st;
-	uint32_t gen, user;
-	bool provisional;
-	uint8_t sends;
-	uint64_t start_ns, leg_ns, next_ns;
-	uint32_t interval_ms;
-	uint16_t len, ack_len;
-	char req[MSG_CAP];         /* the request being retransmitted */
-	char ack[1024];            /* the ACK of the 2xx, sent again on a retransmitted 2xx */
-};
-
-struct run {
-	const struct sw_lg_cfg *cfg;
-	struct sw_lg_stats *st;
-	struct sw_digest_ctx *dc;
-	int cfd, efd;              /* caller and callee (UAS) sockets */
-	char caddr[64], eaddr[64]; /* "127.0.0.1:PORT" */
-	char host[64];             /* the target "HOST:PORT" for Request-URIs */
-	char run_id[9];
-	struct call *calls;
-	uint32_t ncalls, *freel, nfree;
-	uint64_t rnd;
-	uint64_t t0;               /* the first start (the timeline's origin) */
-	struct sw_msg m;
-};
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static const struct sw_lg_user *user(const struct run *r, uint32_t i)
-{
-	return &r->cfg->users->v[i % r->cfg->users->n];
-}
+#include "call_int.h"
 
 static int open_udp(struct run *r, int *fd, char *addr, size_t cap)
 {
@@ -80,130 +33,14 @@ static int open_udp(struct run *r, int *fd, char *addr, size_t cap)
 	return 0;
 }
 
-static void send_on(struct run *r, int fd, const char *buf, size_t len)
+void sw__call_send(struct run *r, int fd, const char *buf, size_t len)
 {
 	if (send(fd, buf, len, MSG_DONTWAIT) == (ssize_t)len)
 		r->st->requests++;
 }
 
-/* ---- the callee: registration and the UAS -------------------------------- */
-
-/* CSeq 1 and 2 register (Expires: 3600), 3 and 4 remove the binding at the
- * end of the run (Expires: 0), as a phone does when it shuts down: bindings
- * left behind would make the next run's calls fork to sockets long closed. */
-static int registration(struct run *r, uint32_t u, unsigned cseq, const struct sw_auth *ch, char *out,
-			size_t cap)
-{
-	const struct sw_lg_user *x = user(r, u);
-	struct sw_buf b;
-	sw_buf_init(&b, out, cap);
-	sw_buf_addf(&b, "REGISTER sip:%s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bK%sr%u.%u;rport\r\n"
-		    "Max-Forwards: 70\r\nFrom: <sip:%s@%s>;tag=%sr%u\r\nTo: <sip:%s@%s>\r\n"
-		    "Call-ID: reg%u-%s\r\nCSeq: %u REGISTER\r\nContact: <sip:%s@%s>\r\nExpires: %u\r\n",
-		    x->domain, r->eaddr, r->run_id, u, cseq, x->user, x->domain, r->run_id, u, x->user,
-		    x->domain, u, r->run_id, cseq, x->user, r->eaddr, cseq > 2 ? 0u : 3600u);
-	if (ch) {
-		char uri[300];
-		snprintf(uri, sizeof(uri), "sip:%s", x->domain);
-		char cn[17];
-		snprintf(cn, sizeof(cn), "%016llx", (unsigned long long)(r->rnd = r->rnd * 6364136223846793005ull + 1));
-		sw_buf_adds(&b, "Authorization: ");
-		if (sw_lg_digest_answer(r->dc, ch, sw_str_from(x->user, strlen(x->user)),
-					sw_str_from(x->password, strlen(x->password)), SW_STR_LIT("REGISTER"),
-					sw_str_from(uri, strlen(uri)), SW_STR_NULL, sw_str_from(cn, 16),
-					SW_STR_LIT("00000001"), &b))
-			return -1;
-		sw_buf_adds(&b, "\r\n");
-	}
-	sw_buf_adds(&b, "Content-Length: 0\r\n\r\n");
-	return b.overflow ? -1 : (int)b.len;
-}
-
-/* Copies every header of id from m into b. */
-static void copy_hdrs(struct sw_buf *b, const struct sw_msg *m, enum sw_hdr_id id)
-{
-	for (const struct sw_hdr *h = sw_msg_hdr(m, id); h; h = sw_msg_hdr_next(m, h))
-		sw_print_header(b, sw_hdr_name(id), h->value);
-}
-
-static void uas_reply(struct run *r, const struct sw_msg *m, unsigned status, bool dialog)
-{
-	char buf[MSG_CAP];
-	struct sw_buf b;
-	sw_buf_init(&b, buf, sizeof(buf));
-	sw_print_status_line(&b, status, NULL);
-	copy_hdrs(&b, m, SW_HDR_VIA);
-	if (dialog)
-		copy_hdrs(&b, m, SW_HDR_RECORD_ROUTE);
-	copy_hdrs(&b, m, SW_HDR_FROM);
-	const struct sw_hdr *to = sw_msg_hdr(m, SW_HDR_TO);
-	struct sw_addr ta;
-	if (!to || sw_addr_parse(&ta, to->value, false, NULL))
-		return;
-	sw_buf_adds(&b, "To: ");
-	sw_buf_add_str(&b, to->value);
-	if (!ta.tag.p && status > 100)
-		sw_buf_adds(&b, ";tag=uas1");
-	sw_buf_adds(&b, "\r\n");
-	copy_hdrs(&b, m, SW_HDR_CALL_ID);
-	copy_hdrs(&b, m, SW_HDR_CSEQ);
-	if (dialog) {
-		sw_buf_addf(&b, "Contact: <sip:%.*s@%s>\r\n", (int)ta.uri.user.len, ta.uri.user.p, r->eaddr);
-		if (status == 200) {
-			sw_buf_adds(&b, "Content-Type: application/sdp\r\n");
-			sw_print_end(&b, SW_STR_LIT(SDP));
-		} else {
-			sw_print_end(&b, SW_STR_NULL);
-		}
-	} else {
-		sw_print_end(&b, SW_STR_NULL);
-	}
-	if (!b.overflow)
-		send_on(r, r->efd, b.p, b.len);
-}
-
-static int on_callee(struct run *r, const char *buf, size_t len, uint32_t *registered, char *scratch)
-{
-	struct sw_msg *m = &r->m;
-	if (sw_msg_parse(m, buf, len, NULL, NULL)) {
-		r->st->malformed++;
-		return 0;
-	}
-	if (m->is_request) {
-		if (m->method_id == SW_METHOD_INVITE) {
-			uas_reply(r, m, 180, true);
-			uas_reply(r, m, 200, true);
-		} else if (m->method_id != SW_METHOD_ACK) {
-			uas_reply(r, m, 200, false);
-		}
-		return 0;
-	}
-	struct sw_cseq cs;
-	sw_str cid;
-	unsigned u;
-	if (sw_msg_cseq(m, &cs, NULL) || cs.method_id != SW_METHOD_REGISTER || sw_msg_call_id(m, &cid, NULL) ||
-	    sscanf(cid.p, "reg%u-", &u) != 1)
-		return 0;
-	if (m->status == 401 && (cs.num == 1 || cs.num == 3)) {
-		const struct sw_hdr *h = sw_msg_hdr(m, SW_HDR_WWW_AUTHENTICATE);
-		struct sw_auth ch;
-		int n;
-		if (!h || sw_auth_parse(&ch, h->value, NULL) ||
-		    (n = registration(r, u, cs.num + 1, &ch, scratch, MSG_CAP)) < 0) {
-			r->st->auth_errors++;
-			return SW_EPARSE;
-		}
-		send_on(r, r->efd, scratch, (size_t)n);
-	} else if (m->status == 200) {
-		(*registered)++;
-	} else if (m->status >= 300) {
-		return SW_EPARSE; /* a user the server does not know, or refuses */
-	}
-	return 0;
-}
-
 /* Drains a socket into fn; returns the number of datagrams. */
-static int drain(struct run *r, int fd, int (*fn)(struct run *, const char *, size_t, void *), void *arg)
+int sw__call_drain(struct run *r, int fd, int (*fn)(struct run *, const char *, size_t, void *), void *arg)
 {
 	static char buf[65536];
 	int n = 0;
@@ -217,43 +54,6 @@ static int drain(struct run *r, int fd, int (*fn)(struct run *, const char *, si
 		if (fn(r, buf, (size_t)k, arg) < 0)
 			return -1;
 	}
-}
-
-struct reg_arg {
-	uint32_t *registered;
-	char *scratch;
-};
-
-static int callee_fn(struct run *r, const char *buf, size_t len, void *arg)
-{
-	struct reg_arg *a = arg;
-	return on_callee(r, buf, len, a->registered, a->scratch);
-}
-
-/* Registers every user from the callee socket (cseq 1), or removes their
- * bindings (cseq 3): the first alone, then 256 at a time (a burst of
- * unanswered challenges from an address no device has authenticated from
- * yet looks like a flood to a server's ban limits). */
-static int register_all(struct run *r, unsigned cseq)
-{
-	char scratch[MSG_CAP];
-	uint32_t n = (uint32_t)r->cfg->users->n, sent = 0, registered = 0;
-	struct reg_arg a = { &registered, scratch };
-	uint64_t deadline = now_ns() + (cseq == 1 ? 30ull : 5ull) * 1000000000u;
-	while (registered < n) {
-		while (sent < n && sent - registered < (registered ? 256u : 1u)) {
-			int len = registration(r, sent, cseq, NULL, scratch, sizeof(scratch));
-			if (len < 0)
-				return SW_ENOSPC;
-			send_on(r, r->efd, scratch, (size_t)len);
-			sent++;
-		}
-		struct pollfd p = { r->efd, POLLIN, 0 };
-		poll(&p, 1, 100);
-		if (drain(r, r->efd, callee_fn, &a) < 0 || now_ns() > deadline)
-			return SW_EIO;
-	}
-	return 0;
 }
 
 /* ---- the caller ------------------------------------------------------------ */
@@ -338,7 +138,7 @@ static void ack_non2xx(struct run *r, const struct call *c, const struct sw_msg 
 	sw_buf_addf(&b, "CSeq: %u ACK\r\n", cs.num);
 	sw_print_end(&b, SW_STR_NULL);
 	if (!b.overflow)
-		send_on(r, r->cfd, b.p, b.len);
+		sw__call_send(r, r->cfd, b.p, b.len);
 }
 
 /* The 2xx: ACK and BYE along the route set (the Record-Route reversed) to
@@ -380,7 +180,7 @@ static int answered(struct run *r, uint32_t idx, const struct sw_msg *m, uint64_
 		} else {
 			c->len = (uint16_t)b.len;
 		}
-		send_on(r, r->cfd, b.p, b.len);
+		sw__call_send(r, r->cfd, b.p, b.len);
 	}
 	sw_hist_add(&r->st->leg[0], (now - c->start_ns) / 1000u);
 	c->st = C_BYE;
@@ -417,7 +217,7 @@ static int on_caller(struct run *r, const char *buf, size_t len, void *arg)
 			if (c->st == C_AUTH)
 				return answered(r, idx, m, now) ? (finish(r, idx, false, 0, now), 0) : 0;
 			if (c->st == C_BYE && c->ack_len) /* a retransmitted 2xx: the ACK again */
-				send_on(r, r->cfd, c->ack, c->ack_len);
+				sw__call_send(r, r->cfd, c->ack, c->ack_len);
 		} else if (s == 407 && c->st == C_INVITE && cs.num == 1) {
 			ack_non2xx(r, c, m);
 			if (invite(r, idx, 2, m)) {
@@ -426,7 +226,7 @@ static int on_caller(struct run *r, const char *buf, size_t len, void *arg)
 			}
 			c->st = C_AUTH;
 			c->provisional = false;
-			send_on(r, r->cfd, c->req, c->len);
+			sw__call_send(r, r->cfd, c->req, c->len);
 			arm(c, now, r->cfg->t1_ms ? r->cfg->t1_ms : 500);
 		} else if ((c->st == C_AUTH && cs.num == 2) || (c->st == C_INVITE && cs.num == 1)) {
 			ack_non2xx(r, c, m);
@@ -456,7 +256,7 @@ static int start_call(struct run *r, uint64_t seq, uint64_t now)
 		finish(r, idx, false, 0, now);
 		return 0;
 	}
-	send_on(r, r->cfd, c->req, c->len);
+	sw__call_send(r, r->cfd, c->req, c->len);
 	arm(c, now, r->cfg->t1_ms ? r->cfg->t1_ms : 500);
 	r->st->started++;
 	return 0;
@@ -479,7 +279,7 @@ static void timers(struct run *r, uint64_t now)
 			c->next_ns = now + f_ns;
 			continue;
 		}
-		send_on(r, r->cfd, c->req, c->len);
+		sw__call_send(r, r->cfd, c->req, c->len);
 		r->st->retransmissions++;
 		c->sends++;
 		c->interval_ms = c->st == C_BYE && c->interval_ms * 2 > 4000 ? 4000 : c->interval_ms * 2;
@@ -497,7 +297,6 @@ static int run_calls(struct run *r, volatile int *stop)
 	uint64_t drain_ns = (uint64_t)(cfg->drain_ms ? cfg->drain_ms : 4000u) * 1000000u;
 	uint32_t reg = 0;
 	char scratch[MSG_CAP];
-	struct reg_arg a = { &reg, scratch };
 	for (;;) {
 		uint64_t now = now_ns();
 		bool starting = (!cfg->count || seq < cfg->count) && now - t0 < dur_ns && !(stop && *stop);
@@ -527,7 +326,7 @@ static int run_calls(struct run *r, volatile int *stop)
 		}
 		struct pollfd p[2] = { { r->cfd, POLLIN, 0 }, { r->efd, POLLIN, 0 } };
 		poll(p, 2, 1);
-		if (drain(r, r->cfd, on_caller, NULL) > 0 || drain(r, r->efd, callee_fn, &a) > 0)
+		if (sw__call_drain(r, r->cfd, on_caller, NULL) > 0 || sw__call_drain_callee(r, &reg, scratch) > 0)
 			last = now_ns();
 	}
 	r->st->unfinished = r->ncalls - r->nfree;
@@ -591,7 +390,7 @@ int sw__lg_call_run(const struct sw_lg_cfg *cfg, volatile int *stop, struct sw_l
 		err = open_udp(&r, &r.efd, r.eaddr, sizeof(r.eaddr));
 	for (uint32_t i = 0; !err && i < r.ncalls; i++)
 		r.freel[r.nfree++] = r.ncalls - 1 - i;
-	if (!err && !(err = register_all(&r, 1))) {
+	if (!err && !(err = sw__call_register_all(&r, 1))) {
 		st->requests = st->responses = 0; /* the registrations are not the load */
 		double cpu0 = server_cpu(cfg);
 		err = run_calls(&r, stop);
@@ -601,7 +400,7 @@ int sw__lg_call_run(const struct sw_lg_cfg *cfg, volatile int *stop, struct sw_l
 	}
 	if (!err) { /* not counted either; a server that does not answer leaves them to expire */
 		struct sw_lg_stats keep = *st;
-		register_all(&r, 3);
+		sw__call_register_all(&r, 3);
 		*st = keep;
 	}
 	if (!err) {
