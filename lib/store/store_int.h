@@ -96,6 +96,19 @@ int sw__mem_ban_list(struct sw_store *st, int64_t now, sw_store_ban_fn fn, void 
 int sw__mem_ban_prune(struct sw_store *st, int64_t before, size_t *count);
 int sw__mem_ban_version(struct sw_store *st, uint64_t *out);
 
+/* The memory backend's events (store_memory_events.c), the same way. */
+struct sw__mem_events;
+int sw__mem_events_new(struct sw__mem_events **out, const struct sw_store_opts *opts);
+void sw__mem_events_free(struct sw__mem_events *e);
+uint64_t sw__mem_events_dropped(struct sw__mem_events *e);
+struct sw__mem_events *sw__mem_events_of(struct sw_store *st);  /* store_memory.c */
+int sw__mem_event_record(struct sw_store *st, const struct sw_auth_event *ev);
+int sw__mem_event_query(struct sw_store *st, const struct sw_event_query *q,
+			sw_store_event_fn fn, void *arg);
+int sw__mem_event_prune(struct sw_store *st, int64_t now_ms, size_t *removed);
+/* Grows *arr (of elem-byte items) to hold need of them, doubling. */
+int sw__mem_grow(void **arr, size_t *cap, size_t need, size_t elem);
+
 /* Copies a C string that store.c has already length-checked. */
 void sw__store_copy(char *dst, size_t cap, const char *src);
 

@@ -2,7 +2,9 @@
  * without a file, for tests and for trying things out. One mutex guards
  * everything; writes apply at once and completions run in the caller's
  * thread before the submitting call returns. Subscribers are kept sorted by
- * (domain, user) for binary search; bindings and events are plain arrays. */
+ * (domain, user) for binary search; bindings are a plain array. Events
+ * (store_memory_events.c) and bans (store_memory_bans.c) have their own
+ * state and lock. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,18 +29,17 @@ struct mem {
 	uint64_t version;
 	struct sw_binding *bindings;
 	size_t nbindings, capbindings;
-	struct sw_auth_event *events;          /* oldest first */
-	size_t nevents, capevents;
-	uint64_t next_event_id;
 	struct sw_store_stats stats;
+	struct sw__mem_events *events;         /* store_memory_events.c */
 	struct sw__mem_bans *bans;             /* store_memory_bans.c */
 };
 
 static struct mem *M(struct sw_store *st) { return (struct mem *)st; }
 
 struct sw__mem_bans *sw__mem_bans_of(struct sw_store *st) { return M(st)->bans; }
+struct sw__mem_events *sw__mem_events_of(struct sw_store *st) { return M(st)->events; }
 
-static int grow(void **arr, size_t *cap, size_t need, size_t elem)
+int sw__mem_grow(void **arr, size_t *cap, size_t need, size_t elem)
 {
 	if (need <= *cap)
 		return 0;
@@ -86,7 +87,7 @@ static void note_change(struct mem *m, const char *user, const char *domain)
 	struct change *c;
 	m->version++;
 	if (m->nchanges < CHANGES_MAX) {
-		if (grow((void **)&m->changes, &m->capchanges, m->nchanges + 1,
+		if (sw__mem_grow((void **)&m->changes, &m->capchanges, m->nchanges + 1,
 			 sizeof(*m->changes))) {
 			m->headchange = 0;      /* forget the log: readers drop caches */
 			m->nchanges = 0;
@@ -160,7 +161,7 @@ static int mem_user_add(struct sw_store *st, const char *user, const char *domai
 	size_t i = find_user(m, user, domain, &found);
 	struct sw_subscriber *s = found ? NULL : calloc(1, sizeof(*s));
 	int err = found ? SW_STORE_EEXIST : 0;
-	if (!found && (!s || grow((void **)&m->users, &m->capusers, m->nusers + 1,
+	if (!found && (!s || sw__mem_grow((void **)&m->users, &m->capusers, m->nusers + 1,
 				  sizeof(*m->users)))) {
 		free(s);
 		err = SW_ENOMEM;
@@ -243,7 +244,7 @@ static int mem_user_import(struct sw_store *st, const struct sw_user_import *row
 			err = SW_ENOMEM;
 	pthread_mutex_lock(&m->lock);
 	if (!err)
-		err = grow((void **)&m->users, &m->capusers, m->nusers + n, sizeof(*m->users));
+		err = sw__mem_grow((void **)&m->users, &m->capusers, m->nusers + n, sizeof(*m->users));
 	for (size_t r = 0; r < n && !err; r++) {
 		bool found;
 		size_t i = find_user(m, rows[r].user, rows[r].domain, &found);
@@ -345,7 +346,7 @@ static int mem_bindings_submit(struct sw_store *st, const struct sw_binding_op *
 		puts += ops[i].kind == SW_BINDING_PUT;
 	pthread_mutex_lock(&m->lock);
 	/* reserve first: the ops then cannot fail halfway (all or none) */
-	int err = grow((void **)&m->bindings, &m->capbindings, m->nbindings + puts,
+	int err = sw__mem_grow((void **)&m->bindings, &m->capbindings, m->nbindings + puts,
 		       sizeof(*m->bindings));
 	for (size_t i = 0; i < n && !err; i++) {
 		const struct sw_binding *b = &ops[i].b;
@@ -458,44 +459,7 @@ static int mem_nc_tracker(struct sw_store *st, struct sw_nc_tracker *out)
 	return sw_nc_memory_new(out, 0);
 }
 
-/* ---- events -------------------------------------------------------------- */
-
-/* Drops events older than the age limit or beyond the row limit. Lock held. */
-static size_t prune(struct mem *m, int64_t now_ms)
-{
-	int64_t cutoff = now_ms - (int64_t)m->base.opts.events_max_age * 1000;
-	size_t drop = 0;
-	while (drop < m->nevents && m->events[drop].time_ms < cutoff)
-		drop++;
-	if (m->nevents - drop > m->base.opts.events_max_rows)
-		drop = m->nevents - m->base.opts.events_max_rows;
-	if (drop) {
-		memmove(m->events, m->events + drop, (m->nevents - drop) * sizeof(*m->events));
-		m->nevents -= drop;
-	}
-	return drop;
-}
-
-static int mem_event_record(struct sw_store *st, const struct sw_auth_event *ev)
-{
-	struct mem *m = M(st);
-	int err;
-	pthread_mutex_lock(&m->lock);
-	/* prune in chunks so recording stays O(1) amortised */
-	if (m->nevents >= m->base.opts.events_max_rows + m->base.opts.events_max_rows / 8 + 1 ||
-	    (m->nevents && m->events[0].time_ms + 60000 <
-	     ev->time_ms - (int64_t)m->base.opts.events_max_age * 1000))
-		prune(m, ev->time_ms);
-	err = grow((void **)&m->events, &m->capevents, m->nevents + 1, sizeof(*m->events));
-	if (!err) {
-		m->events[m->nevents] = *ev;
-		m->events[m->nevents++].id = ++m->next_event_id;
-	} else {
-		m->stats.events_dropped++;
-	}
-	pthread_mutex_unlock(&m->lock);
-	return err;
-}
+/* ---- life ---------------------------------------------------------------- */
 
 static int mem_flush(struct sw_store *st)
 {
@@ -503,61 +467,13 @@ static int mem_flush(struct sw_store *st)
 	return 0;
 }
 
-static bool event_match(const struct sw_auth_event *e, const struct sw_event_query *q,
-			const char *aor)
-{
-	if (q->user && strcmp(e->aor, aor) &&
-	    (strcmp(e->auth_user, q->user) || strcmp(e->realm, q->domain)))
-		return false;
-	if (e->time_ms < q->since_ms)
-		return false;
-	if (q->cause && strcmp(e->cause, q->cause))
-		return false;
-	if (q->method && strcasecmp(e->method, q->method))
-		return false;
-	return !q->source_addr || !strcmp(e->source_addr, q->source_addr);
-}
-
-static int mem_event_query(struct sw_store *st, const struct sw_event_query *q,
-			   sw_store_event_fn fn, void *arg)
-{
-	struct mem *m = M(st);
-	char aor[SW_STORE_AOR_MAX + 2] = "";
-	int rc = 0;
-	uint32_t n = 0;
-	if (q->user)
-		snprintf(aor, sizeof(aor), "%s@%s", q->user, q->domain);
-	pthread_mutex_lock(&m->lock);
-	/* apply the retention limits as the sqlite writer would have */
-	size_t cut = m->nevents > m->base.opts.events_max_rows
-			     ? m->nevents - m->base.opts.events_max_rows : 0;
-	for (size_t i = m->nevents; i > cut && !rc && (!q->limit || n < q->limit); i--) {
-		if (!event_match(&m->events[i - 1], q, aor))
-			continue;
-		n++;
-		rc = fn(arg, &m->events[i - 1]);
-	}
-	pthread_mutex_unlock(&m->lock);
-	return rc;
-}
-
-static int mem_event_prune(struct sw_store *st, int64_t now_ms, size_t *removed)
-{
-	struct mem *m = M(st);
-	pthread_mutex_lock(&m->lock);
-	*removed = prune(m, now_ms);
-	pthread_mutex_unlock(&m->lock);
-	return 0;
-}
-
-/* ---- life ---------------------------------------------------------------- */
-
 static void mem_stats(struct sw_store *st, struct sw_store_stats *out)
 {
 	struct mem *m = M(st);
 	pthread_mutex_lock(&m->lock);
 	*out = m->stats;
 	pthread_mutex_unlock(&m->lock);
+	out->events_dropped = sw__mem_events_dropped(m->events);
 }
 
 static void mem_close(struct sw_store *st)
@@ -568,7 +484,7 @@ static void mem_close(struct sw_store *st)
 	free(m->users);
 	free(m->changes);
 	free(m->bindings);
-	free(m->events);
+	sw__mem_events_free(m->events);
 	sw__mem_bans_free(m->bans);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
@@ -595,10 +511,10 @@ static const struct sw_store_vt memory_vt = {
 	.binding_list = mem_binding_list,
 	.binding_expire = mem_binding_expire,
 	.nc_tracker = mem_nc_tracker,
-	.event_record = mem_event_record,
+	.event_record = sw__mem_event_record,
 	.flush = mem_flush,
-	.event_query = mem_event_query,
-	.event_prune = mem_event_prune,
+	.event_query = sw__mem_event_query,
+	.event_prune = sw__mem_event_prune,
 	.bans_put = sw__mem_bans_put,
 	.ban_del = sw__mem_ban_del,
 	.ban_list = sw__mem_ban_list,
@@ -613,7 +529,8 @@ int sw__store_memory_open(struct sw_store **out, const struct sw_store_opts *opt
 		return SW_ENOMEM;
 	m->base.vt = &memory_vt;
 	m->base.opts = *opts;
-	if (sw__mem_bans_new(&m->bans)) {
+	if (sw__mem_bans_new(&m->bans) || sw__mem_events_new(&m->events, opts)) {
+		sw__mem_bans_free(m->bans);
 		free(m);
 		return SW_ENOMEM;
 	}
