@@ -15,6 +15,7 @@
 #include "sipwarden/ban.h"
 #include "sipwarden/config.h"
 #include "sipwarden/http.h"
+#include "sipwarden/proxy.h"
 #include "sipwarden/registrar.h"
 #include "sipwarden/server.h"
 #include "sipwarden/tls.h"
@@ -87,6 +88,7 @@ static void on_signal(int sig)
 
 struct housekeeper {
 	struct sw_registrar *reg;
+	struct sw_calls *calls;      /* the proxy's recent calls */
 	struct sw_ban *ban;          /* NULL: [ban] enabled = no */
 	struct sw_store *st;
 	struct sw_tls *tls;          /* NULL: no tls: listener */
@@ -156,7 +158,7 @@ static void *housekeeping(void *arg)
 		}
 		sw_registrar_housekeeping(h->reg, (int64_t)time(NULL));
 		if (h->calls_path[0])
-			sw_registrar_calls_snapshot(h->reg, h->calls_path);
+			sw_calls_snapshot(h->calls, h->calls_path);
 		for (int i = 0; i < 10 && !atomic_load(&h->stop); i++) {
 			usleep(100000);
 			notify_watchdog();
@@ -384,10 +386,17 @@ int cmd_serve(int argc, char **argv)
 		snprintf(why, sizeof(why), "cannot set up the bans: %s", sw_strerror(rc));
 	rc_cfg.ban = ban;
 	struct sw_registrar *reg = NULL;
-	if (!rc)
-		rc = sw_registrar_new(&reg, &rc_cfg, st, &secret, why, sizeof(why));
+	struct sw_calls *calls = NULL;
+	struct sw_registrar_next proxy;
+	if (!rc && (rc = sw_calls_new(&calls)) != 0)
+		snprintf(why, sizeof(why), "cannot set up the proxy: %s", sw_strerror(rc));
+	if (!rc) {
+		sw_proxy_next(calls, &proxy);
+		rc = sw_registrar_new(&reg, &rc_cfg, &proxy, st, &secret, why, sizeof(why));
+	}
 	if (rc) {
 		fprintf(stderr, "sipwarden serve: %s\n", why);
+		sw_calls_free(calls);
 		sw_store_close(st);
 		sw_ban_free(ban);
 		sw_tls_free(tls);
@@ -459,7 +468,7 @@ int cmd_serve(int argc, char **argv)
 	sa.sa_handler = on_usr1;
 	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	struct housekeeper hk = { .reg = reg, .ban = ban, .st = st, .tls = tls, .srv = srv, .argc = argc, .argv = argv, .running = &cfg };
+	struct housekeeper hk = { .reg = reg, .calls = calls, .ban = ban, .st = st, .tls = tls, .srv = srv, .argc = argc, .argv = argv, .running = &cfg };
 	if (strncmp(spec, "memory:", 7) != 0)
 		snprintf(hk.calls_path, sizeof(hk.calls_path), "%s-calls.json", cfg.db);
 	pthread_t hk_thread;
@@ -495,6 +504,7 @@ out:;
 		sw_registrar_worker_free(rws[i]);
 	free(rws);
 	sw_registrar_free(reg);
+	sw_calls_free(calls);
 	sw_ban_free(ban);
 	sw_tls_free(tls);
 	sw_secret_wipe(&secret);

@@ -82,9 +82,30 @@ struct sw_registrar;
  * as a service and fd was not redirected. */
 bool sw_journal_stream_is(int fd);
 
+/* The stage after the registrar (the proxy: sw_proxy_next() in
+ * sipwarden/proxy.h): every request the registrar does not answer itself
+ * and every response go there. The caller of sw_registrar_new() names it,
+ * so that the registrar does not depend on the proxy. Without one, those
+ * requests get 405 (Allow: REGISTER, OPTIONS) and responses are dropped. */
+struct sw_registrar_worker;
+struct sw_req;
+struct sw_proxy_worker;
+struct sw_registrar_next {
+	void *arg;                    /* handed to worker_new */
+	int (*worker_new)(void *arg, struct sw_registrar_worker *rw, unsigned index,
+			  struct sw_proxy_worker **out);
+	void (*worker_free)(struct sw_proxy_worker *pw);
+	void (*request)(struct sw_req *q);
+	void (*response)(struct sw_registrar_worker *rw, struct sw_worker *w, const struct sw_msg *m,
+			 uint64_t now_ms);
+	void (*tick)(struct sw_registrar_worker *rw, struct sw_worker *w, uint64_t now_ms);
+	unsigned (*transactions)(const struct sw_proxy_worker *pw);
+};
+
 /* The registrar uses st (bindings, credentials, events) and signs nonces
- * with secret; neither is owned. */
-int sw_registrar_new(struct sw_registrar **out, const struct sw_registrar_cfg *cfg, struct sw_store *st,
+ * with secret; neither is owned. next may be NULL (see above); it is copied. */
+int sw_registrar_new(struct sw_registrar **out, const struct sw_registrar_cfg *cfg,
+		     const struct sw_registrar_next *next, struct sw_store *st,
 		     const struct sw_secret *secret, char *why, size_t why_cap);
 void sw_registrar_free(struct sw_registrar *r);
 /* Applies the settings that can change while running (SIGHUP): the expires
@@ -93,7 +114,6 @@ void sw_registrar_free(struct sw_registrar *r);
 void sw_registrar_reconfigure(struct sw_registrar *r, const struct sw_registrar_cfg *cfg);
 
 /* Per-worker state (verifiers, transaction table, buffers). */
-struct sw_registrar_worker;
 int sw_registrar_worker_new(struct sw_registrar *r, unsigned index, struct sw_registrar_worker **out);
 void sw_registrar_worker_free(struct sw_registrar_worker *rw);
 
@@ -110,10 +130,6 @@ void sw_registrar_on_idle(void *app, struct sw_worker *w);
 /* Once a second from any one thread: expires bindings in the index and the
  * store. */
 void sw_registrar_housekeeping(struct sw_registrar *r, int64_t now);
-
-/* Writes the recent calls (JSON) to path when they changed since the last
- * call; `sipwarden calls` reads it. Any one thread, about once a second. */
-int sw_registrar_calls_snapshot(struct sw_registrar *r, const char *path);
 
 /* Writes out buffered log lines; call it often (e.g. every 100 ms): the
  * decision log is not flushed line by line, to spare a write per request. */

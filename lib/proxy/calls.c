@@ -77,7 +77,7 @@ static struct call *find(struct sw_calls *c, int64_t seq)
 
 void sw__px_call_begin(struct sw_proxy_worker *pw, struct sw_ptx *t, struct sw_req *q)
 {
-	struct sw_calls *c = pw->rw->r->calls;
+	struct sw_calls *c = pw->calls;
 	struct px_ctx *x = t->user;
 	sw_str cid = SW_STR_NULL;
 	sw_msg_call_id(q->m, &cid, NULL);
@@ -104,7 +104,7 @@ void sw__px_call_refused(struct sw_proxy_worker *pw, struct sw_ptx *t, struct sw
 	    x->cause == SW_CAUSE_NO_CREDENTIALS || x->cause == SW_CAUSE_STALE_NONCE)
 		return;
 	sw__px_call_begin(pw, t, q);
-	struct sw_calls *c = pw->rw->r->calls;
+	struct sw_calls *c = pw->calls;
 	pthread_mutex_lock(&c->lock);
 	struct call *k = find(c, x->call_id);
 	sw_metrics_inc(SW_M_CALL_FAILED);
@@ -121,7 +121,7 @@ void sw__px_call_refused(struct sw_proxy_worker *pw, struct sw_ptx *t, struct sw
 void sw__px_call_update(struct sw_proxy_worker *pw, struct sw_ptx *t, unsigned status, const struct sw_msg *resp)
 {
 	(void)resp;
-	struct sw_calls *c = pw->rw->r->calls;
+	struct sw_calls *c = pw->calls;
 	struct px_ctx *x = t->user;
 	pthread_mutex_lock(&c->lock);
 	struct call *k = find(c, x->call_id);
@@ -149,7 +149,7 @@ void sw__px_call_update(struct sw_proxy_worker *pw, struct sw_ptx *t, unsigned s
 
 void sw__px_call_bye(struct sw_proxy_worker *pw, sw_str call_id)
 {
-	struct sw_calls *c = pw->rw->r->calls;
+	struct sw_calls *c = pw->calls;
 	char cid[sizeof(((struct call *)0)->call_id)];
 	sw_str_cpy(cid, sizeof(cid), call_id); /* as stored: cut to the field's size */
 	pthread_mutex_lock(&c->lock);

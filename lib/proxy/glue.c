@@ -161,12 +161,14 @@ void sw__px_reply(struct sw_req *q, struct sw_ptx *t, unsigned status, const cha
 	sw_px_respond(q->rw->pw->px, t, status, b.p, b.len, q->now_ms);
 }
 
-int sw__proxy_worker_new(struct sw_registrar_worker *rw, unsigned worker_index, struct sw_proxy_worker **out)
+int sw__proxy_worker_new(void *arg, struct sw_registrar_worker *rw, unsigned worker_index,
+			 struct sw_proxy_worker **out)
 {
 	struct sw_proxy_worker *pw = calloc(1, sizeof(*pw));
 	if (!pw)
 		return SW_ENOMEM;
 	pw->rw = rw;
+	pw->calls = arg;
 	struct sw_registrar *r = rw->r;
 	struct sw_px_io io = sw__px_io_ops;
 	io.ctx = pw;
@@ -207,6 +209,19 @@ void sw__proxy_worker_free(struct sw_proxy_worker *pw)
 unsigned sw__proxy_transactions(const struct sw_proxy_worker *pw)
 {
 	return sw_px_count(pw->px);
+}
+
+void sw_proxy_next(struct sw_calls *calls, struct sw_registrar_next *out)
+{
+	*out = (struct sw_registrar_next){
+		.arg = calls,
+		.worker_new = sw__proxy_worker_new,
+		.worker_free = sw__proxy_worker_free,
+		.request = sw__proxy_request,
+		.response = sw__proxy_response,
+		.tick = sw__proxy_tick,
+		.transactions = sw__proxy_transactions,
+	};
 }
 
 /* A response another worker received, for a transaction of this one. */

@@ -19,6 +19,7 @@ struct sw_proxy_worker {
 	struct sw_registrar_worker *rw;
 	struct sw_worker *w;           /* this worker (set on each entry) */
 	struct sw_px *px;
+	struct sw_calls *calls;        /* the server's recent calls (calls.c) */
 	struct sw_verifier *ver[SW_REGISTRAR_MAX_DOMAINS]; /* 407 challenges */
 	struct sw_hmac *rr_mac;        /* signs the flow tokens of our Record-Route */
 	char hostport[PX_LISTEN_MAX][300]; /* our host:port per listen address, made on first use */

@@ -8,10 +8,10 @@
 #include <netinet/in.h>
 #include <time.h>
 #include "reg_int.h"
-#include "proxy/proxy.h"
 #include "sipwarden/metrics.h"
 
-int sw_registrar_new(struct sw_registrar **out, const struct sw_registrar_cfg *cfg, struct sw_store *st,
+int sw_registrar_new(struct sw_registrar **out, const struct sw_registrar_cfg *cfg,
+		     const struct sw_registrar_next *next, struct sw_store *st,
 		     const struct sw_secret *secret, char *why, size_t why_cap)
 {
 	if (!cfg->ndomains || cfg->ndomains > SW_REGISTRAR_MAX_DOMAINS) {
@@ -27,6 +27,8 @@ int sw_registrar_new(struct sw_registrar **out, const struct sw_registrar_cfg *c
 		snprintf(r->domains[i], sizeof(r->domains[i]), "%s", cfg->domains[i]);
 		r->cfg.domains[i] = r->domains[i];
 	}
+	if (next)
+		r->next = *next;
 	r->st = st;
 	r->secret = secret;
 	r->nlisten = cfg->nlisten < 32 ? cfg->nlisten : 32;
@@ -37,8 +39,6 @@ int sw_registrar_new(struct sw_registrar **out, const struct sw_registrar_cfg *c
 	int rc = sw_nc_memory_new(&r->nc, 0);
 	if (!rc)
 		rc = sw_location_new(&r->loc);
-	if (!rc)
-		rc = sw_calls_new(&r->calls);
 	if (!rc)
 		rc = sw_credcache_new(&r->creds, st);
 	if (!rc)
@@ -74,7 +74,6 @@ void sw_registrar_free(struct sw_registrar *r)
 		return;
 	sw_nc_tracker_destroy(&r->nc);
 	sw_location_free(r->loc);
-	sw_calls_free(r->calls);
 	sw_credcache_free(r->creds);
 	sw__logcap_free(r->logcap);
 	pthread_mutex_destroy(&r->log_lock);
@@ -137,8 +136,8 @@ int sw_registrar_worker_new(struct sw_registrar *r, unsigned index, struct sw_re
 		ac.uri_arg = r;
 		rc = sw_verifier_new(&rw->ver[i], &ac, r->secret, &r->nc);
 	}
-	if (!rc)
-		rc = sw__proxy_worker_new(rw, index, &rw->pw);
+	if (!rc && r->next.worker_new)
+		rc = r->next.worker_new(r->next.arg, rw, index, &rw->pw);
 	if (!rc && getrandom(&rw->rng, sizeof(rw->rng), 0) != sizeof(rw->rng))
 		rc = SW_EIO;
 	rw->rng |= 1;
@@ -157,7 +156,8 @@ void sw_registrar_worker_free(struct sw_registrar_worker *rw)
 	for (unsigned i = 0; i < SW_REGISTRAR_MAX_DOMAINS; i++)
 		sw_verifier_free(rw->ver[i]);
 	sw_txn_table_free(rw->txn);
-	sw__proxy_worker_free(rw->pw);
+	if (rw->pw)
+		rw->r->next.worker_free(rw->pw);
 	sw__pending_cache_free(rw);
 	free(rw);
 }
@@ -346,7 +346,8 @@ static void on_message(void *app, struct sw_worker *w, const struct sw_peer *fro
 		/* responses belong to the proxy's client transactions; a malformed
 		 * one is dropped and counted, never forwarded */
 		if (sw_msg_check_relay(m, &err) == 0) {
-			sw__proxy_response(rw, w, m, q.now_ms);
+			if (r->next.response)
+				r->next.response(rw, w, m, q.now_ms);
 		} else {
 			r->responses_dropped++;
 			sw_metrics_inc(SW_M_DROP_BAD_RESPONSE);
@@ -372,8 +373,10 @@ static void on_message(void *app, struct sw_worker *w, const struct sw_peer *fro
 			sw__reply_simple(&q, 416, NULL);
 			return;
 		}
-		sw__proxy_request(&q); /* everything but REGISTER and OPTIONS to the server */
-		return;
+		if (r->next.request) {
+			r->next.request(&q); /* everything but REGISTER and OPTIONS to the server */
+			return;
+		}
 	}
 	if (sw_txn_key_make(m, &q.key) == 0) {
 		const char *resp;
@@ -431,7 +434,8 @@ void sw_registrar_on_tick(void *app, struct sw_worker *w, uint64_t now_ms)
 	(void)app;
 	struct sw_registrar_worker *rw = sw_worker_data(w);
 	sw_txn_expire(rw->txn, now_ms);
-	sw__proxy_tick(rw, w, now_ms);
+	if (rw->pw)
+		rw->r->next.tick(rw, w, now_ms);
 	sw__overload_tick(rw, w);
 }
 
@@ -463,14 +467,9 @@ void sw_registrar_stats(struct sw_registrar *r, struct sw_registrar_stats *out)
 	out->log_suppressed = r->log_suppressed;
 }
 
-int sw_registrar_calls_snapshot(struct sw_registrar *r, const char *path)
-{
-	return sw_calls_snapshot(r->calls, path);
-}
-
 unsigned sw_registrar_worker_transactions(const struct sw_registrar_worker *rw)
 {
-	return sw__proxy_transactions(rw->pw);
+	return rw->pw ? rw->r->next.transactions(rw->pw) : 0;
 }
 
 size_t sw_registrar_bindings(struct sw_registrar *r)
