@@ -3,7 +3,7 @@
 # Runs `apt-get update` once (only if something is missing), then installs.
 set -e
 PKGS="build-essential clang pkg-config libssl-dev libsqlite3-dev libcmocka-dev libinih-dev libpcap-dev
-libsystemd-dev systemd dpkg-dev debhelper libclang-rt-14-dev tar gzip python3 sip-tester sipsak baresip kamailio kamailio-sqlite-modules
+libsystemd-dev systemd dpkg-dev debhelper libclang-rt-14-dev tar gzip python3 sip-tester sipsak baresip linphone-cli kamailio kamailio-sqlite-modules
 kamailio-tls-modules nftables iproute2 openssl chromium sipvicious tcpdump libmicrohttpd-dev prometheus"
 missing=""
 for p in $PKGS; do

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# linphone (Debian's linphone-cli: linphonec) through sipwarden serve, configured as its users
+# configure it: an account (proxy_0 with reg_sendregister, auth_info_0 with the password) in
+# its linphonerc, nothing else changed; each phone with its own HOME (linphone keeps its call
+# history there) and commands on standard input. Alice (UDP) calls bob (UDP, auto-answer):
+# the call is established on both sides, RTP flows both ways (linphone's own stream
+# statistics, every second in its log), `calls` and `why` say so, bob never sees alice's
+# Proxy-Authorization, alice hangs up. Then alice calls carol on TCP, and carol hangs up.
+# A linphone with a wrong password is refused and `why` says wrong-password. Each phone
+# unregisters when it quits. Ports 35000-35999.
+. "$(dirname "$0")/serve_lib.sh"
+PX_LOW=35000 PX_HIGH=35999
+. "$TOOLS/proxy_lib.sh"
+if ! command -v linphonec >/dev/null; then
+	echo "# SKIP: linphonec not installed (scripts/deps.sh installs linphone-cli)"
+	finish; exit
+fi
+SW_DB="$T/lp.db"
+sw_user add alice@127.0.0.1 --password 'al1ce-Pass' >/dev/null
+sw_user add bob@127.0.0.1 --password 'b0b-Pass' >/dev/null
+sw_user add carol@127.0.0.1 --password 'car0l-Pass' >/dev/null
+sw_user add dave@127.0.0.1 --password 'd4ve-Pass' >/dev/null
+SW_PORT=$(px_port)
+sw_start lp || { finish; exit 1; }
+
+declare -A LP_PID LP_FD
+# lp_start NAME USER PASSWORD TRANSPORT [-a]: a linphonec registered as USER over TRANSPORT
+# (udp, tcp), -a: answers calls itself. Its log (-d 5: every SIP message) in $T/NAME.log,
+# its console in $T/NAME.out, its commands through the FIFO $T/NAME.in (fd LP_FD[NAME]).
+lp_start() {
+	local name=$1 user=$2 pass=$3 tr=$4 auto=${5:-} d=$T/$1 sip rtp
+	mkdir -p "$d/.local/share/linphone"
+	sip=$(px_port) && rtp=$(px_eblock 4) || { not_ok "$name: no free ports"; return 1; }
+	local udp=$sip tcp=-1 uri="<sip:127.0.0.1:$SW_PORT>"
+	if [ "$tr" = tcp ]; then udp=-1 tcp=$sip uri="<sip:127.0.0.1:$SW_PORT;transport=tcp>"; fi
+	cat >"$d/linphonerc" <<CONF
+[sip]
+sip_port=$udp
+sip_tcp_port=$tcp
+sip_tls_port=-1
+default_proxy=0
+
+[rtp]
+audio_rtp_port=$rtp
+video_rtp_port=$((rtp + 2))
+
+[proxy_0]
+reg_proxy=$uri
+reg_identity=<sip:$user@127.0.0.1>
+reg_expires=600
+reg_sendregister=1
+publish=0
+
+[auth_info_0]
+username=$user
+passwd=$pass
+CONF
+	rm -f "$T/$name.in"
+	mkfifo "$T/$name.in"
+	HOME="$d" timeout --foreground 120 linphonec -c "$d/linphonerc" $auto -d 5 -l "$T/$name.log" \
+		<"$T/$name.in" >"$T/$name.out" 2>&1 &
+	LP_PID[$name]=$!
+	bg_track "${LP_PID[$name]}"
+	local fd
+	exec {fd}>"$T/$name.in"
+	LP_FD[$name]=$fd
+}
+# lp_cmd NAME COMMAND: a command on the phone's console
+lp_cmd() { printf '%s\n' "$2" >&"${LP_FD[$1]}"; }
+# lp_wait DESC NAME REGEX [SECONDS]: its console shows REGEX within SECONDS (default 10)
+lp_wait() {
+	local i
+	for i in $(seq 1 $((${4:-10} * 10))); do
+		grep -Eq -- "$3" "$T/$2.out" && { ok "$1"; return 0; }
+		sleep 0.1
+	done
+	not_ok "$1 (no /$3/ on $2's console: $(tail -c 400 "$T/$2.out" | tr '\n' ' '))"
+	return 1
+}
+# lp_quit NAME: quits (linphone unregisters first) and waits up to 10 s for the exit
+lp_quit() {
+	lp_cmd "$1" quit
+	exec {LP_FD[$1]}>&-
+	local i
+	for i in $(seq 1 100); do kill -0 "${LP_PID[$1]}" 2>/dev/null || break; sleep 0.1; done
+}
+# rtp_both NAME: linphone's stream statistics in its log show RTP received and sent
+# ("RTP : [d=0.17,u=0.77]" in kbit/s, every second of a call): both above zero at least once
+rtp_both() {
+	grep -aEo 'RTP : \[d=[0-9.]+,u=[0-9.]+\]' "$T/$1.log" |
+		awk -F'[=,\\]]' '$2 > 0 && $4 > 0 { n++ } END { exit n > 0 ? 0 : 1 }'
+}
+regs() { "$SIPWARDEN" registrations --json --db "$SW_DB"; }
+
+# --- alice (UDP) calls bob (UDP), alice hangs up ------------------------------------------
+lp_start bob bob 'b0b-Pass' udp -a && lp_start alice alice 'al1ce-Pass' udp ||
+	{ finish; exit 1; }
+wait_match "bob registers (linphone over UDP)" '"aor":"bob@127.0.0.1".*"user_agent":"Linphonec' regs
+wait_match "alice registers (linphone over UDP)" '"aor":"alice@127.0.0.1".*"user_agent":"Linphonec' regs
+lp_cmd alice "call sip:bob@127.0.0.1"
+lp_wait "bob's linphone answers the call" bob 'Call [0-9]+ with sip:alice@127.0.0.1 connected'
+lp_wait "alice's call is connected" alice 'Call [0-9]+ with sip:bob@127.0.0.1 connected'
+lp_wait "media streams up on bob's side" bob 'Media streams established with sip:alice@127.0.0.1'
+wait_match "calls: alice -> bob established (200)" \
+	'"caller":"alice@127.0.0.1","callee":"bob@127.0.0.1",[^}]*"state":"established","status":200' calls_json
+ok_rtp=
+for i in $(seq 1 50); do
+	rtp_both bob && rtp_both alice && { ok_rtp=1; break; }
+	sleep 0.2
+done
+[ -n "$ok_rtp" ] && ok "RTP flows both ways (linphone's statistics on both sides)" ||
+	not_ok "no RTP both ways: bob $(grep -Eo 'RTP : \[[^]]*\]' "$T/bob.log" | tail -n 2 | tr '\n' ' ') alice $(grep -Eo 'RTP : \[[^]]*\]' "$T/alice.log" | tail -n 2 | tr '\n' ' ')"
+n_pa=$(grep -Eac '^Proxy-Authorization: *Digest' "$T/alice.log")
+[ "$n_pa" -ge 1 ] && ok "alice's linphone sent Proxy-Authorization ($n_pa times)" ||
+	not_ok "alice's log has no Proxy-Authorization: the check below would prove nothing"
+grep -aq '^INVITE sip:bob@' "$T/bob.log" && ok "bob's log holds the INVITE it received" ||
+	not_ok "bob's log has no INVITE: the check below would prove nothing"
+grep -aq 'Proxy-Authorization' "$T/bob.log" && not_ok "bob received alice's Proxy-Authorization" ||
+	ok "bob never received a Proxy-Authorization"
+event_match "events: alice's first INVITE to bob challenged (no-credentials)" '"user_agent":"Linphonec.*INVITE to bob@127.0.0.1' \
+	"e.get('aor')=='alice@127.0.0.1' and e.get('cause')=='no-credentials'" --method INVITE
+event_match "events: alice's INVITE to bob with her digest authenticated" '"auth_user":"alice".*INVITE to bob@127.0.0.1: authenticated' \
+	"e.get('aor')=='alice@127.0.0.1' and e.get('cause')=='ok'" --method INVITE
+lp_cmd alice terminate
+lp_wait "bob's side sees the call end" bob 'Call [0-9]+ with sip:alice@127.0.0.1 ended'
+wait_match "calls: alice -> bob ended by a BYE" \
+	'"caller":"alice@127.0.0.1","callee":"bob@127.0.0.1",[^}]*"state":"ended","status":200,[^}]*"ended_ms":[1-9]' calls_json
+
+# --- alice calls carol (TCP), carol hangs up ----------------------------------------------
+lp_start carol carol 'car0l-Pass' tcp -a || { finish; exit 1; }
+wait_match "carol registers (linphone over TCP)" \
+	'"aor":"carol@127.0.0.1".*"transport":"tcp".*"user_agent":"Linphonec' regs
+lp_cmd alice "call sip:carol@127.0.0.1"
+lp_wait "carol's linphone (TCP) answers alice's call" carol 'Call [0-9]+ with sip:alice@127.0.0.1 connected'
+lp_wait "alice's call to carol is connected" alice 'Call [0-9]+ with sip:carol@127.0.0.1 connected'
+lp_wait "media streams up on carol's side" carol 'Media streams established with sip:alice@127.0.0.1'
+lp_cmd carol terminate
+lp_wait "alice's side sees carol hang up" alice 'Call [0-9]+ with sip:carol@127.0.0.1 ended'
+wait_match "calls: alice -> carol ended" \
+	'"caller":"alice@127.0.0.1","callee":"carol@127.0.0.1",[^}]*"state":"ended","status":200,[^}]*"ended_ms":[1-9]' calls_json
+grep -aq 'Proxy-Authorization' "$T/carol.log" && not_ok "carol received alice's Proxy-Authorization" ||
+	ok "carol never received a Proxy-Authorization"
+
+# --- a wrong password --------------------------------------------------------------------------
+lp_start dave dave 'not-the-password' udp || { finish; exit 1; }
+wait_match "why dave: linphone's REGISTER with a wrong password is wrong-password" \
+	'"method":"REGISTER".*"cause":"wrong-password"' "$SIPWARDEN" why dave@127.0.0.1 --json --db "$SW_DB"
+OUT=$(regs)
+[[ $OUT != *'"aor":"dave@127.0.0.1"'* ]] && ok "dave is not registered" || not_ok "dave registered: $OUT"
+
+# --- every phone quits and unregisters -----------------------------------------------------
+for p in alice bob carol dave; do lp_quit "$p"; done
+wait_match "no registration left once the phones quit" '^\[\]$' regs
+sw_alive "server answers after the linphone calls"
+sw_stop
+finish
