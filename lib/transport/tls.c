@@ -194,11 +194,14 @@ static int check_chain(const struct sw_tls_files *f, const struct loaded *l, tim
 	if (err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY || err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT)
 		snprintf(why, cap, "certificate %s: the chain is incomplete: the issuer (%s) of %s is neither "
 			 "in the file nor a trusted CA: append the missing intermediate certificate to the "
-			 "file after the server's own; if it is a private root CA, name it in [tls] ca",
+			 "file after the server's own; if it is your own root CA, the phones need it (a root "
+			 "is never sent), and [tls] ca lets this check use it (it also has the server ask "
+			 "phones for a certificate)",
 			 f->certificate, iss, subj);
 	else if (err == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT || err == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN)
 		snprintf(why, cap, "certificate %s: the chain ends at a self-signed certificate (%s) that is "
-			 "not trusted: name it in [tls] ca if it is your own CA", f->certificate, subj);
+			 "not trusted: if it is your own CA, the phones need it, and [tls] ca lets this check "
+			 "use it (it also has the server ask phones for a certificate)", f->certificate, subj);
 	else
 		snprintf(why, cap, "certificate %s: the chain does not verify at %s: %s", f->certificate, subj,
 			 X509_verify_cert_error_string(err));

@@ -5,9 +5,12 @@
 # history there) and commands on standard input. Alice (UDP) calls bob (UDP, auto-answer):
 # the call is established on both sides, RTP flows both ways (linphone's own stream
 # statistics, every second in its log), `calls` and `why` say so, bob never sees alice's
-# Proxy-Authorization, alice hangs up. Then alice calls carol on TCP, and carol hangs up.
-# A linphone with a wrong password is refused and `why` says wrong-password. Each phone
-# unregisters when it quits. Ports 35000-35999.
+# Proxy-Authorization, alice hangs up. Then alice calls carol on TCP, and carol hangs up;
+# then erin on TLS (linphone verifies the server's certificate against its root_ca, by the
+# name localhost; the server has no [tls] ca, so it asks for no client certificate: asked,
+# linphonec stops at a prompt), reached on the connection she registered on. A linphone
+# with a wrong password is refused and `why` says wrong-password. Each phone unregisters
+# when it quits. Ports 35000-35999.
 . "$(dirname "$0")/serve_lib.sh"
 PX_LOW=35000 PX_HIGH=35999
 . "$TOOLS/proxy_lib.sh"
@@ -20,24 +23,44 @@ sw_user add alice@127.0.0.1 --password 'al1ce-Pass' >/dev/null
 sw_user add bob@127.0.0.1 --password 'b0b-Pass' >/dev/null
 sw_user add carol@127.0.0.1 --password 'car0l-Pass' >/dev/null
 sw_user add dave@127.0.0.1 --password 'd4ve-Pass' >/dev/null
-SW_PORT=$(px_port)
-sw_start lp || { finish; exit 1; }
+sw_user add erin@127.0.0.1 --password 'er1n-Pass' >/dev/null
+# a private CA and a certificate for localhost and 127.0.0.1, made with the openssl CLI
+C=$T/pki
+mkdir -p "$C"
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$C/srv.ext"
+if openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$C/ca.key" \
+	-out "$C/ca.pem" -days 2 -subj "/CN=linphone test CA" -addext basicConstraints=critical,CA:TRUE \
+	-addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null &&
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$C/srv.key" \
+		-out "$C/srv.csr" -subj "/CN=localhost" 2>/dev/null &&
+	openssl x509 -req -in "$C/srv.csr" -CA "$C/ca.pem" -CAkey "$C/ca.key" -CAcreateserial \
+		-out "$C/srv.pem" -days 2 -extfile "$C/srv.ext" 2>/dev/null; then
+	printf '[tls]\ncertificate = %s\nprivate_key = %s\n' "$C/srv.pem" "$C/srv.key" >"$T/tls.conf"
+else
+	not_ok "openssl could not make the test certificates"; finish; exit 1
+fi
+SW_PORT=$(px_port) TLS_PORT=$(px_port)
+sw_start lp --config "$T/tls.conf" --listen "tls:127.0.0.1:$TLS_PORT" || { finish; exit 1; }
 
 declare -A LP_PID LP_FD
 # lp_start NAME USER PASSWORD TRANSPORT [-a]: a linphonec registered as USER over TRANSPORT
-# (udp, tcp), -a: answers calls itself. Its log (-d 5: every SIP message) in $T/NAME.log,
+# (udp, tcp, tls: to localhost, which the certificate names), -a: answers calls itself. Its log (-d 5: every SIP message) in $T/NAME.log,
 # its console in $T/NAME.out, its commands through the FIFO $T/NAME.in (fd LP_FD[NAME]).
 lp_start() {
 	local name=$1 user=$2 pass=$3 tr=$4 auto=${5:-} d=$T/$1 sip rtp
 	mkdir -p "$d/.local/share/linphone"
 	sip=$(px_port) && rtp=$(px_eblock 4) || { not_ok "$name: no free ports"; return 1; }
-	local udp=$sip tcp=-1 uri="<sip:127.0.0.1:$SW_PORT>"
-	if [ "$tr" = tcp ]; then udp=-1 tcp=$sip uri="<sip:127.0.0.1:$SW_PORT;transport=tcp>"; fi
+	local udp=$sip tcp=-1 tls=-1 uri="<sip:127.0.0.1:$SW_PORT>"
+	case $tr in
+	tcp) udp=-1 tcp=$sip uri="<sip:127.0.0.1:$SW_PORT;transport=tcp>" ;;
+	tls) udp=-1 tls=$sip uri="<sip:localhost:$TLS_PORT;transport=tls>" ;;
+	esac
 	cat >"$d/linphonerc" <<CONF
 [sip]
 sip_port=$udp
 sip_tcp_port=$tcp
-sip_tls_port=-1
+sip_tls_port=$tls
+root_ca=$C/ca.pem
 default_proxy=0
 
 [rtp]
@@ -141,6 +164,25 @@ wait_match "calls: alice -> carol ended" \
 grep -aq 'Proxy-Authorization' "$T/carol.log" && not_ok "carol received alice's Proxy-Authorization" ||
 	ok "carol never received a Proxy-Authorization"
 
+# --- alice calls erin (TLS), alice hangs up ------------------------------------------------
+lp_start erin erin 'er1n-Pass' tls -a || { finish; exit 1; }
+wait_match "erin registers (linphone over TLS, the server's certificate verified)" \
+	'"aor":"erin@127.0.0.1".*"transport":"tls".*"user_agent":"Linphonec' regs
+grep -aq 'SSL handshake finished' "$T/erin.log" && ok "erin's linphone finished the TLS handshake" ||
+	not_ok "no TLS handshake in erin's log: $(grep -a -m3 -i 'handshake\|certificate' "$T/erin.log" | tr '\n' ' ')"
+lp_cmd alice "call sip:erin@127.0.0.1"
+lp_wait "erin's linphone (TLS) answers alice's call" erin 'Call [0-9]+ with sip:alice@127.0.0.1 connected'
+lp_wait "alice's call to erin is connected" alice 'Call [0-9]+ with sip:erin@127.0.0.1 connected'
+grep -aEq '^Via: SIP/2.0/TLS 127.0.0.1:'"$TLS_PORT" "$T/erin.log" &&
+	ok "the INVITE reached erin over TLS from the server's TLS port" ||
+	not_ok "no Via of the server's TLS port in erin's log"
+lp_cmd alice terminate
+lp_wait "erin's side sees the call end" erin 'Call [0-9]+ with sip:alice@127.0.0.1 ended'
+wait_match "calls: alice -> erin ended" \
+	'"caller":"alice@127.0.0.1","callee":"erin@127.0.0.1",[^}]*"state":"ended","status":200,[^}]*"ended_ms":[1-9]' calls_json
+grep -aq 'Proxy-Authorization' "$T/erin.log" && not_ok "erin received alice's Proxy-Authorization" ||
+	ok "erin never received a Proxy-Authorization"
+
 # --- a wrong password --------------------------------------------------------------------------
 lp_start dave dave 'not-the-password' udp || { finish; exit 1; }
 wait_match "why dave: linphone's REGISTER with a wrong password is wrong-password" \
@@ -149,7 +191,7 @@ OUT=$(regs)
 [[ $OUT != *'"aor":"dave@127.0.0.1"'* ]] && ok "dave is not registered" || not_ok "dave registered: $OUT"
 
 # --- every phone quits and unregisters -----------------------------------------------------
-for p in alice bob carol dave; do lp_quit "$p"; done
+for p in alice bob carol erin dave; do lp_quit "$p"; done
 wait_match "no registration left once the phones quit" '^\[\]$' regs
 sw_alive "server answers after the linphone calls"
 sw_stop
