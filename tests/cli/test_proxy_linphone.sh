@@ -2,15 +2,17 @@
 # linphone (Debian's linphone-cli: linphonec) through sipwarden serve, configured as its users
 # configure it: an account (proxy_0 with reg_sendregister, auth_info_0 with the password) in
 # its linphonerc, nothing else changed; each phone with its own HOME (linphone keeps its call
-# history there) and commands on standard input. Alice (UDP) calls bob (UDP, auto-answer):
-# the call is established on both sides, RTP flows both ways (linphone's own stream
-# statistics, every second in its log), `calls` and `why` say so, bob never sees alice's
-# Proxy-Authorization, alice hangs up. Then alice calls carol on TCP, and carol hangs up;
-# then erin on TLS (linphone verifies the server's certificate against its root_ca, by the
-# name localhost; the server has no [tls] ca, so it asks for no client certificate: asked,
-# linphonec stops at a prompt), reached on the connection she registered on. A linphone
-# with a wrong password is refused and `why` says wrong-password. Each phone unregisters
-# when it quits. Ports 35000-35999.
+# history there) and commands on standard input. Alice (UDP) calls bob (UDP): she gives up
+# while it rings (CANCEL, 487), he declines (603), he answers: the call is established on
+# both sides, RTP flows both ways (linphone's own stream statistics, every second in its
+# log), `calls` and `events` say so, she holds and resumes (re-INVITEs in the dialog, not
+# challenged), chats (MESSAGE), bob never sees her Proxy-Authorization; she transfers him to
+# carol (TCP, auto-answer; REFER and NOTIFY in the dialog, bob's own INVITE to carol), carol
+# hangs up. Then alice calls carol, and carol hangs up; then erin on TLS (linphone verifies
+# the server's certificate against its root_ca, by the name localhost; the server has no
+# [tls] ca, so it asks for no client certificate: asked, linphonec stops at a prompt),
+# reached on the connection she registered on. A linphone with a wrong password is refused
+# and `why` says wrong-password. Each phone unregisters when it quits. Ports 35000-35999.
 . "$(dirname "$0")/serve_lib.sh"
 PX_LOW=35000 PX_HIGH=35999
 . "$TOOLS/proxy_lib.sh"
@@ -179,15 +181,29 @@ event_match "events: alice's first INVITE to bob challenged (no-credentials)" '"
 	"e.get('aor')=='alice@127.0.0.1' and e.get('cause')=='no-credentials'" --method INVITE
 event_match "events: alice's INVITE to bob with her digest authenticated" '"auth_user":"alice".*INVITE to bob@127.0.0.1: authenticated' \
 	"e.get('aor')=='alice@127.0.0.1' and e.get('cause')=='ok'" --method INVITE
-lp_cmd alice terminate
-lp_wait "bob's side sees the call end" bob 'Call 3 with sip:alice@127.0.0.1 ended'
-wait_match "calls: alice -> bob ended by a BYE" \
-	'"caller":"alice@127.0.0.1","callee":"bob@127.0.0.1",[^}]*"state":"ended","status":200,[^}]*"ended_ms":[1-9]' calls_json
 
-# --- alice calls carol (TCP), carol hangs up ----------------------------------------------
+# --- alice transfers bob to carol (TCP, auto-answer): REFER and NOTIFY in the dialog ---------
 lp_start carol carol 'car0l-Pass' tcp -a || { finish; exit 1; }
 wait_match "carol registers (linphone over TCP)" \
 	'"aor":"carol@127.0.0.1".*"transport":"tcp".*"user_agent":"Linphonec' regs
+lp_cmd alice "transfer 3 sip:carol@127.0.0.1"
+lp_wait "bob, transferred, calls carol (TCP): she answers" carol 'Call 1 with sip:bob@127.0.0.1 connected'
+lp_wait "the transfer's NOTIFY reaches alice" alice \
+	'The distant endpoint sip:bob@127.0.0.1 of call 3 has been transfered'
+lp_wait "alice's call with bob ends after the transfer" alice 'Call 3 with sip:bob@127.0.0.1 ended'
+event_match "events: bob's INVITE to carol authenticated with his own digest" \
+	'"auth_user":"bob".*INVITE to carol@127.0.0.1: authenticated' \
+	"e.get('aor')=='bob@127.0.0.1' and e.get('cause')=='ok'" --method INVITE
+wait_match "calls: bob -> carol established" \
+	'"caller":"bob@127.0.0.1","callee":"carol@127.0.0.1",[^}]*"state":"established"' calls_json
+wait_match "calls: alice -> bob ended" \
+	'"caller":"alice@127.0.0.1","callee":"bob@127.0.0.1",[^}]*"state":"ended","status":200,[^}]*"ended_ms":[1-9]' calls_json
+lp_cmd carol terminate
+lp_wait "carol hangs up: bob's side sees it" bob 'Call [0-9]+ with sip:carol@127.0.0.1 ended'
+wait_match "calls: bob -> carol ended" \
+	'"caller":"bob@127.0.0.1","callee":"carol@127.0.0.1",[^}]*"state":"ended","status":200' calls_json
+
+# --- alice calls carol (TCP), carol hangs up ----------------------------------------------
 lp_cmd alice "call sip:carol@127.0.0.1"
 lp_wait "carol's linphone (TCP) answers alice's call" carol 'Call [0-9]+ with sip:alice@127.0.0.1 connected'
 lp_wait "alice's call to carol is connected" alice 'Call [0-9]+ with sip:carol@127.0.0.1 connected'
