@@ -155,13 +155,14 @@ done
 	not_ok "no RTP both ways: bob $(grep -aEo 'RTP : \[[^]]*\]' "$T/bob.log" | tail -n 2 | tr '\n' ' ') alice $(grep -aEo 'RTP : \[[^]]*\]' "$T/alice.log" | tail -n 2 | tr '\n' ' ')"
 lp_cmd alice pause
 lp_wait "alice holds: bob's linphone sees the re-INVITE" bob 'Call 3 has been paused by sip:alice@127.0.0.1'
+lp_wait "alice's hold is done (200 to her re-INVITE)" alice 'Call 3 with sip:bob@127.0.0.1 is now paused'
 lp_cmd alice resume
 for i in $(seq 1 100); do
 	[ "$(grep -c 'Media streams established with sip:alice@127.0.0.1 for call 3' "$T/bob.out")" -ge 2 ] && break
 	sleep 0.1
 done
 [ "$i" -lt 100 ] && ok "alice resumes: the streams are back on bob's side" ||
-	not_ok "no second 'Media streams established' on bob's console after the resume"
+	not_ok "no second 'Media streams established' on bob's console after the resume: alice's: $(tail -c 300 "$T/alice.out" | tr '\n' ' ')"
 n407=$(grep -ac '^SIP/2.0 407' "$T/alice.log")
 [ "$n407" -eq 3 ] && ok "the re-INVITEs of the dialog are not challenged (3 407s, one per new call)" ||
 	not_ok "alice got $n407 407s for 3 calls and 2 re-INVITEs"
