@@ -183,6 +183,15 @@ static enum sw_cause refused(struct sw_trace *t, struct sw_trace_flow *f, const 
 		sw__evidence(t, f, last->final, "487 after CANCEL");
 		return SW_CAUSE_REQUEST_CANCELLED;
 	}
+	if (!reg && (st == 486 || st == 600 || st == 603 || st == 607)) {
+		/* the request got through: the callee's side answered */
+		bool busy = st == 486 || st == 600;
+		sw__detail(t, "the request ended with \"%s\": the called party %s%s", b1,
+			   busy ? "was busy" : "declined it",
+			   last->has_creds ? "; the credentials were accepted" : "");
+		sw__evidence(t, f, last->final, "%u from the callee's side", st);
+		return busy ? SW_CAUSE_CALLEE_BUSY : SW_CAUSE_CALLEE_DECLINED;
+	}
 	if (st == 403 && reg && !last->has_creds) {
 		sw__detail(t, "refused without a challenge: \"%s\"", b1);
 		sw__evidence(t, f, last->final, "403 without a challenge");
@@ -226,6 +235,11 @@ static enum sw_cause unanswered(struct sw_trace *t, struct sw_trace_flow *f, con
 	return SW_CAUSE_OK;
 }
 
+/* A capture that ends this soon after a challenge does not prove that the
+ * device never answers it (phones answer within a second): likely, not
+ * evident. */
+#define ANSWER_WAIT_US 4000000ull
+
 /* A 401/407 as the last answer. */
 static enum sw_cause challenged(struct sw_trace *t, struct sw_trace_flow *f, const struct sw__txn *prev,
 				const struct sw__txn *last)
@@ -249,6 +263,12 @@ static enum sw_cause challenged(struct sw_trace *t, struct sw_trace_flow *f, con
 			   rport ? "" : "; the request's Via has no rport, so the answer went to the Via port");
 		sw__evidence(t, f, last->reqs[last->nreqs - 1], "retransmission after the %u", st);
 		c = SW_CAUSE_RESPONSE_LOST_NAT;
+	} else if (t->msgs[last->final].meta.ts_us && t->now >= t->msgs[last->final].meta.ts_us &&
+		   t->now - t->msgs[last->final].meta.ts_us < ANSWER_WAIT_US) {
+		t->jcert = SW_TRACE_LIKELY;
+		sw__detail(t, "the client received %u and sent no credentials before the capture ended, %.1f s later (a device normally answers within a second)",
+			   st, (double)(t->now - t->msgs[last->final].meta.ts_us) / 1e6);
+		c = SW_CAUSE_CHALLENGE_NOT_ANSWERED;
 	} else {
 		sw__detail(t, "the client received %u and never sent credentials", st);
 		c = SW_CAUSE_CHALLENGE_NOT_ANSWERED;
@@ -360,8 +380,10 @@ void sw__verdict(struct sw_trace *t, struct sw_trace_flow *f, const struct sw__t
 	duplicates(t, tx, n);
 	f->cause = c;
 	f->certainty = t->jcert;
-	/* a cancelled request is not ok, but nothing failed: the caller hung up */
-	f->failed = c != SW_CAUSE_OK && c != SW_CAUSE_REQUEST_CANCELLED;
+	/* a cancelled request is not ok, but nothing failed: the caller hung
+	 * up; nor a busy or declining callee: the call got through */
+	f->failed = c != SW_CAUSE_OK && c != SW_CAUSE_REQUEST_CANCELLED && c != SW_CAUSE_CALLEE_BUSY &&
+		    c != SW_CAUSE_CALLEE_DECLINED;
 	if (c != SW_CAUSE_OK)
 		f->auth = true;
 }

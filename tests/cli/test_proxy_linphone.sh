@@ -12,7 +12,9 @@
 # the server's certificate against its root_ca, by the name localhost; the server has no
 # [tls] ca, so it asks for no client certificate: asked, linphonec stops at a prompt),
 # reached on the connection she registered on. A linphone with a wrong password is refused
-# and `why` says wrong-password. Each phone unregisters when it quits. Ports 35000-35999.
+# and `why` says wrong-password. Each phone unregisters when it quits. When tcpdump may
+# capture on lo, `sipwarden analyze` explains the capture of the calls to bob: no failure,
+# one call cancelled, one declined. Ports 35000-35999.
 . "$(dirname "$0")/serve_lib.sh"
 PX_LOW=35000 PX_HIGH=35999
 . "$TOOLS/proxy_lib.sh"
@@ -117,6 +119,25 @@ rtp_both() {
 }
 regs() { "$SIPWARDEN" registrations --json --db "$SW_DB"; }
 
+# a capture of the server's UDP port on lo, when tcpdump may open it: `sipwarden analyze`
+# then explains these calls (a probe first: it runs until stopped only if it could)
+CAPTURE=
+if command -v tcpdump >/dev/null; then
+	timeout 5 tcpdump -i lo -c 1 -w /dev/null 'udp port 9' >"$T/tcpdump-probe" 2>&1 </dev/null &
+	probe=$!
+	sleep 0.5
+	if kill -0 "$probe" 2>/dev/null; then CAPTURE=1; kill -INT "$probe" 2>/dev/null; fi
+	wait "$probe" 2>/dev/null
+fi
+if [ -n "$CAPTURE" ]; then
+	timeout 100 tcpdump -i lo -n -U -s 0 -w "$T/udp.pcap" "udp port $SW_PORT" >"$T/udp.tcpdump" 2>&1 </dev/null &
+	CAP_PID=$!
+	bg_track "$CAP_PID"
+	sleep 0.5
+else
+	echo "# no packet capture (tcpdump missing or not permitted): analyze is not checked"
+fi
+
 # --- alice (UDP) calls bob (UDP): cancelled, declined, answered -----------------------------
 lp_start bob bob 'b0b-Pass' udp && lp_start alice alice 'al1ce-Pass' udp ||
 	{ finish; exit 1; }
@@ -182,6 +203,22 @@ event_match "events: alice's first INVITE to bob challenged (no-credentials)" '"
 	"e.get('aor')=='alice@127.0.0.1' and e.get('cause')=='no-credentials'" --method INVITE
 event_match "events: alice's INVITE to bob with her digest authenticated" '"auth_user":"alice".*INVITE to bob@127.0.0.1: authenticated' \
 	"e.get('aor')=='alice@127.0.0.1' and e.get('cause')=='ok'" --method INVITE
+
+# the capture of these calls, analysed: the cancelled call and the declined one are no
+# failures, nor is anything else in it
+if [ -n "$CAPTURE" ]; then
+	sleep 2 # bob's delivery notifications of the chat, and their answers to the 407
+	kill -INT "$CAP_PID" 2>/dev/null
+	wait "$CAP_PID" 2>/dev/null
+	OUT=$("$SIPWARDEN" analyze "$T/udp.pcap" --json 2>&1)
+	S=$(printf '%s' "$OUT" | python3 -c 'import json,sys; s=json.load(sys.stdin)["summary"]; print(s["failed"], sorted(s["by_cause"].items()))' 2>&1)
+	# each leg counts: alice to the server, the server to bob
+	expect_match "analyze: the calls of the capture have no failure, one cancelled and one declined (2 legs each)" "$S" \
+		"^0 .*\('callee-declined', 2\).*\('request-cancelled', 2\)"
+	OUT=$("$SIPWARDEN" analyze "$T/udp.pcap" 2>&1)
+	[[ $OUT != *request-refused* ]] && ok "analyze: the callee's 603 is not called a refusal by the server" ||
+		not_ok "analyze calls the 603 a refusal: ${OUT:0:600}"
+fi
 
 # --- alice transfers bob to carol (TCP, auto-answer): REFER and NOTIFY in the dialog ---------
 lp_start carol carol 'car0l-Pass' tcp -a || { finish; exit 1; }

@@ -50,7 +50,8 @@ static void test_table_complete(void **state)
 		/* only outcomes that need no action have no classic fix */
 		if (ci->fix_class == SW_FIX_NONE)
 			assert_true(i == SW_CAUSE_OK || i == SW_CAUSE_NO_CREDENTIALS || i == SW_CAUSE_REQUEST_CANCELLED ||
-				    i == SW_CAUSE_CALLEE_NO_ANSWER || i == SW_CAUSE_SERVER_OVERLOADED);
+				    i == SW_CAUSE_CALLEE_NO_ANSWER || i == SW_CAUSE_SERVER_OVERLOADED ||
+				    i == SW_CAUSE_CALLEE_BUSY || i == SW_CAUSE_CALLEE_DECLINED);
 		for (unsigned j = 0; j < i; j++)
 			assert_string_not_equal(ci->id, sw_cause_get((enum sw_cause)j)->id);
 		enum sw_cause c;

@@ -278,13 +278,60 @@ static void test_known_mistakes(void **state)
 	expect(&L, NULL, 0, SW_CAUSE_ALGORITHM_UNSUPPORTED, false);
 }
 
+/* The detail of flow 0 contains `want`. */
+static void expect_detail(const struct log *l, const char *want)
+{
+	struct sw_trace *t;
+	char why[128];
+	assert_int_equal(sw_trace_new(&t, NULL), 0);
+	assert_int_equal(sw_trace_read_mem(t, "test.log", l->text, l->len, why, sizeof(why)), 0);
+	assert_int_equal(sw_trace_analyze(t), 0);
+	const struct sw_trace_flow *f = sw_trace_flow_get(t, 0);
+	assert_non_null(f);
+	if (!f->detail || !strstr(f->detail, want))
+		fail_msg("detail \"%s\" lacks \"%s\"", f->detail ? f->detail : "", want);
+	sw_trace_free(t);
+}
+
+/* An OPTIONS from another phone `secs` seconds on: the capture goes on. */
+static void later(struct log *l, unsigned secs)
+{
+	l->sec += secs - 1;
+	add(l, "10.0.0.9:5060", SERVER,
+	    "OPTIONS sip:example.com SIP/2.0\n"
+	    "Via: SIP/2.0/UDP 10.0.0.9:5060;branch=z9hG4bKo1\n"
+	    "Max-Forwards: 70\n"
+	    "From: <sip:probe@example.com>;tag=p1\n"
+	    "To: <sip:example.com>\n"
+	    "Call-ID: later@10.0.0.9\n"
+	    "CSeq: 1 OPTIONS\n"
+	    "Content-Length: 0\n");
+}
+
 static void test_not_answered_and_nat(void **state)
 {
 	(void)state;
 	memset(&L, 0, sizeof(L));
 	reg(&L, CLIENT, SERVER, "b1", 1, "", NULL);
 	challenge(&L, "b1", 1, "N1", NULL);
+	later(&L, 5);
 	expect(&L, NULL, 0, SW_CAUSE_CHALLENGE_NOT_ANSWERED, false);
+	expect_more(&L, NULL, 0, SW_TRACE_EVIDENT, SW_CAUSE_OK);
+	/* a capture that ends within seconds of the challenge does not prove
+	 * that it is never answered: likely */
+	for (unsigned secs = 0; secs <= 3; secs += 3) {
+		memset(&L, 0, sizeof(L));
+		reg(&L, CLIENT, SERVER, "b1", 1, "", NULL);
+		challenge(&L, "b1", 1, "N1", NULL);
+		if (secs)
+			later(&L, secs);
+		expect(&L, NULL, 0, SW_CAUSE_CHALLENGE_NOT_ANSWERED, false);
+		expect_more(&L, NULL, 0, SW_TRACE_LIKELY, SW_CAUSE_OK);
+		expect_detail(&L, secs ? "before the capture ended, 3.0 s later" : "before the capture ended, 0.0 s later");
+	}
+	memset(&L, 0, sizeof(L));
+	reg(&L, CLIENT, SERVER, "b1", 1, "", NULL);
+	challenge(&L, "b1", 1, "N1", NULL);
 	/* the client keeps retransmitting after the 401 went out */
 	reg(&L, CLIENT, SERVER, "b1", 1, "", NULL);
 	reg(&L, CLIENT, SERVER, "b1", 1, "", NULL);
@@ -353,21 +400,6 @@ static void test_423_loop(void **state)
 	expect(&L, NULL, 0, SW_CAUSE_OK, false);
 }
 
-/* The detail of flow 0 contains `want`. */
-static void expect_detail(const struct log *l, const char *want)
-{
-	struct sw_trace *t;
-	char why[128];
-	assert_int_equal(sw_trace_new(&t, NULL), 0);
-	assert_int_equal(sw_trace_read_mem(t, "test.log", l->text, l->len, why, sizeof(why)), 0);
-	assert_int_equal(sw_trace_analyze(t), 0);
-	const struct sw_trace_flow *f = sw_trace_flow_get(t, 0);
-	assert_non_null(f);
-	if (!f->detail || !strstr(f->detail, want))
-		fail_msg("detail \"%s\" lacks \"%s\"", f->detail ? f->detail : "", want);
-	sw_trace_free(t);
-}
-
 /* A 5xx to a REGISTER is the server's failure, not a verdict on the
  * credentials: server-error, with Retry-After when it gives one. */
 static void test_server_error(void **state)
@@ -404,6 +436,69 @@ static void test_server_error(void **state)
 	resp(&L, SERVER, CLIENT, "b1", 1, "404 Not Found", NULL);
 	expect(&L, NULL, 0, SW_CAUSE_DOMAIN_UNKNOWN, false);
 	expect_more(&L, NULL, 0, SW_TRACE_EVIDENT, SW_CAUSE_OK);
+}
+
+/* An INVITE and its final response (CSeq 1, no credentials): a call. */
+static void call(struct log *l, const char *status)
+{
+	add(l, CLIENT, SERVER,
+	    "INVITE sip:bob@example.com SIP/2.0\n"
+	    "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKi1\n"
+	    "Max-Forwards: 70\n"
+	    "From: <sip:alice@example.com>;tag=a1\n"
+	    "To: <sip:bob@example.com>\n"
+	    "Call-ID: call-2@10.0.0.2\n"
+	    "CSeq: 1 INVITE\n"
+	    "Contact: <sip:alice@10.0.0.2:5060>\n"
+	    "Content-Length: 0\n");
+	add(l, SERVER, CLIENT,
+	    "SIP/2.0 %s\n"
+	    "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKi1\n"
+	    "From: <sip:alice@example.com>;tag=a1\n"
+	    "To: <sip:bob@example.com>;tag=b1\n"
+	    "Call-ID: call-2@10.0.0.2\n"
+	    "CSeq: 1 INVITE\n"
+	    "Content-Length: 0\n", status);
+}
+
+/* The outcome of a call: a busy or declining callee is no failure (the
+ * call got through), a 480 or 404 stays request-refused. */
+static void test_callee_outcomes(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *status;
+		enum sw_cause cause;
+		bool failed;
+	} cases[] = {
+		{ "486 Busy Here", SW_CAUSE_CALLEE_BUSY, false },
+		{ "600 Busy Everywhere", SW_CAUSE_CALLEE_BUSY, false },
+		{ "603 Decline", SW_CAUSE_CALLEE_DECLINED, false },
+		{ "607 Unwanted", SW_CAUSE_CALLEE_DECLINED, false },
+		{ "480 Temporarily Unavailable", SW_CAUSE_REQUEST_REFUSED, true },
+		{ "404 Not Found", SW_CAUSE_REQUEST_REFUSED, true },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&L, 0, sizeof(L));
+		call(&L, cases[i].status);
+		struct sw_creds *c;
+		struct sw_trace *t = analysed(&L, NULL, &c);
+		const struct sw_trace_flow *f = sw_trace_flow_get(t, 0);
+		assert_non_null(f);
+		if (f->cause != cases[i].cause || f->failed != cases[i].failed)
+			fail_msg("%s: got %s (failed %d), wanted %s", cases[i].status, sw_cause_id(f->cause),
+				 f->failed, sw_cause_id(cases[i].cause));
+		assert_int_equal(sw_trace_stats(t)->failures, cases[i].failed ? 1 : 0);
+		sw_trace_free(t);
+	}
+	/* a REGISTER answered 603 is no call: refused */
+	memset(&L, 0, sizeof(L));
+	reg(&L, CLIENT, SERVER, "b1", 1, "", NULL);
+	resp(&L, SERVER, CLIENT, "b1", 1, "603 Decline", NULL);
+	expect(&L, NULL, 0, SW_CAUSE_REQUEST_REFUSED, false);
+	memset(&L, 0, sizeof(L));
+	call(&L, "603 Decline");
+	expect_detail(&L, "\"SIP/2.0 603 Decline\": the called party declined it");
 }
 
 /* Server nonce habits are not replays: a server that gives one nonce to
@@ -600,6 +695,7 @@ int main(void)
 		cmocka_unit_test(test_replay_and_other_server),
 		cmocka_unit_test(test_423_loop),
 		cmocka_unit_test(test_server_error),
+		cmocka_unit_test(test_callee_outcomes),
 		cmocka_unit_test(test_nonce_habits),
 		cmocka_unit_test(test_hitches),
 		cmocka_unit_test(test_answer_before_challenge),
