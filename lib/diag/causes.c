@@ -152,10 +152,10 @@ static const struct sw_cause_info table[SW_CAUSE__COUNT] = {
 	[SW_CAUSE_SERVER_OVERLOADED] = { SW_CAUSE_SERVER_OVERLOADED, "server-overloaded", SW_SEV_WARNING, S,
 		"The server had more new requests than it could take and answered this one 503 Service Unavailable with Retry-After, so that the device tries again later.",
 		SW_FIX_NONE, "Nothing if the device retries after the time it was given; if it happens often, give the server more CPU (workers) or spread the devices' registration times." },
-	[SW_CAUSE_CALLEE_BUSY] = { SW_CAUSE_CALLEE_BUSY, "callee-busy", SW_SEV_INFO, A,
+	[SW_CAUSE_CALLEE_BUSY] = { SW_CAUSE_CALLEE_BUSY, "callee-busy", SW_SEV_INFO, S | A,
 		"The call reached the called party, who was busy (486 Busy Here, 600 Busy Everywhere): the request got through, and its credentials, if any, were accepted.",
 		SW_FIX_NONE, "Nothing is broken: call again later, or set up call waiting or forwarding on busy for the callee." },
-	[SW_CAUSE_CALLEE_DECLINED] = { SW_CAUSE_CALLEE_DECLINED, "callee-declined", SW_SEV_INFO, A,
+	[SW_CAUSE_CALLEE_DECLINED] = { SW_CAUSE_CALLEE_DECLINED, "callee-declined", SW_SEV_INFO, S | A,
 		"The call reached the called party, who declined it (603 Decline, 607 Unwanted): the request got through, and its credentials, if any, were accepted.",
 		SW_FIX_NONE, "Nothing is broken: the callee (or their phone's rules, e.g. do-not-disturb or a block list) refused the call." },
 };

@@ -118,6 +118,10 @@ static void io_final(void *ctx, struct sw_ptx *t, unsigned status, const struct 
 		if (req_of(pw, t, &m, &q))
 			sw__px_event(&q, c, SW_CAUSE_CALLEE_NO_ANSWER, "%.*s to %s: it rang for %u s and nobody answered",
 				     (int)m.method.len, m.method.p, c->callee, t->timer_c / 1000u);
+	} else if (resp && !t->cancelled && (status == 486 || status == 600)) {
+		c->outcome = SW_CAUSE_CALLEE_BUSY;      /* the callee's answer: recorded in calls */
+	} else if (resp && !t->cancelled && (status == 603 || status == 607)) {
+		c->outcome = SW_CAUSE_CALLEE_DECLINED;
 	}
 	if (c->call_id)
 		sw__px_call_update(pw, t, status, resp);

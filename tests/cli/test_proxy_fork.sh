@@ -123,7 +123,7 @@ n=$(trace_count many --recv --start '^INVITE ')
 
 calls_has "calls --json: alice -> ivy answered (200) though one binding was cancelled" \
 	"'ivy' in str(c.get('callee')) and str(c.get('status'))=='200'"
-calls_has "calls --json: alice -> rita failed 603" "'rita' in str(c.get('callee')) and str(c.get('status'))=='603'"
+calls_has "calls --json: alice -> rita failed 603, callee-declined" "'rita' in str(c.get('callee')) and str(c.get('status'))=='603' and c.get('cause')=='callee-declined'"
 leaks=
 for n in "${!PX_PID[@]}"; do
 	if "${SIPP_TRACE[@]}" "$T/$n.msg" --recv --raw | grep -Eiq '^proxy-authorization *:'; then leaks="$leaks $n"; fi

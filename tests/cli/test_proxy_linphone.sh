@@ -156,8 +156,8 @@ lp_cmd alice "call sip:bob@127.0.0.1"
 lp_wait "bob's linphone rings again" bob 'Receiving new incoming call from sip:alice@127.0.0.1, assigned id 2'
 lp_cmd bob terminate
 lp_wait "bob declines: alice's linphone says so" alice 'Call 2 with sip:bob@127.0.0.1 ended \(Call declined\)'
-wait_match "calls: alice -> bob failed (603)" \
-	'"caller":"alice@127.0.0.1","callee":"bob@127.0.0.1",[^}]*"state":"failed","status":603' calls_json
+wait_match "calls: alice -> bob failed (603), callee-declined" \
+	'"caller":"alice@127.0.0.1","callee":"bob@127.0.0.1",[^}]*"state":"failed","status":603,"cause":"callee-declined"' calls_json
 # 3: bob answers; alice holds and resumes (re-INVITEs in the dialog), chats, hangs up
 lp_cmd alice "call sip:bob@127.0.0.1"
 lp_wait "bob's linphone rings a third time" bob 'Receiving new incoming call from sip:alice@127.0.0.1, assigned id 3'

@@ -241,7 +241,7 @@ calls_has "calls --json: alice -> dave failed 480, cause callee-offline" \
 	"'dave' in str(c.get('callee')) and str(c.get('status'))=='480' and c.get('cause')=='callee-offline'"
 calls_has "calls --json: alice -> nobody failed 480, cause callee-unknown" \
 	"'nobody' in str(c.get('callee')) and str(c.get('status'))=='480' and c.get('cause')=='callee-unknown'"
-calls_has "calls --json: alice -> erin, 486" "'erin' in str(c.get('callee')) and str(c.get('status'))=='486'"
+calls_has "calls --json: alice -> erin, 486, callee-busy" "'erin' in str(c.get('callee')) and str(c.get('status'))=='486' and c.get('cause')=='callee-busy'"
 calls_has "calls --json: alice -> frank cancelled (487)" \
 	"'frank' in str(c.get('callee')) and str(c.get('status'))=='487' and c.get('state')=='cancelled'"
 calls_has "calls --json: alice -> jack failed, cause callee-unreachable" \
