@@ -148,7 +148,8 @@ expect_match "over TCP, its connection is closed without an answer" "$TCP" '^clo
 expect_match "another address is answered" "$(probe 127.0.0.2)" '^200$'
 
 # 2. svmap finds the server (that is fine); svwar finds no extension (every
-#    REGISTER is challenged alike), from a clean address and from the banned one
+#    REGISTER is challenged alike), from a clean address and from the banned one, nor
+#    through INVITE
 timeout 60 svmap -p "$SW_PORT" -b 127.0.0.3 -P "$(free_port 40000 44999)" 127.0.0.1 >"$T/svmap.out" 2>&1 </dev/null
 expect_match "svmap finds the server" "$(cat "$T/svmap.out")" '127\.0\.0\.1:[0-9]+ +\| sipwarden'
 timeout 60 svwar -e 900-1100 -m REGISTER --force -p "$SW_PORT" -b 127.0.0.1 -P "$(free_port 40000 44999)" \
@@ -164,6 +165,17 @@ if grep -Eq '\| *1000 *\|' "$T/svwar.out" || ! grep -q 'found nothing' "$T/svwar
 	not_ok "svwar enumerated something: $(tail -c 400 "$T/svwar.out")"
 else
 	ok "svwar finds no extension"
+fi
+# and through INVITE (svwar -m INVITE): a request from a local user's From is challenged
+# (407) whether the callee exists or not
+timeout 60 svwar -e 990-1010 -m INVITE --force -p "$SW_PORT" -b 127.0.0.9 -P "$(free_port 40000 44999)" \
+	--maximumtime 3 127.0.0.1 >"$T/svwar-invite.out" 2>&1 </dev/null
+if ! grep -q '407 Proxy Authentication Required' "$T/svwar-invite.out"; then
+	not_ok "svwar -m INVITE got no 407 (did it run?): $(tail -c 400 "$T/svwar-invite.out")"
+elif grep -Eq '\| *1000 *\|' "$T/svwar-invite.out" || ! grep -q 'found nothing' "$T/svwar-invite.out"; then
+	not_ok "svwar -m INVITE enumerated something: $(tail -c 400 "$T/svwar-invite.out")"
+else
+	ok "svwar -m INVITE finds no extension (every INVITE got the same 407)"
 fi
 
 # 3. a flood of unauthenticated requests from one unknown address
