@@ -147,9 +147,8 @@ PY
 expect_match "over TCP, its connection is closed without an answer" "$TCP" '^closed$'
 expect_match "another address is answered" "$(probe 127.0.0.2)" '^200$'
 
-# 2. svmap finds the server (that is fine); svwar finds no extension (every
-#    REGISTER is challenged alike), from a clean address and from the banned one, nor
-#    through INVITE
+# 2. svmap finds the server (that is fine); svwar from the banned address finds no
+#    extension (from a clean address: at the end, once 127.0.0.1 is no longer banned)
 timeout 60 svmap -p "$SW_PORT" -b 127.0.0.3 -P "$(free_port 40000 44999)" 127.0.0.1 >"$T/svmap.out" 2>&1 </dev/null
 expect_match "svmap finds the server" "$(cat "$T/svmap.out")" '127\.0\.0\.1:[0-9]+ +\| sipwarden'
 timeout 60 svwar -e 900-1100 -m REGISTER --force -p "$SW_PORT" -b 127.0.0.1 -P "$(free_port 40000 44999)" \
@@ -158,24 +157,6 @@ if grep -Eq '\| *1000 *\|' "$T/svwar1.out"; then
 	not_ok "svwar from the banned address enumerated something: $(tail -c 400 "$T/svwar1.out")"
 else
 	ok "svwar from the banned address finds no extension"
-fi
-timeout 60 svwar -e 900-1100 -m REGISTER --force -p "$SW_PORT" -b 127.0.0.3 -P "$(free_port 40000 44999)" \
-	--maximumtime 3 127.0.0.1 >"$T/svwar.out" 2>&1 </dev/null
-if grep -Eq '\| *1000 *\|' "$T/svwar.out" || ! grep -q 'found nothing' "$T/svwar.out"; then
-	not_ok "svwar enumerated something: $(tail -c 400 "$T/svwar.out")"
-else
-	ok "svwar finds no extension"
-fi
-# and through INVITE (svwar -m INVITE): a request from a local user's From is challenged
-# (407) whether the callee exists or not
-timeout 60 svwar -e 990-1010 -m INVITE --force -p "$SW_PORT" -b 127.0.0.9 -P "$(free_port 40000 44999)" \
-	--maximumtime 3 127.0.0.1 >"$T/svwar-invite.out" 2>&1 </dev/null
-if ! grep -q '407 Proxy Authentication Required' "$T/svwar-invite.out"; then
-	not_ok "svwar -m INVITE got no 407 (did it run?): $(tail -c 400 "$T/svwar-invite.out")"
-elif grep -Eq '\| *1000 *\|' "$T/svwar-invite.out" || ! grep -q 'found nothing' "$T/svwar-invite.out"; then
-	not_ok "svwar -m INVITE enumerated something: $(tail -c 400 "$T/svwar-invite.out")"
-else
-	ok "svwar -m INVITE finds no extension (every INVITE got the same 407)"
 fi
 
 # 3. a flood of unauthenticated requests from one unknown address
@@ -258,5 +239,24 @@ expect_match "the reload says [ban] changed" "$(cat "$T/ban.err")" 'configuratio
 expect_exit 0 "ban del 127.0.0.1" -- "$SIPWARDEN" ban del 127.0.0.1 --db "$SW_DB"
 sleep 1
 expect_match "a second after ban del the restarted server answers 127.0.0.1" "$(probe 127.0.0.1)" '^200$'
+
+# svwar from an address that is not banned finds no extension, through REGISTER (every one
+# is challenged alike, 401) nor INVITE (a local From is challenged, 407, whether the callee
+# exists or not). svwar 0.3.3 ignores -b (its scanner is never given the binding address),
+# so it sends from 127.0.0.1: hence here, after ban del. It compares each extension's
+# answer with a random one's and stops at the first answer it cannot class, so the range
+# starts at the existing 1000: a different answer for it would list it. Its answers must be
+# in its output, or "found nothing" would prove nothing.
+for m in REGISTER:401 INVITE:407; do
+	timeout 60 svwar -e 1000-1010 -m "${m%%:*}" --force -p "$SW_PORT" -P "$(free_port 40000 44999)" \
+		--maximumtime 3 127.0.0.1 >"$T/svwar-${m%%:*}.out" 2>&1 </dev/null
+	if ! grep -q "SIP/2.0 ${m##*:} " "$T/svwar-${m%%:*}.out"; then
+		not_ok "svwar -m ${m%%:*} got no ${m##*:} (did it run?): $(tail -c 400 "$T/svwar-${m%%:*}.out")"
+	elif grep -Eq '\| *1000 *\|' "$T/svwar-${m%%:*}.out" || ! grep -q 'found nothing' "$T/svwar-${m%%:*}.out"; then
+		not_ok "svwar -m ${m%%:*} enumerated something: $(tail -c 400 "$T/svwar-${m%%:*}.out")"
+	else
+		ok "svwar -m ${m%%:*} from an address not banned finds no extension (every request got the same ${m##*:})"
+	fi
+done
 sw_stop
 finish
