@@ -146,6 +146,18 @@ users_csv() {
 	{ echo SEQUENTIAL; for u in "$@"; do echo "$u;127.0.0.1"; done; } >"$f"
 }
 
+# tcpdump_usable: true when tcpdump exists and may capture on lo (a probe that
+# keeps running until stopped could open it)
+tcpdump_usable() {
+	command -v tcpdump >/dev/null || return 1
+	timeout 5 tcpdump -i lo -c 1 -w /dev/null 'udp port 9' >"$T/tcpdump-probe" 2>&1 </dev/null &
+	local probe=$! up=1
+	sleep 0.5
+	if kill -0 "$probe" 2>/dev/null; then up=0; kill -INT "$probe" 2>/dev/null; fi
+	wait "$probe" 2>/dev/null
+	return $up
+}
+
 # wait_match DESC REGEX CMD...: retries CMD for up to 3 s until its stdout
 # matches REGEX (events are committed asynchronously)
 wait_match() {

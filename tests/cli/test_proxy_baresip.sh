@@ -27,15 +27,9 @@ sw_user add dave@127.0.0.1 --password 'd4ve-Pass' >/dev/null
 SW_PORT=$(px_port)
 sw_start bx || { finish; exit 1; }
 
-# a capture on lo when tcpdump may open it (it keeps running until stopped: then it could)
+# a capture on lo when tcpdump may open it
 CAPTURE=
-if command -v tcpdump >/dev/null; then
-	timeout 5 tcpdump -i lo -c 1 -w /dev/null 'udp port 9' >"$T/tcpdump-probe" 2>&1 </dev/null &
-	probe=$!
-	sleep 0.5
-	if kill -0 "$probe" 2>/dev/null; then CAPTURE=1; kill -INT "$probe" 2>/dev/null; fi
-	wait "$probe" 2>/dev/null
-fi
+tcpdump_usable && CAPTURE=1
 [ -n "$CAPTURE" ] || echo "# no packet capture (tcpdump missing or not permitted): RTP is checked with baresip's events alone"
 
 declare -A BS_PID BS_SIP BS_CTRL BS_RTP BS_OFF

@@ -120,15 +120,9 @@ rtp_both() {
 regs() { "$SIPWARDEN" registrations --json --db "$SW_DB"; }
 
 # a capture of the server's UDP port on lo, when tcpdump may open it: `sipwarden analyze`
-# then explains these calls (a probe first: it runs until stopped only if it could)
+# then explains these calls
 CAPTURE=
-if command -v tcpdump >/dev/null; then
-	timeout 5 tcpdump -i lo -c 1 -w /dev/null 'udp port 9' >"$T/tcpdump-probe" 2>&1 </dev/null &
-	probe=$!
-	sleep 0.5
-	if kill -0 "$probe" 2>/dev/null; then CAPTURE=1; kill -INT "$probe" 2>/dev/null; fi
-	wait "$probe" 2>/dev/null
-fi
+tcpdump_usable && CAPTURE=1
 if [ -n "$CAPTURE" ]; then
 	timeout 100 tcpdump -i lo -n -U -s 0 -w "$T/udp.pcap" "udp port $SW_PORT" >"$T/udp.tcpdump" 2>&1 </dev/null &
 	CAP_PID=$!
