@@ -85,8 +85,8 @@ bool sw_journal_stream_is(int fd);
 /* The stage after the registrar (the proxy: sw_proxy_next() in
  * sipwarden/proxy.h): every request the registrar does not answer itself
  * and every response go there. The caller of sw_registrar_new() names it,
- * so that the registrar does not depend on the proxy. Without one, those
- * requests get 405 (Allow: REGISTER, OPTIONS) and responses are dropped. */
+ * so that the registrar does not depend on the proxy. worker_free gets
+ * NULL when worker_new failed or was not reached. */
 struct sw_registrar_worker;
 struct sw_req;
 struct sw_proxy_worker;
@@ -103,7 +103,7 @@ struct sw_registrar_next {
 };
 
 /* The registrar uses st (bindings, credentials, events) and signs nonces
- * with secret; neither is owned. next may be NULL (see above); it is copied. */
+ * with secret; neither is owned. next is required; it is copied. */
 int sw_registrar_new(struct sw_registrar **out, const struct sw_registrar_cfg *cfg,
 		     const struct sw_registrar_next *next, struct sw_store *st,
 		     const struct sw_secret *secret, char *why, size_t why_cap);

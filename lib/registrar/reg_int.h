@@ -48,7 +48,7 @@ struct sw_registrar {
 	/* the proxy's settings (reload: at once) */
 	_Atomic bool accept_foreign_callers, reveal_unknown_callee;
 	_Atomic uint32_t timer_c_ms;
-	struct sw_registrar_next next; /* the proxy, or all NULL (sw_registrar_new) */
+	struct sw_registrar_next next; /* the proxy (sw_registrar_new) */
 	_Atomic uint64_t requests, responses_dropped, parse_errors, retransmissions,
 		registrations_ok, challenges, refusals, store_errors, shed, log_suppressed;
 };

@@ -27,8 +27,7 @@ int sw_registrar_new(struct sw_registrar **out, const struct sw_registrar_cfg *c
 		snprintf(r->domains[i], sizeof(r->domains[i]), "%s", cfg->domains[i]);
 		r->cfg.domains[i] = r->domains[i];
 	}
-	if (next)
-		r->next = *next;
+	r->next = *next;
 	r->st = st;
 	r->secret = secret;
 	r->nlisten = cfg->nlisten < 32 ? cfg->nlisten : 32;
@@ -136,7 +135,7 @@ int sw_registrar_worker_new(struct sw_registrar *r, unsigned index, struct sw_re
 		ac.uri_arg = r;
 		rc = sw_verifier_new(&rw->ver[i], &ac, r->secret, &r->nc);
 	}
-	if (!rc && r->next.worker_new)
+	if (!rc)
 		rc = r->next.worker_new(r->next.arg, rw, index, &rw->pw);
 	if (!rc && getrandom(&rw->rng, sizeof(rw->rng), 0) != sizeof(rw->rng))
 		rc = SW_EIO;
@@ -156,8 +155,7 @@ void sw_registrar_worker_free(struct sw_registrar_worker *rw)
 	for (unsigned i = 0; i < SW_REGISTRAR_MAX_DOMAINS; i++)
 		sw_verifier_free(rw->ver[i]);
 	sw_txn_table_free(rw->txn);
-	if (rw->pw)
-		rw->r->next.worker_free(rw->pw);
+	rw->r->next.worker_free(rw->pw);
 	sw__pending_cache_free(rw);
 	free(rw);
 }
@@ -346,8 +344,7 @@ static void on_message(void *app, struct sw_worker *w, const struct sw_peer *fro
 		/* responses belong to the proxy's client transactions; a malformed
 		 * one is dropped and counted, never forwarded */
 		if (sw_msg_check_relay(m, &err) == 0) {
-			if (r->next.response)
-				r->next.response(rw, w, m, q.now_ms);
+			r->next.response(rw, w, m, q.now_ms);
 		} else {
 			r->responses_dropped++;
 			sw_metrics_inc(SW_M_DROP_BAD_RESPONSE);
@@ -373,10 +370,8 @@ static void on_message(void *app, struct sw_worker *w, const struct sw_peer *fro
 			sw__reply_simple(&q, 416, NULL);
 			return;
 		}
-		if (r->next.request) {
-			r->next.request(&q); /* everything but REGISTER and OPTIONS to the server */
-			return;
-		}
+		r->next.request(&q); /* everything but REGISTER and OPTIONS to the server */
+		return;
 	}
 	if (sw_txn_key_make(m, &q.key) == 0) {
 		const char *resp;
@@ -434,8 +429,7 @@ void sw_registrar_on_tick(void *app, struct sw_worker *w, uint64_t now_ms)
 	(void)app;
 	struct sw_registrar_worker *rw = sw_worker_data(w);
 	sw_txn_expire(rw->txn, now_ms);
-	if (rw->pw)
-		rw->r->next.tick(rw, w, now_ms);
+	rw->r->next.tick(rw, w, now_ms);
 	sw__overload_tick(rw, w);
 }
 
@@ -469,7 +463,7 @@ void sw_registrar_stats(struct sw_registrar *r, struct sw_registrar_stats *out)
 
 unsigned sw_registrar_worker_transactions(const struct sw_registrar_worker *rw)
 {
-	return rw->pw ? rw->r->next.transactions(rw->pw) : 0;
+	return rw->r->next.transactions(rw->pw);
 }
 
 size_t sw_registrar_bindings(struct sw_registrar *r)

@@ -254,6 +254,7 @@ static enum sw_cause challenged(struct sw_trace *t, struct sw_trace_flow *f, con
 		return c;
 	}
 	enum sw_cause c;
+	uint64_t at = t->msgs[last->final].meta.ts_us; /* the challenge's time, 0 unknown */
 	if (last->retrans_after_final) {
 		struct sw_via v;
 		bool rport = sw_msg_top_via(req->m, &v, NULL) == 0 && v.has_rport;
@@ -263,11 +264,10 @@ static enum sw_cause challenged(struct sw_trace *t, struct sw_trace_flow *f, con
 			   rport ? "" : "; the request's Via has no rport, so the answer went to the Via port");
 		sw__evidence(t, f, last->reqs[last->nreqs - 1], "retransmission after the %u", st);
 		c = SW_CAUSE_RESPONSE_LOST_NAT;
-	} else if (t->msgs[last->final].meta.ts_us && t->now >= t->msgs[last->final].meta.ts_us &&
-		   t->now - t->msgs[last->final].meta.ts_us < ANSWER_WAIT_US) {
+	} else if (at && t->now >= at && t->now - at < ANSWER_WAIT_US) {
 		t->jcert = SW_TRACE_LIKELY;
 		sw__detail(t, "the client received %u and sent no credentials before the capture ended, %.1f s later (a device normally answers within a second)",
-			   st, (double)(t->now - t->msgs[last->final].meta.ts_us) / 1e6);
+			   st, (double)(t->now - at) / 1e6);
 		c = SW_CAUSE_CHALLENGE_NOT_ANSWERED;
 	} else {
 		sw__detail(t, "the client received %u and never sent credentials", st);
